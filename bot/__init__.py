@@ -1,0 +1,1 @@
+"""Svodka: a Telegram bot for Russian news summaries and daily digests."""

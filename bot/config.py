@@ -1,0 +1,105 @@
+"""Settings read from the environment or `.env`; `.env.example` mirrors every field."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ALGORITHMS = ("lexrank", "textrank", "lsa", "luhn", "kl", "sumbasic", "edmundson")
+
+
+def parse_hhmm(value: str) -> time:
+    """`9:05` or `09:05` -> time; anything else raises ValueError."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError(f"time must look like HH:MM, got {value!r}")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h < 24 and 0 <= m < 60) or len(hours) > 2:
+        raise ValueError(f"time must look like HH:MM, got {value!r}")
+    return time(h, m)
+
+
+def check_timezone(value: str) -> str:
+    """Returns the IANA name if it is known, raises ValueError otherwise."""
+    name = value.strip()
+    if not name or name.startswith("/") or ".." in name:
+        raise ValueError(f"unknown time zone {value!r}")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return name
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part for part in value.replace(";", ",").replace(" ", ",").split(",") if part]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_path: Path = Path("data/svodka.sqlite3")
+    seeds_dir: Path = Path("seeds")
+    default_timezone: str = "Europe/Moscow"
+    digest_time: time = time(9, 0)
+    digest_grace_hours: float = Field(default=3.0, ge=0, le=23)
+    summary_algorithm: str = "lexrank"
+    summary_sentences: int = Field(default=3, ge=1, le=50)
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_poll_minutes: int = Field(default=30, ge=1)
+    max_article_chars: int = Field(default=200_000, ge=1000)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    log_level: str = "INFO"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _time(cls, value: object) -> object:
+        return parse_hhmm(value) if isinstance(value, str) else value
+
+    @field_validator("summary_algorithm")
+    @classmethod
+    def _algorithm(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {value!r}; choose one of {', '.join(ALGORITHMS)}")
+        return name
+
+    @field_validator("admin_ids", "feeds", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @field_validator("webhook_url", "telegram_api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value

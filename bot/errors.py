@@ -1,0 +1,65 @@
+"""Domain errors: each maps to one Russian text in the errors router and the CLI."""
+
+from __future__ import annotations
+
+
+class SvodkaError(Exception):
+    """Base of every error a user can cause; never shown with a traceback."""
+
+
+class ArticleNotFound(SvodkaError):
+    def __init__(self, query: str) -> None:
+        super().__init__(query)
+        self.query = query
+
+
+class NoArticles(SvodkaError):
+    pass
+
+
+class UnknownAlgorithm(SvodkaError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class BadSentenceCount(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class BadTime(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class BadTimezone(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class EmptyText(SvodkaError):
+    pass
+
+
+class TextTooLong(SvodkaError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.length = length
+        self.limit = limit
+
+
+class BadArticleFile(SvodkaError):
+    """A file that is missing, binary, not UTF-8, empty or of an unknown shape."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+
+class NotAllowed(SvodkaError):
+    pass

@@ -1,0 +1,93 @@
+"""Domain objects shared by storage, NLP, services and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article before it is stored: what loaders and intake produce."""
+
+    title: str
+    text: str
+    source: str = ""
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    title: str
+    text: str
+    source: str
+    url: str | None
+    published_at: datetime | None
+    added_at: datetime
+    content_hash: str
+
+    @property
+    def date(self) -> datetime:
+        return self.published_at or self.added_at
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    article_id: int
+    algorithm: str
+    sentences: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    """One point: a short self-contained statement and the passage it came from."""
+
+    text: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    items: tuple[KeyPoint, ...]
+    # False when the text enumerates nothing and the items are key theses instead.
+    enumerated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article: Article
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    chat_id: int
+    algorithm: str
+    sentences: int
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    chat_id: int
+    at: time
+    timezone: str
+    subscribed_by: int | None
+    active: bool = True
+    ended_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    article: Article
+    summary: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    chat_id: int
+    period: str
+    items: tuple[DigestItem, ...] = field(default_factory=tuple)
+    more: int = 0

@@ -1,0 +1,1 @@
+"""Russian text processing: sentences, lemmas, summaries and key points. No aiogram here."""
