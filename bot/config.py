@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     webhook_port: int = 8080
     log_level: str = "INFO"
 
+    @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists these as `NAME=`; an empty value means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("default_timezone")
     @classmethod
     def _tz(cls, value: str) -> str:

@@ -63,3 +63,22 @@ class BadArticleFile(SvodkaError):
 
 class NotAllowed(SvodkaError):
     pass
+
+
+class UnknownSetting(SvodkaError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class BadCount(SvodkaError):
+    """A number argument out of range, e.g. `/latest 500`."""
+
+    def __init__(self, value: str, limit: int) -> None:
+        super().__init__(value, limit)
+        self.value = value
+        self.limit = limit
+
+
+class BadSubscribe(SvodkaError):
+    """`/subscribe` with words that are neither a time nor a time zone."""

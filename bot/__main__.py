@@ -1,0 +1,193 @@
+"""`python -m bot`: parse the command line, load Settings, run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot import texts
+from bot.config import Settings
+from bot.errors import BadSentenceCount, SvodkaError
+from bot.models import Article, NewArticle
+
+
+class CliError(Exception):
+    """One line for stderr and a non-zero exit."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Сводка: новости кратко.")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("run", help="запустить бота (long polling или webhook)")
+    console = sub.add_parser("console", help="офлайн-чат с ботом, без токена и сети")
+    console.add_argument("--once", metavar="TEXT", help="ответить на одну строку и выйти")
+    ingest = sub.add_parser("ingest", help="добавить статьи из файлов и папок")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    summary = sub.add_parser("summarize", help="краткое изложение статьи")
+    summary.add_argument("target", metavar="PATH_OR_ID")
+    summary.add_argument("--algorithm", "-a", default=None)
+    summary.add_argument("--sentences", "-n", default=None)
+    points = sub.add_parser("points", help="главные тезисы статьи")
+    points.add_argument("target", metavar="PATH_OR_ID")
+    return p
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]).upper()
+        raise CliError(f"ошибка настройки {field}: {first['msg']}") from exc
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
+    from storage.articles import ArticleRepo
+    from storage.db import Database
+
+    db = await Database.open(settings.database_path)
+    return db, ArticleRepo(db)
+
+
+async def _article(settings: Settings, target: str) -> Article | NewArticle:
+    """A file is read without being stored; a number is looked up in the store."""
+    from storage.seeds import load_seeds, read_article_file
+
+    path = Path(target)
+    if not target.strip().isdigit() or path.exists():
+        articles = read_article_file(path)
+        if len(articles) != 1:
+            raise CliError(f"в файле {target} {texts.articles_count(len(articles))}, нужна одна")
+        return articles[0]
+    db, repo = await _open_store(settings)
+    try:
+        await load_seeds(settings.seeds_dir, repo, now=now())
+        article = await repo.get(int(target))
+    finally:
+        await db.close()
+    if article is None:
+        raise CliError(f"статьи с номером {target} нет")
+    return article
+
+
+def _print_header(article: Article | NewArticle) -> None:
+    number = f"№{article.id} " if isinstance(article, Article) else ""
+    print(f"{number}{article.title}")
+    meta = [m for m in (article.source, article.url) if m]
+    if article.published_at:
+        meta.insert(0, article.published_at.isoformat(timespec="minutes"))
+    if meta:
+        print(" · ".join(meta))
+    print()
+
+
+async def summarize_command(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.nlp.summarizer import summarize
+    from bot.services import parse_algorithm, parse_sentences
+
+    algorithm = parse_algorithm(args.algorithm) if args.algorithm else settings.summary_algorithm
+    if args.sentences is not None:
+        value = str(args.sentences)
+        if not value.strip().isdigit() or int(value) < 1:
+            raise BadSentenceCount(value)
+        count = parse_sentences(value) if int(value) <= 20 else int(value)
+    else:
+        count = settings.summary_sentences
+    article = await _article(settings, args.target)
+    sentences = summarize(article.text, algorithm=algorithm, sentences=count)
+    _print_header(article)
+    for sentence in sentences:
+        print(sentence)
+
+
+async def points_command(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.nlp.points import extract_points
+
+    article = await _article(settings, args.target)
+    points = extract_points(article.text, algorithm=settings.summary_algorithm)
+    _print_header(article)
+    print(texts.POINTS_LABEL if points.enumerated else strip(texts.THESES_LABEL))
+    for n, point in enumerate(points.items, 1):
+        print(f"{n}. {point.text}")
+
+
+def strip(markup: str) -> str:
+    from bot.render import strip_tags
+
+    return strip_tags(markup)
+
+
+async def ingest_command(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.seeds import read_path
+
+    # Read everything first: a bad path stops the command before anything is stored.
+    batches = [(p, read_path(Path(p))) for p in args.paths]
+    db, repo = await _open_store(settings)
+    try:
+        from bot.services import ArticleService
+        from storage.cache import SummaryCache
+        from storage.chats import ChatRepo
+
+        service = ArticleService(repo, SummaryCache(db), ChatRepo(db), settings)
+        for path, articles in batches:
+            new = 0
+            for item in articles:
+                _, created = await service.add(item, now=now())
+                new += created
+            print(f"{path}: {texts.articles_count(len(articles))}, новых {new}")
+    finally:
+        await db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if command == "run":
+            from bot.app import MissingToken, run
+
+            try:
+                asyncio.run(run(settings))
+            except MissingToken:
+                raise CliError(
+                    "не задан BOT_TOKEN: скопируйте .env.example в .env и впишите токен, "
+                    "или попробуйте бота без сети: python -m bot console"
+                ) from None
+        elif command == "console":
+            from bot.console import run_console
+
+            asyncio.run(run_console(settings, args.once))
+        elif command == "summarize":
+            asyncio.run(summarize_command(settings, args))
+        elif command == "points":
+            asyncio.run(points_command(settings, args))
+        elif command == "ingest":
+            asyncio.run(ingest_command(settings, args))
+    except CliError as exc:
+        print(f"ошибка: {exc}", file=sys.stderr)
+        return 2
+    except SvodkaError as exc:
+        print(f"ошибка: {strip(texts.error_text(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

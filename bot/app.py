@@ -1,0 +1,202 @@
+"""The composition root: Settings -> Database -> services -> Bot -> Dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+
+from bot import texts
+from bot.config import Settings
+from bot.digest import DigestService
+from bot.scheduler import DigestScheduler
+from bot.services import ArticleService
+from handlers import build_router
+from handlers.common import AdminCache
+from storage.articles import ArticleRepo
+from storage.cache import SummaryCache
+from storage.chats import ChatRepo
+from storage.db import Database
+from storage.seeds import load_seeds
+from storage.subscriptions import SubscriptionRepo
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Commands that change nothing for others; in groups every command is listed the same way.
+PRIVATE_ONLY: frozenset[str] = frozenset()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MissingToken(RuntimeError):
+    pass
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    bot: Bot
+    dp: Dispatcher
+    service: ArticleService
+    digests: DigestService
+    scheduler: DigestScheduler
+    clock: Clock
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        for task in list(self.background):
+            with suppress(asyncio.CancelledError):
+                await task
+        self.scheduler.shutdown()
+        await self.bot.session.close()
+        await self.db.close()
+
+
+def make_session(settings: Settings) -> BaseSession:
+    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    session: BaseSession | None = None,
+    token: str | None = None,
+    clock: Clock = utc_now,
+) -> App:
+    """Opens the store, loads the seeds and wires the Dispatcher. Nothing is sent yet."""
+    if token is None:
+        if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+            raise MissingToken
+        token = settings.bot_token.get_secret_value().strip()
+    db = await Database.open(settings.database_path)
+    try:
+        articles = ArticleRepo(db)
+        chats = ChatRepo(db)
+        subscriptions = SubscriptionRepo(db)
+        added = await load_seeds(settings.seeds_dir, articles, now=clock())
+        if added:
+            log.info("loaded %d new seed article(s) from %s", added, settings.seeds_dir)
+        service = ArticleService(articles, SummaryCache(db), chats, settings)
+        bot = Bot(
+            token,
+            session=session or make_session(settings),
+            default=DefaultBotProperties(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+        )
+        digests = DigestService(articles, subscriptions, chats, service, settings)
+        scheduler = DigestScheduler(bot, digests, settings, clock=clock)
+    except BaseException:
+        await db.close()
+        raise
+    dp = Dispatcher(
+        settings=settings,
+        db=db,
+        service=service,
+        chats=chats,
+        subscriptions=subscriptions,
+        digests=digests,
+        scheduler=scheduler,
+        admins=AdminCache(),
+        clock=clock,
+    )
+    dp.include_router(build_router())
+    app = App(settings, db, bot, dp, service, digests, scheduler, clock)
+    dp.startup.register(lambda: on_startup(app))
+    return app
+
+
+async def on_startup(app: App) -> None:
+    await register_commands(app.bot)
+    await app.scheduler.start()
+    task = asyncio.create_task(warm_cache(app))
+    app.background.add(task)
+    task.add_done_callback(app.background.discard)
+
+
+async def warm_cache(app: App) -> None:
+    """Default summaries and points for stored articles, so first requests are cache hits."""
+    for article in await app.service.latest(50):
+        await app.service.warm(article)
+
+
+async def register_commands(bot: Bot) -> None:
+    commands = [BotCommand(command=name, description=description) for name, _, description in texts.COMMANDS]
+    await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(
+        [c for c in commands if c.command not in PRIVATE_ONLY and c.command != "start"],
+        scope=BotCommandScopeAllGroupChats(),
+    )
+
+
+async def run(settings: Settings) -> None:
+    app = await build_app(settings)
+    try:
+        if settings.webhook_url:
+            await run_webhook(app)
+        else:
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            await app.dp.start_polling(
+                app.bot,
+                allowed_updates=app.dp.resolve_used_update_types(),
+                handle_signals=True,
+                close_bot_session=False,
+            )
+    finally:
+        await app.close()
+
+
+async def run_webhook(app: App) -> None:
+    from aiohttp import web
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    # Requests without the X-Telegram-Bot-Api-Secret-Token header we set are refused (401).
+    SimpleRequestHandler(app.dp, app.bot, secret_token=secret).register(web_app, path="/webhook")
+    setup_application(web_app, app.dp, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    assert settings.webhook_url is not None
+    await app.bot.set_webhook(
+        settings.webhook_url.rstrip("/") + "/webhook",
+        secret_token=secret,
+        allowed_updates=app.dp.resolve_used_update_types(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,187 @@
+"""The offline chat: the same Dispatcher and routers, a session that prints instead of
+calling Telegram. No token, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import sys
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetChat,
+    GetChatAdministrators,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ChatFullInfo,
+    ChatMemberOwner,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.render import strip_tags
+
+TOKEN = "42:console"
+CHAT_ID = 1
+ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
+YOU = User(id=CHAT_ID, is_bot=False, first_name="Вы", language_code="ru")
+
+
+class ConsoleSession(BaseSession):
+    """Answers Bot API calls locally: messages are printed, buttons remembered."""
+
+    def __init__(self, out: TextIO, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.out = out
+        self.clock = clock
+        self.ids = itertools.count(1)
+        self.buttons: list[tuple[str, str | None, str | None, Message]] = []
+        self.messages: dict[int, Message] = {}
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(  # type: ignore[override]
+        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
+        chunk_size: int = 65536, raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise RuntimeError("the console has no network")
+        yield b""  # pragma: no cover
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        result: Any = True
+        if isinstance(method, GetMe):
+            result = ME
+        elif isinstance(method, SendMessage):
+            result = self._show(str(method.text), method.reply_markup, int(method.chat_id))
+        elif isinstance(method, EditMessageText):
+            result = self._show(str(method.text), method.reply_markup, CHAT_ID)
+        elif isinstance(method, AnswerCallbackQuery):
+            if method.text:
+                print(f"  ⓘ {method.text}", file=self.out)
+        elif isinstance(method, GetChatAdministrators):
+            result = [ChatMemberOwner(user=YOU, is_anonymous=False)]
+        elif isinstance(method, GetChat):
+            result = ChatFullInfo(
+                id=CHAT_ID, type="private", accent_color_id=0, max_reaction_count=0,
+                accepted_gift_types={"unlimited_gifts": False, "limited_gifts": False,
+                                     "unique_gifts": False, "premium_subscription": False},
+            )
+        return result  # type: ignore[no-any-return]
+
+    def _show(self, text: str, markup: Any, chat_id: int) -> Message:
+        message = Message(
+            message_id=next(self.ids),
+            date=self.clock(),
+            chat=Chat(id=chat_id, type="private"),
+            from_user=ME,
+            text=strip_tags(text),
+            reply_markup=markup,
+        )
+        self.messages[message.message_id] = message
+        print(f"\n{_terminal(text)}", file=self.out)
+        if isinstance(markup, InlineKeyboardMarkup):
+            self.buttons = []
+            labels = []
+            for row in markup.inline_keyboard:
+                for button in row:
+                    self.buttons.append((button.text, button.callback_data, button.url, message))
+                    labels.append(f"[{len(self.buttons)}] {button.text}")
+            print("  " + "  ".join(labels), file=self.out)
+        return message
+
+
+def _terminal(markup: str) -> str:
+    """Bold and italic as plain text for a terminal."""
+    return html.unescape(strip_tags(markup))
+
+
+class Console:
+    def __init__(self, settings: Settings, out: TextIO = sys.stdout) -> None:
+        self.settings = settings
+        self.out = out
+        self.updates = itertools.count(1)
+        self.message_ids = itertools.count(10_000)
+
+    async def __aenter__(self) -> Console:
+        self.session = ConsoleSession(self.out, lambda: datetime.now(UTC))
+        self.app = await build_app(self.settings, session=self.session, token=TOKEN)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.close()
+
+    def _update(self, line: str) -> Update:
+        line = line.strip()
+        buttons = self.session.buttons
+        if line.isdigit() and buttons and 1 <= int(line) <= len(buttons):
+            label, data, url, message = buttons[int(line) - 1]
+            if url:
+                print(f"  → {url}", file=self.out)
+            return Update(
+                update_id=next(self.updates),
+                callback_query=CallbackQuery(
+                    id=str(next(self.updates)), from_user=YOU, chat_instance="console",
+                    message=message, data=data or "",
+                ),
+            )
+        entities = None
+        if line.startswith("/"):
+            length = len(line.split(maxsplit=1)[0])
+            entities = [MessageEntity(type="bot_command", offset=0, length=length)]
+        return Update(
+            update_id=next(self.updates),
+            message=Message(
+                message_id=next(self.message_ids),
+                date=datetime.now(UTC),
+                chat=Chat(id=CHAT_ID, type="private", first_name=YOU.first_name),
+                from_user=YOU,
+                text=line,
+                entities=entities,
+            ),
+        )
+
+    async def say(self, line: str) -> None:
+        update = self._update(line)
+        if update.callback_query is not None and not update.callback_query.data:
+            return
+        await self.app.dp.feed_update(self.app.bot, update)
+
+
+async def run_console(settings: Settings, once: str | None = None) -> None:
+    async with Console(settings) as console:
+        if once is not None:
+            await console.say(once)
+            return
+        print("Сводка — офлайн-чат. Команды: /help; номер кнопки — нажать её; пустая строка или "
+              "Ctrl+D — выход.", file=console.out)
+        console.out.flush()
+        await console.say("/latest")
+        loop = asyncio.get_running_loop()
+        while True:
+            console.out.write("\n> ")
+            console.out.flush()
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line.strip():
+                break
+            await console.say(line)

@@ -1,0 +1,225 @@
+"""Models -> HTML-safe messages of at most 4096 characters, with their inline buttons."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.models import Article, Digest, Points, SearchHit, Summary
+from bot.nlp.tokenizer import split_sentences
+
+# Telegram's limit is 4096 characters of the parsed text, counted in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+SEPARATOR = "\n\n"
+
+
+class ArticleAction(CallbackData, prefix="art"):
+    action: str  # points | summary | more | full | source
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to send: HTML text and, on the last part of an answer, its buttons."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+    article_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A paragraph of plain text and how it is styled; escaping happens on output."""
+
+    text: str
+    style: str = ""  # "", "b" or "i"
+    raw: bool = False  # already HTML from texts.py, counted by its visible length
+
+    def html(self) -> str:
+        body = self.text if self.raw else html.escape(self.text, quote=False)
+        return f"<{self.style}>{body}</{self.style}>" if self.style else body
+
+    def visible(self) -> str:
+        return strip_tags(self.text) if self.raw else self.text
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def strip_tags(markup: str) -> str:
+    out, depth = [], 0
+    for ch in markup:
+        if ch == "<":
+            depth += 1
+        elif ch == ">" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(ch)
+    return html.unescape("".join(out))
+
+
+def _split_long(piece: Piece, limit: int) -> list[Piece]:
+    """A paragraph over the limit is cut at sentence ends, then spaces, then anywhere."""
+    units = split_sentences(piece.text) or [piece.text]
+    parts: list[str] = []
+    for unit in units:
+        while utf16_len(unit) > limit:
+            cut = unit.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            # Never cut between the halves of a surrogate pair.
+            while utf16_len(unit[:cut]) > limit:
+                cut -= 1
+            parts.append(unit[:cut].rstrip())
+            unit = unit[cut:].lstrip()
+        if unit:
+            parts.append(unit)
+    merged: list[str] = []
+    for part in parts:
+        if merged and utf16_len(merged[-1]) + 1 + utf16_len(part) <= limit:
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return [Piece(text, piece.style) for text in merged]
+
+
+def paginate(pieces: Iterable[Piece], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Joins paragraphs into as few messages as fit, splitting only at paragraph or
+    sentence boundaries where it can."""
+    flat: list[Piece] = []
+    for piece in pieces:
+        if not piece.raw and utf16_len(piece.text) > limit:
+            flat.extend(_split_long(piece, limit))
+        elif piece.visible().strip():
+            flat.append(piece)
+    messages: list[list[Piece]] = []
+    size = 0
+    for piece in flat:
+        length = utf16_len(piece.visible())
+        if messages and size + len(SEPARATOR) + length <= limit:
+            messages[-1].append(piece)
+            size += len(SEPARATOR) + length
+        else:
+            messages.append([piece])
+            size = length
+    return [SEPARATOR.join(p.html() for p in message) for message in messages]
+
+
+def format_date(moment: datetime, timezone: str) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local.day} {texts.MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+
+
+def header(article: Article, timezone: str) -> list[Piece]:
+    meta = [f"№{article.id}", format_date(article.date, timezone)]
+    if article.source:
+        meta.append(article.source)
+    return [Piece(article.title, "b"), Piece(" · ".join(meta), "i")]
+
+
+def article_keyboard(article: Article, *, skip: str = "") -> InlineKeyboardMarkup:
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=label, callback_data=ArticleAction(action=action, id=article.id).pack()
+        )
+
+    row = [
+        button(label, action)
+        for label, action in (
+            (texts.BTN_POINTS, "points"),
+            (texts.BTN_MORE, "more"),
+            (texts.BTN_FULL, "full"),
+        )
+        if action != skip
+    ]
+    if skip != "summary" and skip in {"points", "more", "full"}:
+        row.insert(0, button(texts.BTN_SUMMARY, "summary"))
+    source = (
+        InlineKeyboardButton(text=texts.BTN_SOURCE, url=article.url)
+        if article.url
+        else button(texts.BTN_SOURCE, "source")
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[row[:2], [*row[2:], source]])
+
+
+def _with_keyboard(article: Article, bodies: list[str], skip: str) -> list[Reply]:
+    keyboard = article_keyboard(article, skip=skip)
+    last = len(bodies) - 1
+    return [
+        Reply(body, keyboard if i == last else None, article.id) for i, body in enumerate(bodies)
+    ]
+
+
+def summary_reply(
+    article: Article, summary: Summary, timezone: str, *, longer: bool = False
+) -> list[Reply]:
+    label = texts.MORE_LABEL if longer else texts.SUMMARY_LABEL
+    pieces = [*header(article, timezone), Piece(label, "b")]
+    pieces += [Piece(sentence) for sentence in summary.sentences]
+    return _with_keyboard(article, paginate(pieces), "more" if longer else "summary")
+
+
+def points_reply(article: Article, points: Points, timezone: str) -> list[Reply]:
+    label = texts.POINTS_LABEL if points.enumerated else texts.THESES_LABEL
+    pieces = [*header(article, timezone), Piece(label, "b")]
+    pieces += [Piece(f"{n}. {point.text}") for n, point in enumerate(points.items, 1)]
+    return _with_keyboard(article, paginate(pieces), "points")
+
+
+def full_reply(article: Article, timezone: str) -> list[Reply]:
+    pieces = [*header(article, timezone)]
+    pieces += [Piece(p.strip()) for p in article.text.split("\n") if p.strip()]
+    return _with_keyboard(article, paginate(pieces), "full")
+
+
+def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
+    if not articles:
+        return [Reply(texts.NO_ARTICLES)]
+    pieces = [Piece(texts.LATEST_TITLE, raw=True)]
+    for article in articles:
+        date = format_date(article.date, timezone)
+        pieces.append(Piece(f"№{article.id} · {date}\n{article.title}"))
+    pieces.append(Piece("/summary N — кратко, /points N — тезисы", "i"))
+    return [Reply(body) for body in paginate(pieces)]
+
+
+def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
+    shown = query if len(query) <= 60 else query[:59] + "…"
+    if not hits:
+        return [Reply(texts.NOT_FOUND_WORDS.format(query=html.escape(shown)))]
+    pieces = [Piece(texts.SEARCH_TITLE.format(query=html.escape(shown)), raw=True)]
+    for hit in hits:
+        pieces.append(Piece(f"№{hit.article.id}. {hit.article.title}", "b"))
+        if hit.snippet:
+            pieces.append(Piece(hit.snippet))
+    pieces.append(Piece("/summary N — кратко, /points N — тезисы", "i"))
+    return [Reply(body) for body in paginate(pieces)]
+
+
+def text_reply(markup: str) -> list[Reply]:
+    """A reply already written as HTML in texts.py, split if some value made it long."""
+    if utf16_len(strip_tags(markup)) <= MESSAGE_LIMIT:
+        return [Reply(markup)]
+    return [Reply(body) for body in paginate([Piece(strip_tags(markup))])]
+
+
+def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply]:
+    """A digest: a title, then one message part per article so each keeps its buttons."""
+    if not digest.items:
+        return [Reply(texts.DIGEST_EMPTY)]
+    replies = [Reply(texts.DIGEST_TITLE.format(date=html.escape(date_label)))]
+    for item in digest.items:
+        pieces = [*header(item.article, timezone)]
+        pieces += [Piece(sentence) for sentence in item.summary]
+        replies += _with_keyboard(item.article, paginate(pieces), "summary")
+    if digest.more:
+        word = texts.plural(digest.more, "статья", "статьи", "статей")
+        replies.append(Reply(texts.DIGEST_MORE.format(n=digest.more, word=word)))
+    return replies

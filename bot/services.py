@@ -1,0 +1,207 @@
+"""What the bot does, independent of Telegram: finding articles, summaries, points, settings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import ALGORITHMS, Settings, check_timezone
+from bot.errors import (
+    ArticleNotFound,
+    BadSentenceCount,
+    BadTimezone,
+    EmptyText,
+    NoArticles,
+    TextTooLong,
+    UnknownAlgorithm,
+    UnknownSetting,
+)
+from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary
+from bot.nlp.points import extract_points
+from bot.nlp.summarizer import summarize
+from storage.articles import ArticleRepo
+from storage.cache import SummaryCache
+from storage.chats import ChatRepo
+
+MAX_SENTENCES = 20
+MAX_QUERY = 300
+# /more shows this many times the chat's summary length.
+MORE_FACTOR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How a command names its article: a reply to a bot message, a number, words or nothing."""
+
+    query: str = ""
+    reply_to: int | None = None
+
+
+def parse_sentences(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_SENTENCES:
+        raise BadSentenceCount(value)
+    return int(value)
+
+
+def parse_algorithm(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ALGORITHMS:
+        raise UnknownAlgorithm(value)
+    return name
+
+
+def split_title(text: str) -> NewArticle:
+    """Text from a chat: the first line is the title, the rest the article."""
+    stripped = text.strip()
+    if not stripped:
+        raise EmptyText
+    title, _, body = stripped.partition("\n")
+    body = body.strip()
+    if not body:
+        # One paragraph: its first sentence serves as the title.
+        body = stripped
+        title = re.split(r"(?<=[.!?])\s", stripped, maxsplit=1)[0]
+    return NewArticle(title=title.strip()[:300], text=body)
+
+
+class ArticleService:
+    def __init__(
+        self,
+        articles: ArticleRepo,
+        cache: SummaryCache,
+        chats: ChatRepo,
+        settings: Settings,
+    ) -> None:
+        self.articles = articles
+        self.cache = cache
+        self.chats = chats
+        self.settings = settings
+
+    @property
+    def defaults(self) -> ChatSettings:
+        return ChatSettings(
+            chat_id=0,
+            algorithm=self.settings.summary_algorithm,
+            sentences=self.settings.summary_sentences,
+            timezone=self.settings.default_timezone,
+        )
+
+    async def chat_settings(self, chat_id: int) -> ChatSettings:
+        return await self.chats.settings(chat_id, default=self.defaults)
+
+    async def resolve(self, chat_id: int, target: Target) -> Article:
+        """The article a command is about: the replied-to message's, a number, the best
+        search match, or the chat's current one, else the newest."""
+        query = target.query.strip()
+        if target.reply_to is not None and not query:
+            article_id = await self.chats.article_for_message(chat_id, target.reply_to)
+            if article_id is not None and (article := await self.articles.get(article_id)):
+                return article
+        if query:
+            number = query.lstrip("№#").strip()
+            if number.isdigit():
+                article = await self.articles.get(int(number)) if len(number) < 12 else None
+                if article is None:
+                    raise ArticleNotFound(number)
+                return article
+            hits = await self.search(query, limit=1)
+            if not hits:
+                raise ArticleNotFound(query)
+            return hits[0].article
+        current = await self.chats.current(chat_id)
+        if current is not None and (article := await self.articles.get(current)):
+            return article
+        newest = await self.articles.newest()
+        if newest is None:
+            raise NoArticles
+        return newest
+
+    async def remember(self, chat_id: int, article_id: int, message_ids: list[int]) -> None:
+        await self.chats.set_current(chat_id, article_id)
+        for message_id in message_ids:
+            await self.chats.remember_message(chat_id, message_id, article_id)
+
+    async def summary(self, article: Article, *, algorithm: str, sentences: int) -> Summary:
+        cached = await self.cache.get_summary(article.id, algorithm, sentences)
+        if cached is not None:
+            return cached
+        # sumy is CPU-bound: off the event loop, so other chats keep being served.
+        chosen = await asyncio.to_thread(
+            summarize, article.text, algorithm=algorithm, sentences=sentences
+        )
+        result = Summary(article_id=article.id, algorithm=algorithm, sentences=chosen)
+        await self.cache.put_summary(result, sentences)
+        return result
+
+    async def chat_summary(self, chat_id: int, article: Article, *, longer: bool) -> Summary:
+        settings = await self.chat_settings(chat_id)
+        count = settings.sentences * MORE_FACTOR if longer else settings.sentences
+        return await self.summary(article, algorithm=settings.algorithm, sentences=count)
+
+    async def points(self, article: Article) -> Points:
+        cached = await self.cache.get_points(article.id)
+        if cached is not None:
+            return cached
+        result = await asyncio.to_thread(
+            extract_points, article.text, algorithm=self.settings.summary_algorithm
+        )
+        await self.cache.put_points(article.id, result)
+        return result
+
+    async def warm(self, article: Article) -> None:
+        """Computes the default summary and points so the first request is a cache hit."""
+        await self.summary(
+            article,
+            algorithm=self.settings.summary_algorithm,
+            sentences=self.settings.summary_sentences,
+        )
+        await self.points(article)
+
+    async def latest(self, limit: int) -> list[Article]:
+        return await self.articles.latest(limit)
+
+    async def search(self, query: str, *, limit: int = 5) -> list[SearchHit]:
+        return await self.articles.search(query[:MAX_QUERY], limit=limit)
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
+        if not new.text.strip() or not new.title.strip():
+            raise EmptyText
+        if len(new.text) > self.settings.max_article_chars:
+            raise TextTooLong(len(new.text), self.settings.max_article_chars)
+        article, created = await self.articles.add(new, now=now)
+        if created:
+            await self.warm(article)
+        return article, created
+
+    async def update_settings(self, chat_id: int, key: str, value: str) -> ChatSettings:
+        """`/settings algorithm lsa`, `sentences 5`, `timezone Asia/Almaty` (Russian aliases too)."""
+        key = SETTING_ALIASES.get(key.lower(), key.lower())
+        if key == "algorithm":
+            await self.chats.update_settings(chat_id, algorithm=parse_algorithm(value))
+        elif key == "sentences":
+            await self.chats.update_settings(chat_id, sentences=parse_sentences(value))
+        elif key == "timezone":
+            await self.chats.update_settings(chat_id, timezone=parse_timezone(value))
+        else:
+            raise UnknownSetting(key)
+        return await self.chat_settings(chat_id)
+
+
+SETTING_ALIASES = {
+    "алгоритм": "algorithm",
+    "предложения": "sentences",
+    "предложений": "sentences",
+    "длина": "sentences",
+    "пояс": "timezone",
+    "tz": "timezone",
+    "часовой_пояс": "timezone",
+}
+
+
+def parse_timezone(value: str) -> str:
+    try:
+        return check_timezone(value)
+    except ValueError as exc:
+        raise BadTimezone(value) from exc

@@ -1,0 +1,188 @@
+"""Every Russian string a user sees, and plural forms. Placeholders take escaped HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# The command menu and /help are built from this one table, so they cannot disagree.
+COMMANDS: Sequence[tuple[str, str, str]] = (
+    # (command, arguments, description)
+    ("start", "", "что умеет бот"),
+    ("help", "", "список команд"),
+    ("latest", "[N]", "последние статьи"),
+    ("summary", "[номер или слова]", "краткое изложение статьи"),
+    ("points", "[номер или слова]", "главные тезисы статьи"),
+    ("more", "", "изложение подробнее"),
+    ("full", "[номер]", "полный текст статьи"),
+    ("search", "слова", "поиск по статьям"),
+    ("subscribe", "[ЧЧ:ММ] [Регион/Город]", "ежедневная сводка в этот чат"),
+    ("unsubscribe", "", "отключить сводку"),
+    ("digest", "", "сводка прямо сейчас"),
+    ("settings", "[algorithm A | sentences N | timezone TZ]", "настройки чата"),
+    ("add", "текст", "добавить статью (для администраторов)"),
+)
+
+GREETING = (
+    "<b>Сводка</b> — бот новостей на русском языке. Я храню статьи, пишу их краткое "
+    "изложение из предложений самой статьи, выделяю главные тезисы и каждый день "
+    "присылаю сводку в подписанные чаты."
+)
+GROUP_HINT = "В группе обращайтесь ко мне командами, например /summary@{username}."
+GROUP_INTRO = (
+    "Всем привет! Я <b>Сводка</b>: кратко пересказываю новости и выделяю главные тезисы. "
+    "Список команд: /help@{username}"
+)
+
+
+def help_text(username: str | None = None) -> str:
+    lines = [GREETING, "", "<b>Команды</b>"]
+    for name, args, description in COMMANDS:
+        suffix = f" {args}" if args else ""
+        lines.append(f"/{name}{_escape(suffix)} — {description}")
+    lines += [
+        "",
+        "Ответьте на моё сообщение о статье командой /points, /summary, /more или /full — "
+        "и я отвечу про ту же статью.",
+    ]
+    if username:
+        lines += ["", GROUP_HINT.format(username=username)]
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian plural: 1 статья, 2 статьи, 5 статей, 11 статей, 21 статья."""
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def articles_count(n: int) -> str:
+    return f"{n} {plural(n, 'статья', 'статьи', 'статей')}"
+
+
+MONTHS = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)
+
+# Headers and labels
+LATEST_TITLE = "<b>Последние статьи</b>"
+SEARCH_TITLE = "<b>Найдено по запросу «{query}»</b>"
+SUMMARY_LABEL = "Кратко"
+MORE_LABEL = "Подробнее"
+POINTS_LABEL = "Главное"
+THESES_LABEL = "Ключевые тезисы (перечисления в тексте нет)"
+FULL_LABEL = "Полный текст"
+SOURCE_LABEL = "Источник"
+CONTINUED = "(продолжение {part}/{total})"
+
+# Buttons
+BTN_POINTS = "Тезисы"
+BTN_SUMMARY = "Кратко"
+BTN_MORE = "Подробнее"
+BTN_FULL = "Полный текст"
+BTN_SOURCE = "Источник"
+
+# Answers to button presses (shown as a short toast)
+CB_DONE = "Готово"
+CB_GONE = "Эта статья больше не доступна."
+CB_SOURCE_NONE = "У этой статьи нет ссылки на источник. Источник: {source}"
+
+# Empty results and errors
+NO_ARTICLES = "Статей пока нет."
+NOT_FOUND_ID = "Статьи с номером {query} нет. Список последних: /latest"
+NOT_FOUND_WORDS = "По запросу «{query}» ничего не нашлось. Попробуйте другие слова или /latest."
+SEARCH_EMPTY = "Напишите, что искать: /search Казахстан"
+SEARCH_TOO_LONG = "Слишком длинный запрос: не больше {limit} символов."
+BAD_LATEST = "Укажите число от 1 до {limit}: /latest 5"
+BAD_ALGORITHM = "Неизвестный алгоритм «{name}». Доступны: {choices}."
+BAD_SENTENCES = "Число предложений должно быть целым от 1 до {limit}, например: /settings sentences 3"
+BAD_TIME = "Не понимаю время «{value}». Укажите его как ЧЧ:ММ, например: /subscribe 08:30"
+BAD_TIMEZONE = (
+    "Не знаю часовой пояс «{value}». Укажите его как Регион/Город, например: "
+    "/subscribe 08:30 Europe/Moscow"
+)
+BAD_SETTINGS = (
+    "Не понимаю настройку. Примеры:\n"
+    "/settings algorithm lexrank\n/settings sentences 3\n/settings timezone Europe/Moscow"
+)
+BAD_SUBSCRIBE = "Формат: /subscribe [ЧЧ:ММ] [Регион/Город], например: /subscribe 08:30 Asia/Almaty"
+EMPTY_TEXT = "Текст пустой: нечего сохранить."
+TEXT_TOO_LONG = "Текст слишком длинный: {length} символов, можно не больше {limit}."
+TEXT_TOO_SHORT = "Слишком короткий текст для статьи: нужен заголовок и хотя бы одно предложение."
+NOT_ALLOWED = "Это могут делать только администраторы бота."
+NOT_GROUP_ADMIN = "Менять подписку и настройки группы могут только её администраторы."
+UNEXPECTED = "Что-то пошло не так. Мы уже разбираемся; попробуйте ещё раз чуть позже."
+
+# /add
+ADDED = "Статья сохранена под номером {id}: <b>{title}</b>"
+ALREADY_STORED = "Такая статья уже есть, её номер {id}: <b>{title}</b>"
+ADD_HINT = "Напишите текст после /add (первая строка — заголовок) или ответьте /add на сообщение."
+
+# /settings
+SETTINGS = (
+    "<b>Настройки чата</b>\n"
+    "Алгоритм: {algorithm}\n"
+    "Предложений в изложении: {sentences}\n"
+    "Часовой пояс: {timezone}\n"
+    "Сводка: {subscription}\n\n"
+    "Изменить: /settings algorithm lexrank | sentences 3 | timezone Europe/Moscow"
+)
+SETTINGS_SAVED = "Сохранено."
+SUBSCRIPTION_NONE = "не подписан"
+SUBSCRIPTION_AT = "каждый день в {at} ({timezone})"
+
+# Subscriptions and digests
+SUBSCRIBED = "Готово: сводка будет приходить каждый день в {at} ({timezone})."
+UNSUBSCRIBED = "Сводка отключена."
+NOT_SUBSCRIBED = "Этот чат не подписан на сводку. Подписаться: /subscribe 09:00"
+DIGEST_TITLE = "<b>Сводка за {date}</b>"
+DIGEST_EMPTY = "Новых статей со времени прошлой сводки нет."
+DIGEST_MORE = "…и ещё {n} {word}: /latest"
+
+
+def error_text(exc: BaseException) -> str:
+    """The one Russian line for each domain error (used by the bot and the CLI)."""
+    from bot import errors
+    from bot.config import ALGORITHMS
+
+    def esc(value: object) -> str:
+        return _escape(str(value)[:80])
+
+    match exc:
+        case errors.ArticleNotFound(query=query) if query.isdigit():
+            return NOT_FOUND_ID.format(query=esc(query))
+        case errors.ArticleNotFound(query=query):
+            return NOT_FOUND_WORDS.format(query=esc(query))
+        case errors.NoArticles():
+            return NO_ARTICLES
+        case errors.UnknownAlgorithm(name=name):
+            return BAD_ALGORITHM.format(name=esc(name), choices=", ".join(ALGORITHMS))
+        case errors.BadSentenceCount():
+            return BAD_SENTENCES.format(limit=20)
+        case errors.BadCount(limit=limit):
+            return BAD_LATEST.format(limit=limit)
+        case errors.BadTime(value=value):
+            return BAD_TIME.format(value=esc(value))
+        case errors.BadTimezone(value=value):
+            return BAD_TIMEZONE.format(value=esc(value))
+        case errors.UnknownSetting():
+            return BAD_SETTINGS
+        case errors.EmptyText():
+            return EMPTY_TEXT
+        case errors.TextTooLong(length=length, limit=limit):
+            return TEXT_TOO_LONG.format(length=length, limit=limit)
+        case errors.BadArticleFile(path=path, reason=reason):
+            return f"Не могу прочитать «{esc(path)}»: {esc(reason)}."
+        case errors.NotAllowed():
+            return NOT_ALLOWED
+        case errors.BadSubscribe():
+            return BAD_SUBSCRIBE
+    return UNEXPECTED

@@ -1,0 +1,62 @@
+"""Adding articles: /add with text or as a reply, and posts forwarded from channels."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message, MessageOriginChannel
+
+from bot import texts
+from bot.models import NewArticle
+from bot.services import ArticleService, split_title
+from handlers.common import BotAdmin, Clock
+
+router = Router(name=__name__)
+
+
+@router.message(Command("add"), BotAdmin())
+async def add(message: Message, command: CommandObject, service: ArticleService, clock: Clock) -> None:
+    text = command.args or ""
+    replied = message.reply_to_message
+    if not text.strip() and replied is not None:
+        text = replied.text or replied.caption or ""
+    if not text.strip():
+        await message.answer(texts.ADD_HINT)
+        return
+    await store(message, split_title(text), service, clock)
+
+
+@router.message(Command("add"))
+async def add_refused(message: Message) -> None:
+    await message.answer(texts.NOT_ALLOWED)
+
+
+@router.message(
+    F.chat.type == ChatType.PRIVATE, F.forward_origin.type == "channel", BotAdmin()
+)
+async def forwarded_post(message: Message, service: ArticleService, clock: Clock) -> None:
+    origin = message.forward_origin
+    assert isinstance(origin, MessageOriginChannel)  # guaranteed by the filter above
+    body = message.text or message.caption or ""
+    new = split_title(body)
+    url = None
+    if origin.chat.username:
+        url = f"https://t.me/{origin.chat.username}/{origin.message_id}"
+    new = NewArticle(
+        title=new.title,
+        text=new.text,
+        source=origin.chat.title or origin.chat.username or "",
+        url=url,
+        published_at=origin.date,
+    )
+    await store(message, new, service, clock)
+
+
+async def store(message: Message, new: NewArticle, service: ArticleService, clock: Clock) -> None:
+    article, created = await service.add(new, now=clock())
+    template = texts.ADDED if created else texts.ALREADY_STORED
+    await message.answer(template.format(id=article.id, title=html.escape(article.title)))
+    await service.remember(message.chat.id, article.id, [])

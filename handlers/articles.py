@@ -1,0 +1,84 @@
+"""/latest, /summary, /points, /more, /full, /search, and plain text in private chats."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.chat_action import ChatActionSender
+
+from bot import render, texts
+from bot.errors import BadCount
+from bot.services import MAX_QUERY, ArticleService
+from handlers.common import send, target_of
+
+router = Router(name=__name__)
+
+LATEST_DEFAULT = 5
+LATEST_MAX = 30
+
+
+@router.message(Command("latest"))
+async def latest(message: Message, command: CommandObject, service: ArticleService) -> None:
+    arg = (command.args or "").strip()
+    if arg and not (arg.isdigit() and 1 <= int(arg) <= LATEST_MAX):
+        raise BadCount(arg, LATEST_MAX)
+    limit = int(arg) if arg else LATEST_DEFAULT
+    settings = await service.chat_settings(message.chat.id)
+    articles = await service.latest(limit)
+    await send(message, render.latest_reply(articles, settings.timezone), service)
+
+
+@router.message(Command("summary", "more"))
+async def summary(
+    message: Message, command: CommandObject, bot: Bot, service: ArticleService
+) -> None:
+    longer = command.command.lower() == "more"
+    article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
+    settings = await service.chat_settings(message.chat.id)
+    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
+        result = await service.chat_summary(message.chat.id, article, longer=longer)
+    replies = render.summary_reply(article, result, settings.timezone, longer=longer)
+    await send(message, replies, service)
+
+
+@router.message(Command("points"))
+async def points(
+    message: Message, command: CommandObject, bot: Bot, service: ArticleService
+) -> None:
+    article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
+    settings = await service.chat_settings(message.chat.id)
+    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
+        result = await service.points(article)
+    await send(message, render.points_reply(article, result, settings.timezone), service)
+
+
+@router.message(Command("full"))
+async def full(message: Message, command: CommandObject, bot: Bot, service: ArticleService) -> None:
+    article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
+    settings = await service.chat_settings(message.chat.id)
+    await send(message, render.full_reply(article, settings.timezone), service)
+
+
+@router.message(Command("search"))
+async def search(message: Message, command: CommandObject, service: ArticleService) -> None:
+    await run_search(message, command.args or "", service)
+
+
+# Plain text is a search only in private chats; in groups the bot speaks when spoken to.
+@router.message(F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/"))
+async def private_text(message: Message, service: ArticleService) -> None:
+    await run_search(message, message.text or "", service)
+
+
+async def run_search(message: Message, query: str, service: ArticleService) -> None:
+    query = query.strip()
+    if not query:
+        await message.answer(texts.SEARCH_EMPTY)
+        return
+    if len(query) > MAX_QUERY:
+        await message.answer(texts.SEARCH_TOO_LONG.format(limit=MAX_QUERY))
+        return
+    hits = await service.search(query)
+    await send(message, render.search_reply(query, hits), service)

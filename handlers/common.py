@@ -1,0 +1,96 @@
+"""Sending rendered replies and the filters several routers share."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.filters import BaseFilter
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from bot.config import Settings
+from bot.render import Reply
+from bot.services import ArticleService, Target
+
+Clock = Callable[[], datetime]
+GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+
+
+async def send(
+    message: Message, replies: Sequence[Reply], service: ArticleService
+) -> list[Message]:
+    """Sends the parts of an answer in order and records which article each was about,
+    so a later reply to any of them (even after a restart) targets that article."""
+    sent: list[Message] = []
+    for reply in replies:
+        sent.append(await message.answer(reply.html, reply_markup=reply.keyboard))
+    by_article: dict[int, list[int]] = {}
+    for reply, out in zip(replies, sent, strict=True):
+        if reply.article_id is not None:
+            by_article.setdefault(reply.article_id, []).append(out.message_id)
+    for article_id, message_ids in by_article.items():
+        await service.remember(message.chat.id, article_id, message_ids)
+    return sent
+
+
+def target_of(message: Message, args: str | None, bot: Bot) -> Target:
+    """A command's article: its argument, or the bot message it replies to."""
+    replied = message.reply_to_message
+    reply_to = None
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        reply_to = replied.message_id
+    return Target(query=(args or "").strip(), reply_to=reply_to)
+
+
+class BotAdmin(BaseFilter):
+    """The people in ADMIN_IDS: they may add articles and feeds."""
+
+    async def __call__(self, event: TelegramObject, settings: Settings) -> bool:
+        user = getattr(event, "from_user", None)
+        return user is not None and user.id in settings.admin_ids
+
+
+class AdminCache:
+    """Group admin lists, kept briefly: asking Telegram on every command costs a request
+    and counts against the bot's limits."""
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._cache: dict[int, tuple[float, frozenset[int]]] = {}
+
+    async def admins(self, bot: Bot, chat_id: int) -> frozenset[int]:
+        hit = self._cache.get(chat_id)
+        if hit is not None and self.clock() - hit[0] < self.ttl:
+            return hit[1]
+        members = await bot.get_chat_administrators(chat_id)
+        ids = frozenset(
+            m.user.id
+            for m in members
+            if m.status in {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
+        )
+        self._cache[chat_id] = (self.clock(), ids)
+        return ids
+
+    def forget(self, chat_id: int) -> None:
+        self._cache.pop(chat_id, None)
+
+
+class ChatAdmin(BaseFilter):
+    """Private chats pass; in groups only the group's admins, anonymous admins included."""
+
+    async def __call__(self, event: Message | CallbackQuery, bot: Bot, admins: AdminCache) -> bool:
+        message = event if isinstance(event, Message) else event.message
+        if message is None:
+            return False
+        chat = message.chat
+        if chat.type not in GROUP_TYPES:
+            return True
+        # An anonymous admin posts as the group itself (sender_chat == chat).
+        if isinstance(event, Message) and event.sender_chat is not None:
+            return event.sender_chat.id == chat.id
+        user = event.from_user
+        return user is not None and user.id in await admins.admins(bot, chat.id)

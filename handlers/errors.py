@@ -1,0 +1,51 @@
+"""Maps domain errors to one short Russian reply; anything else is logged and apologised for."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Message
+
+from bot import texts
+from bot.errors import SvodkaError
+from bot.render import strip_tags
+
+router = Router(name=__name__)
+log = logging.getLogger(__name__)
+
+
+async def _tell(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    if update.callback_query is not None:
+        await update.callback_query.answer(strip_tags(text)[:200], show_alert=True)
+        return
+    message = update.message or update.edited_message
+    if isinstance(message, Message):
+        await message.answer(text)
+
+
+def _plain(markup: str) -> str:
+    from bot.render import _strip_tags
+
+    return _strip_tags(markup)
+
+
+@router.errors(ExceptionTypeFilter(SvodkaError))
+async def domain_error(event: ErrorEvent) -> None:
+    await _tell(event, texts.error_text(event.exception))
+
+
+@router.errors()
+async def unexpected_error(event: ErrorEvent) -> None:
+    chat = event.update.event.chat.id if hasattr(event.update.event, "chat") else None  # type: ignore[union-attr]
+    log.exception(
+        "update %s in chat %s failed", event.update.update_id, chat, exc_info=event.exception
+    )
+    try:
+        await _tell(event, texts.UNEXPECTED)
+    except TelegramAPIError:
+        # The failure may be Telegram itself; the log above already has what matters.
+        log.warning("could not apologise for update %s", event.update.update_id)

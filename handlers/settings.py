@@ -1,0 +1,60 @@
+"""/settings: shows this chat's settings to anyone; changes them for group admins only."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import texts
+from bot.errors import UnknownSetting
+from bot.services import ArticleService
+from handlers.common import ChatAdmin
+from storage.subscriptions import SubscriptionRepo
+
+router = Router(name=__name__)
+
+
+async def show(message: Message, service: ArticleService, subscriptions: SubscriptionRepo) -> None:
+    settings = await service.chat_settings(message.chat.id)
+    sub = await subscriptions.get(message.chat.id)
+    state = (
+        texts.SUBSCRIPTION_AT.format(at=f"{sub.at:%H:%M}", timezone=sub.timezone)
+        if sub is not None and sub.active
+        else texts.SUBSCRIPTION_NONE
+    )
+    await message.answer(
+        texts.SETTINGS.format(
+            algorithm=settings.algorithm,
+            sentences=settings.sentences,
+            timezone=settings.timezone,
+            subscription=state,
+        )
+    )
+
+
+@router.message(Command("settings", magic=F.args.is_(None)))
+async def show_settings(
+    message: Message, service: ArticleService, subscriptions: SubscriptionRepo
+) -> None:
+    await show(message, service, subscriptions)
+
+
+@router.message(Command("settings"), ChatAdmin())
+async def change_settings(
+    message: Message,
+    command: CommandObject,
+    service: ArticleService,
+    subscriptions: SubscriptionRepo,
+) -> None:
+    parts = (command.args or "").split()
+    if len(parts) != 2:
+        raise UnknownSetting(" ".join(parts))
+    await service.update_settings(message.chat.id, parts[0], parts[1])
+    await message.answer(texts.SETTINGS_SAVED)
+    await show(message, service, subscriptions)
+
+
+@router.message(Command("settings"))
+async def change_settings_refused(message: Message) -> None:
+    await message.answer(texts.NOT_GROUP_ADMIN)

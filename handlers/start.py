@@ -1,0 +1,29 @@
+"""/start, /help, and the one-time introduction when the bot joins a group."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import JOIN_TRANSITION, ChatMemberUpdatedFilter, Command, CommandStart
+from aiogram.types import ChatMemberUpdated, Message
+
+from bot import texts
+from handlers.common import GROUP_TYPES
+from storage.chats import ChatRepo
+
+router = Router(name=__name__)
+
+
+@router.message(CommandStart())
+@router.message(Command("help"))
+async def help_command(message: Message, bot: Bot) -> None:
+    me = await bot.me()
+    group = message.chat.type in GROUP_TYPES
+    await message.answer(texts.help_text(me.username if group else None))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_(GROUP_TYPES))
+async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatRepo) -> None:
+    # Re-adding the bot must not repeat the greeting: the flag lives in SQLite.
+    if await chats.mark_introduced(event.chat.id):
+        me = await bot.me()
+        await bot.send_message(event.chat.id, texts.GROUP_INTRO.format(username=me.username))
