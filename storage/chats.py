@@ -1,0 +1,111 @@
+"""Per-chat state: settings overrides, the current article, which message showed what."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.models import ChatSettings
+from storage.db import Database
+from storage.subscriptions import move_chat_subscriptions
+
+
+class ChatRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def settings(self, chat_id: int, *, default: ChatSettings) -> ChatSettings:
+        """The chat's overrides on top of `default`, carrying the real chat id."""
+        row = await self._db.fetchone(
+            "SELECT algorithm, sentences, timezone FROM chats WHERE chat_id = ?", (chat_id,)
+        )
+        names = ("algorithm", "sentences", "timezone")
+        overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
+        return replace(default, chat_id=chat_id, **overrides)
+
+    async def update_settings(
+        self,
+        chat_id: int,
+        *,
+        algorithm: str | None = None,
+        sentences: int | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Sets the given overrides; a None leaves that setting as it was."""
+        await self._db.execute(
+            "INSERT INTO chats (chat_id, algorithm, sentences, timezone) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET"
+            " algorithm = coalesce(excluded.algorithm, chats.algorithm),"
+            " sentences = coalesce(excluded.sentences, chats.sentences),"
+            " timezone = coalesce(excluded.timezone, chats.timezone)",
+            (chat_id, algorithm, sentences, timezone),
+        )
+
+    async def set_current(self, chat_id: int, article_id: int) -> None:
+        # Selecting from articles makes a since-deleted article a no-op, not an FK error.
+        await self._db.execute(
+            "INSERT INTO chats (chat_id, current_article_id)"
+            " SELECT ?, id FROM articles WHERE id = ?"
+            " ON CONFLICT (chat_id) DO UPDATE SET"
+            " current_article_id = excluded.current_article_id",
+            (chat_id, article_id),
+        )
+
+    async def current(self, chat_id: int) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT current_article_id FROM chats WHERE chat_id = ?", (chat_id,)
+        )
+        return row["current_article_id"] if row else None
+
+    async def remember_message(self, chat_id: int, message_id: int, article_id: int) -> None:
+        await self._db.execute(
+            "INSERT INTO bot_messages (chat_id, message_id, article_id)"
+            " SELECT ?, ?, id FROM articles WHERE id = ?"
+            " ON CONFLICT (chat_id, message_id) DO UPDATE SET article_id = excluded.article_id",
+            (chat_id, message_id, article_id),
+        )
+
+    async def article_for_message(self, chat_id: int, message_id: int) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT article_id FROM bot_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return row["article_id"] if row else None
+
+    async def mark_introduced(self, chat_id: int) -> bool:
+        """True only for the first call per chat, even when calls race."""
+        changed = await self._db.execute(
+            "INSERT INTO chats (chat_id, introduced) VALUES (?, 1)"
+            " ON CONFLICT (chat_id) DO UPDATE SET introduced = 1 WHERE chats.introduced = 0",
+            (chat_id,),
+        )
+        return changed > 0
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Follows a group to its supergroup id: settings, message links, subscription, runs.
+
+        What the new id already has (written after the migration) wins over the old row.
+        """
+        old, new = old_chat_id, new_chat_id
+        async with self._db.transaction():
+            await self._db.execute(
+                "INSERT INTO chats (chat_id, type, title, algorithm, sentences, timezone,"
+                " current_article_id, introduced)"
+                " SELECT ?, type, title, algorithm, sentences, timezone, current_article_id,"
+                " introduced FROM chats WHERE chat_id = ?"
+                " ON CONFLICT (chat_id) DO UPDATE SET"
+                " type = coalesce(chats.type, excluded.type),"
+                " title = coalesce(chats.title, excluded.title),"
+                " algorithm = coalesce(chats.algorithm, excluded.algorithm),"
+                " sentences = coalesce(chats.sentences, excluded.sentences),"
+                " timezone = coalesce(chats.timezone, excluded.timezone),"
+                " current_article_id = coalesce(chats.current_article_id,"
+                " excluded.current_article_id),"
+                " introduced = max(chats.introduced, excluded.introduced)",
+                (new, old),
+            )
+            await self._db.execute("DELETE FROM chats WHERE chat_id = ?", (old,))
+            await self._db.execute(
+                "UPDATE OR IGNORE bot_messages SET chat_id = ? WHERE chat_id = ?", (new, old)
+            )
+            await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
+            await move_chat_subscriptions(self._db, old, new)

@@ -1,0 +1,131 @@
+"""Daily digest subscriptions and the record of digest runs that keeps each one single."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, time
+
+from bot.models import Subscription
+from storage.db import Database, from_db_time_or_none, to_db_time
+
+_COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason"
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        chat_id=row["chat_id"],
+        at=time.fromisoformat(row["at"]),
+        timezone=row["timezone"],
+        subscribed_by=row["subscribed_by"],
+        active=bool(row["active"]),
+        ended_reason=row["ended_reason"],
+    )
+
+
+async def move_chat_subscriptions(db: Database, old: int, new: int) -> None:
+    """Moves a chat's subscription and digest runs to its new id (group -> supergroup).
+
+    Rows the new id already has win: they were written after the migration.
+    """
+    async with db.transaction():
+        await db.execute(
+            "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new, old)
+        )
+        await db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
+        await db.execute(
+            "UPDATE OR IGNORE digest_runs SET chat_id = ? WHERE chat_id = ?", (new, old)
+        )
+        await db.execute("DELETE FROM digest_runs WHERE chat_id = ?", (old,))
+
+
+class SubscriptionRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def subscribe(
+        self,
+        chat_id: int,
+        at: time,
+        timezone: str,
+        subscribed_by: int | None,
+        *,
+        now: datetime,
+    ) -> Subscription:
+        """Creates or replaces the chat's subscription; an ended one becomes active again."""
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "INSERT INTO subscriptions (chat_id, at, timezone, subscribed_by, active,"
+            " ended_reason, created_at, updated_at) VALUES (?, ?, ?, ?, 1, NULL, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET at = excluded.at,"
+            " timezone = excluded.timezone, subscribed_by = excluded.subscribed_by,"
+            " active = 1, ended_reason = NULL, updated_at = excluded.updated_at"
+            f" RETURNING {_COLUMNS}",
+            (chat_id, at.strftime("%H:%M"), timezone, subscribed_by, stamp, stamp),
+        )
+        assert row is not None
+        return _subscription(row)
+
+    async def end(self, chat_id: int, reason: str, *, now: datetime) -> bool:
+        """False when there was no active subscription to end."""
+        changed = await self._db.execute(
+            "UPDATE subscriptions SET active = 0, ended_reason = ?, updated_at = ?"
+            " WHERE chat_id = ? AND active = 1",
+            (reason, to_db_time(now), chat_id),
+        )
+        return changed > 0
+
+    async def get(self, chat_id: int) -> Subscription | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        )
+        return _subscription(row) if row else None
+
+    async def active(self) -> list[Subscription]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 ORDER BY chat_id"
+        )
+        return [_subscription(row) for row in rows]
+
+    async def migrate(self, old: int, new: int) -> None:
+        await move_chat_subscriptions(self._db, old, new)
+
+    async def claim_run(self, chat_id: int, period: str, *, now: datetime) -> bool:
+        """True only for the one caller that created the pending run for this period."""
+        created = await self._db.execute(
+            "INSERT INTO digest_runs (chat_id, period, status, started_at)"
+            " VALUES (?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+            (chat_id, period, to_db_time(now)),
+        )
+        return created > 0
+
+    async def complete_run(
+        self, chat_id: int, period: str, *, now: datetime, last_article_id: int | None
+    ) -> None:
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "INSERT INTO digest_runs (chat_id, period, status, started_at, finished_at,"
+            " last_article_id) VALUES (?, ?, 'sent', ?, ?, ?)"
+            " ON CONFLICT (chat_id, period) DO UPDATE SET status = 'sent',"
+            " finished_at = excluded.finished_at, last_article_id = excluded.last_article_id",
+            (chat_id, period, stamp, stamp, last_article_id),
+        )
+
+    async def run_status(self, chat_id: int, period: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT status FROM digest_runs WHERE chat_id = ? AND period = ?", (chat_id, period)
+        )
+        return row["status"] if row else None
+
+    async def last_sent_at(self, chat_id: int) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT max(finished_at) FROM digest_runs WHERE chat_id = ? AND status = 'sent'",
+            (chat_id,),
+        )
+        return from_db_time_or_none(row[0]) if row else None
+
+    async def pending_runs(self) -> list[tuple[int, str]]:
+        rows = await self._db.fetchall(
+            "SELECT chat_id, period FROM digest_runs WHERE status = 'pending'"
+            " ORDER BY started_at, chat_id"
+        )
+        return [(row["chat_id"], row["period"]) for row in rows]
