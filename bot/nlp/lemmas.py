@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
+from typing import Any
 
 from razdel import tokenize
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_CYRILLIC = re.compile(r"[а-я]")
 
 
 @cache
-def _morph():  # type: ignore[no-untyped-def]
+def _morph() -> Any:
     # Loading the dictionaries takes ~0.3 s and ~15 MB, so it happens on first use, once.
     import pymorphy3
 
@@ -20,11 +22,20 @@ def _morph():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
-    """Normal form of one lowercase word; non-Cyrillic words come back lowercased."""
+    """Normal form of one word, lowercase, ё written as е; non-Cyrillic words are only
+    lowercased. This is the summarizer's stemmer and the search index's normaliser."""
     word = word.lower().replace("ё", "е")
-    if not any("а" <= ch <= "я" for ch in word):
+    if not _CYRILLIC.search(word):
         return word
     return str(_morph().parse(word)[0].normal_form).replace("ё", "е")
+
+
+@lru_cache(maxsize=50_000)
+def parse_tags(word: str) -> frozenset[str]:
+    """Grammemes of the most likely parse of `word` (e.g. {"NOUN", "Geox", ...})."""
+    if not _CYRILLIC.search(word.lower()):
+        return frozenset()
+    return frozenset(_morph().parse(word)[0].tag.grammemes)
 
 
 def words(text: str) -> list[str]:
@@ -39,6 +50,11 @@ def lemmatize_text(text: str) -> str:
 
 @cache
 def stop_words() -> frozenset[str]:
+    """Russian stop words, surface forms and their lemmas, ё written as е.
+
+    sumy filters stop words before stemming, by the lowercased surface form, so the
+    forms matter; the lemmas serve code that compares lemmas (cue words, search).
+    """
     from stop_words import get_stop_words
 
     base = {w.lower().replace("ё", "е") for w in get_stop_words("russian")}
