@@ -1,0 +1,414 @@
+"""Sending many messages within Telegram's limits.
+
+Telegram asks bots to stay under about 30 messages a second overall, one a second
+per chat and 20 a minute per group, and answers excess with ``429 retry_after``.
+``Deliverer`` paces every request with aiolimiter's leaky buckets, waits out 429s,
+retries transient failures with backoff, reports chats that blocked or removed the
+bot, and follows a group's migration to a supergroup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiohttp import ClientError
+from aiolimiter import AsyncLimiter
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+OnBlocked = Callable[[int, str], Awaitable[None]]
+OnMigrated = Callable[[int, int], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Bad Request descriptions that mean the chat is gone for good, like a 403.
+_GONE = ("chat not found", "group chat was deactivated", "user is deactivated")
+# The per-chat buckets are re-stamped at send time; a millisecond of slack keeps the
+# re-stamp from failing on clock readings taken a few microseconds apart.
+_CLOCK_SLACK = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Telegram's documented ceilings; tests raise them to run fast."""
+
+    global_per_sec: float = 30
+    per_chat_per_sec: float = 1
+    per_group_per_min: float = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    text: str
+    reply_markup: Markup | None = None
+    parse_mode: str | None = "HTML"
+    link_preview_options: LinkPreviewOptions | None = None
+    disable_notification: bool | None = None
+
+
+class Rendered(Protocol):
+    """What ``bot.render`` produces: HTML text and, maybe, its buttons."""
+
+    @property
+    def html(self) -> str: ...
+
+    @property
+    def keyboard(self) -> InlineKeyboardMarkup | None: ...
+
+
+OutgoingLike = Outgoing | Rendered | str | tuple[str, Markup | None]
+
+
+@dataclass(slots=True)
+class ChatDelivery:
+    """What became of one chat's sequence of messages."""
+
+    chat_id: int
+    final_chat_id: int
+    messages: list[Message] = field(default_factory=list)
+    failed: int = 0
+    blocked: bool = False
+    migrated_to: int | None = None
+    retries: int = 0
+
+
+@dataclass(slots=True)
+class FanOutReport:
+    chats: int = 0
+    sent: int = 0  # messages delivered
+    failed: int = 0  # messages given up on (not counting chats that blocked the bot)
+    blocked: int = 0  # chats that blocked or removed the bot
+    migrated: int = 0  # groups found to have become supergroups
+    retries: int = 0  # 429 waits and transient-error retries
+    deliveries: list[ChatDelivery] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    message: Message | None
+    chat_id: int
+    blocked: bool = False
+    gave_up: bool = False
+    migrated_to: int | None = None
+    retries: int = 0
+
+
+class _ChatSlot:
+    """A chat's buckets and lock, alive while the chat is in use or its buckets drain."""
+
+    __slots__ = ("limiters", "lock", "users")
+
+    def __init__(self, limiters: list[AsyncLimiter]) -> None:
+        self.limiters = limiters
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+    def idle(self) -> bool:
+        # A drained bucket behaves exactly like a new one, so dropping it loses nothing.
+        return self.users == 0 and all(
+            limiter.has_capacity(limiter.max_rate) for limiter in self.limiters
+        )
+
+
+class Deliverer:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        on_blocked: OnBlocked | None = None,
+        on_migrated: OnMigrated | None = None,
+        max_retries: int = 5,
+        max_flood_waits: int = 10,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        limits: Limits | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._bot = bot
+        self._on_blocked = on_blocked
+        self._on_migrated = on_migrated
+        self._max_retries = max_retries
+        self._max_flood_waits = max_flood_waits
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._limits = limits or Limits()
+        self._sleep = sleep
+        self._log = logging.getLogger(__name__)
+        # Capacity 1: a bucket of N would let 2N through in the first second, and
+        # Telegram counts in sliding windows. Smooth spacing loses no throughput.
+        self._global = AsyncLimiter(1, 1 / self._limits.global_per_sec)
+        self._chats: dict[int, _ChatSlot] = {}
+        self._sweep_at = 256
+
+    @property
+    def tracked_chats(self) -> int:
+        """Chats whose buckets are held in memory (in use, or not yet drained)."""
+        return len(self._chats)
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Markup | None = None,
+        parse_mode: str | None = "HTML",
+        link_preview_options: LinkPreviewOptions | None = None,
+        disable_notification: bool | None = None,
+    ) -> Message | None:
+        """Deliver one message; None when it could not be (the reason is logged)."""
+        outgoing = Outgoing(
+            text, reply_markup, parse_mode, link_preview_options, disable_notification
+        )
+        outcome = await self._deliver(chat_id, outgoing)
+        return outcome.message
+
+    async def send_many(self, chat_id: int, messages: Sequence[OutgoingLike]) -> ChatDelivery:
+        """Deliver a chat's messages in order.
+
+        Stops at a chat that blocked the bot, follows a migration for the rest, and
+        stops after a message that kept failing: the chat's remaining messages count
+        as failed rather than each burning its own retries.
+        """
+        result = ChatDelivery(chat_id=chat_id, final_chat_id=chat_id)
+        for index, item in enumerate(messages):
+            outcome = await self._deliver(result.final_chat_id, _normalise(item))
+            result.retries += outcome.retries
+            if outcome.migrated_to is not None:
+                result.migrated_to = outcome.migrated_to
+                result.final_chat_id = outcome.migrated_to
+            if outcome.message is not None:
+                result.messages.append(outcome.message)
+                continue
+            if outcome.blocked:
+                result.blocked = True
+                break
+            result.failed += 1
+            if outcome.gave_up:
+                result.failed += len(messages) - index - 1
+                break
+        return result
+
+    async def fan_out(
+        self,
+        jobs: Iterable[tuple[int, Sequence[OutgoingLike]]],
+        *,
+        concurrency: int = 100,
+    ) -> FanOutReport:
+        """Deliver to many chats at once; a slow or failing chat holds up only itself.
+
+        Workers take chats from ``jobs`` one at a time, so a huge job list is never
+        turned into that many tasks at once.
+        """
+        report = FanOutReport()
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for chat_id, messages in pending:
+                try:
+                    delivery = await self.send_many(chat_id, messages)
+                except Exception:
+                    # Whatever went wrong is this chat's alone; the other chats go on.
+                    self._log.exception("chat %s: delivery failed", chat_id)
+                    delivery = ChatDelivery(chat_id, chat_id, failed=len(messages))
+                report.deliveries.append(delivery)
+                report.chats += 1
+                report.sent += len(delivery.messages)
+                report.failed += delivery.failed
+                report.retries += delivery.retries
+                report.blocked += delivery.blocked
+                report.migrated += delivery.migrated_to is not None
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, concurrency)):
+                group.create_task(worker())
+        return report
+
+    # -- one message ----------------------------------------------------------------
+
+    async def _deliver(
+        self, chat_id: int, outgoing: Outgoing, seen: frozenset[int] = frozenset()
+    ) -> _Outcome:
+        async with self._chat(chat_id) as slot, slot.lock:
+            # The lock keeps one chat's messages in order, across retries too.
+            return await self._attempts(chat_id, slot, outgoing, seen | {chat_id})
+
+    async def _attempts(
+        self, chat_id: int, slot: _ChatSlot, outgoing: Outgoing, seen: frozenset[int]
+    ) -> _Outcome:
+        retries = transient = floods = 0
+        while True:
+            await self._pace(slot)
+            try:
+                message = await self._bot.send_message(
+                    chat_id,
+                    outgoing.text,
+                    parse_mode=outgoing.parse_mode,
+                    reply_markup=outgoing.reply_markup,
+                    link_preview_options=outgoing.link_preview_options,
+                    disable_notification=outgoing.disable_notification,
+                )
+                return _Outcome(message, chat_id, retries=retries)
+            except TelegramRetryAfter as error:
+                floods += 1
+                if floods > self._max_flood_waits:
+                    self._log.error("chat %s: still flood-limited, giving up", chat_id)
+                    return _Outcome(None, chat_id, gave_up=True, retries=retries)
+                # The message is kept: Telegram said when to come back, not to drop it.
+                self._log.warning("chat %s: 429, waiting %ss", chat_id, error.retry_after)
+                retries += 1
+                await self._sleep(error.retry_after)
+            except TelegramMigrateToChat as error:
+                return await self._follow_migration(chat_id, error, outgoing, retries, seen)
+            except TelegramForbiddenError as error:
+                await self._blocked(chat_id, error.message)
+                return _Outcome(None, chat_id, blocked=True, retries=retries)
+            except TelegramBadRequest as error:
+                if any(marker in error.message.lower() for marker in _GONE):
+                    await self._blocked(chat_id, error.message)
+                    return _Outcome(None, chat_id, blocked=True, retries=retries)
+                # Our own mistake (markup, length): retrying would fail the same way.
+                self._log.error("chat %s: message refused: %s", chat_id, error.message)
+                return _Outcome(None, chat_id, retries=retries)
+            except TelegramEntityTooLarge as error:
+                self._log.error("chat %s: message refused: %s", chat_id, error.message)
+                return _Outcome(None, chat_id, retries=retries)
+            except (
+                TelegramServerError,
+                TelegramNetworkError,
+                ClientDecodeError,  # a proxy's HTML error page instead of Telegram's JSON
+                ClientError,
+                TimeoutError,
+            ) as error:
+                transient += 1
+                if transient > self._max_retries:
+                    self._log.error(
+                        "chat %s: giving up after %d attempts: %s", chat_id, transient, error
+                    )
+                    return _Outcome(None, chat_id, gave_up=True, retries=retries)
+                delay = min(self._backoff * 2 ** (transient - 1), self._max_backoff)
+                self._log.warning("chat %s: %s, retrying in %.1fs", chat_id, error, delay)
+                retries += 1
+                await self._sleep(delay)
+            except TelegramAPIError as error:
+                # Unauthorized, Conflict, Not Found: nothing a retry here would fix.
+                self._log.error("chat %s: %s", chat_id, error)
+                return _Outcome(None, chat_id, gave_up=True, retries=retries)
+
+    async def _follow_migration(
+        self,
+        chat_id: int,
+        error: TelegramMigrateToChat,
+        outgoing: Outgoing,
+        retries: int,
+        seen: frozenset[int],
+    ) -> _Outcome:
+        new_id = error.migrate_to_chat_id
+        if new_id in seen:
+            # Telegram never sends a chat back where it came from; don't wait on our own lock.
+            self._log.error("chat %s: migration loops back to %s", chat_id, new_id)
+            return _Outcome(None, chat_id, gave_up=True, retries=retries)
+        self._log.info("chat %s became supergroup %s", chat_id, new_id)
+        if self._on_migrated is not None:
+            try:
+                await self._on_migrated(chat_id, new_id)
+            except Exception:
+                # The message still goes to the new chat; storage can catch up later.
+                self._log.exception("on_migrated(%s, %s) failed", chat_id, new_id)
+        outcome = await self._deliver(new_id, outgoing, seen)
+        outcome.retries += retries
+        outcome.migrated_to = new_id
+        return outcome
+
+    async def _blocked(self, chat_id: int, reason: str) -> None:
+        self._log.info("chat %s is gone: %s", chat_id, reason)
+        if self._on_blocked is None:
+            return
+        try:
+            await self._on_blocked(chat_id, reason)
+        except Exception:
+            self._log.exception("on_blocked(%s) failed", chat_id)
+
+    # -- pacing ---------------------------------------------------------------------
+
+    async def _pace(self, slot: _ChatSlot) -> None:
+        # The chat's own buckets first, so a chat waiting out its second does not
+        # hold a global slot that another chat could use.
+        for limiter in slot.limiters:
+            await limiter.acquire()
+        loop = asyncio.get_running_loop()
+        queued_at = loop.time()
+        await self._global.acquire()
+        waited = loop.time() - queued_at
+        if waited <= _CLOCK_SLACK:
+            return
+        # Telegram counts a chat's second from when the message goes out, not from
+        # when its bucket was taken: refill what drained while we queued globally.
+        for limiter in slot.limiters:
+            rate = limiter.max_rate / limiter.time_period
+            amount = min(waited * rate, limiter.max_rate) - _CLOCK_SLACK * rate
+            if amount > 0 and limiter.has_capacity(amount):
+                await limiter.acquire(amount)
+
+    @asynccontextmanager
+    async def _chat(self, chat_id: int) -> AsyncIterator[_ChatSlot]:
+        slot = self._chats.get(chat_id)
+        if slot is None:
+            if len(self._chats) >= self._sweep_at:
+                self._sweep()
+            slot = self._chats[chat_id] = _ChatSlot(self._limiters_for(chat_id))
+        slot.users += 1
+        try:
+            yield slot
+        finally:
+            slot.users -= 1
+
+    def _limiters_for(self, chat_id: int) -> list[AsyncLimiter]:
+        limits = self._limits
+        limiters = [AsyncLimiter(1, 1 / limits.per_chat_per_sec)]
+        if chat_id < 0:
+            # Groups, supergroups and channels have negative ids. A bucket of C that
+            # leaks C a minute lets at most 2C through in any minute: C = limit / 2
+            # keeps a sliding minute within the limit and still allows a short burst.
+            half = limits.per_group_per_min / 2
+            limiters.append(AsyncLimiter(half, 60))
+        return limiters
+
+    def _sweep(self) -> None:
+        for chat_id in [chat for chat, slot in self._chats.items() if slot.idle()]:
+            del self._chats[chat_id]
+        # Amortised: sweep again only once the live set has doubled.
+        self._sweep_at = max(256, 2 * len(self._chats))
+
+
+def _normalise(item: OutgoingLike) -> Outgoing:
+    if isinstance(item, Outgoing):
+        return item
+    if isinstance(item, str):
+        return Outgoing(item)
+    if isinstance(item, tuple):
+        text, markup = item
+        return Outgoing(text, markup)
+    return Outgoing(item.html, item.keyboard)

@@ -1,0 +1,262 @@
+"""Deliverer against the Bot API test server, through aiogram's aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.delivery import Deliverer, Limits, Outgoing
+from tests.botapi import FakeTelegram, LoopbackSession, make_bot
+
+# Ceilings high enough that pacing never waits, for tests about errors rather than limits.
+UNPACED = Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=600_000)
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep: records the delays, waits for nothing."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.blocked: list[tuple[int, str]] = []
+        self.migrated: list[tuple[int, int]] = []
+
+    async def on_blocked(self, chat_id: int, reason: str) -> None:
+        self.blocked.append((chat_id, reason))
+
+    async def on_migrated(self, old: int, new: int) -> None:
+        self.migrated.append((old, new))
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    async with make_bot(tg) as client:
+        yield client
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def deliverer(bot: Bot, recorder: Recorder, sleeps: Sleeps) -> Deliverer:
+    return Deliverer(
+        bot,
+        on_blocked=recorder.on_blocked,
+        on_migrated=recorder.on_migrated,
+        max_retries=3,
+        limits=UNPACED,
+        sleep=sleeps,
+    )
+
+
+async def test_retry_after_is_waited_out_and_the_message_arrives_once(
+    tg: FakeTelegram, deliverer: Deliverer, sleeps: Sleeps
+) -> None:
+    tg.fail("sendMessage", error_code=429, retry_after=1)
+
+    message = await deliverer.send(1, "<b>Сводка</b>")
+
+    assert message is not None and message.text == "Сводка"
+    assert sleeps.delays == [1]
+    assert [c.status for c in tg.calls_to("sendMessage")] == [429, 200]
+    assert len(tg.sent(1)) == 1
+
+
+async def test_retry_after_is_honoured_in_real_time(tg: FakeTelegram, bot: Bot) -> None:
+    deliverer = Deliverer(bot, limits=UNPACED)
+    tg.fail("sendMessage", error_code=429, retry_after=1)
+
+    assert await deliverer.send(1, "x") is not None
+
+    refused, accepted = tg.calls_to("sendMessage")
+    assert accepted.time - refused.time >= 0.95
+
+
+async def test_server_errors_are_retried_with_backoff(
+    tg: FakeTelegram, deliverer: Deliverer, sleeps: Sleeps
+) -> None:
+    tg.fail("sendMessage", error_code=500, times=1)
+    tg.fail("sendMessage", error_code=502, times=1)
+
+    assert await deliverer.send(1, "x") is not None
+
+    assert sleeps.delays == [0.5, 1.0]
+    assert len(tg.sent(1)) == 1
+
+
+async def test_a_server_that_keeps_failing_is_given_up_on_quietly(
+    tg: FakeTelegram, deliverer: Deliverer, sleeps: Sleeps, recorder: Recorder
+) -> None:
+    tg.fail("sendMessage", error_code=500, times=None)
+
+    assert await deliverer.send(1, "x") is None
+
+    assert len(tg.calls_to("sendMessage")) == 4  # the first try and max_retries=3 more
+    assert sleeps.delays == [0.5, 1.0, 2.0]
+    assert recorder.blocked == []
+
+
+async def test_network_errors_are_retried_then_given_up(sleeps: Sleeps) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    session = LoopbackSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{closed_port}"))
+    async with Bot("123:ABC", session=session) as offline:
+        deliverer = Deliverer(offline, max_retries=2, limits=UNPACED, sleep=sleeps)
+        assert await deliverer.send(1, "x") is None
+    assert sleeps.delays == [0.5, 1.0]
+
+
+async def test_a_chat_that_blocked_the_bot_is_reported_and_left_alone(
+    tg: FakeTelegram, deliverer: Deliverer, recorder: Recorder
+) -> None:
+    tg.block(7)
+
+    delivery = await deliverer.send_many(7, ["раз", "два", "три"])
+
+    assert delivery.blocked and delivery.messages == []
+    assert recorder.blocked == [(7, "Forbidden: bot was blocked by the user")]
+    assert len(tg.calls_to("sendMessage")) == 1
+
+
+async def test_chat_not_found_ends_the_chat_like_a_block(
+    tg: FakeTelegram, deliverer: Deliverer, recorder: Recorder
+) -> None:
+    tg.fail("sendMessage", error_code=400, description="Bad Request: chat not found")
+
+    assert await deliverer.send(-42, "x") is None
+    assert recorder.blocked == [(-42, "Bad Request: chat not found")]
+
+
+async def test_a_refused_message_is_not_retried(
+    tg: FakeTelegram, deliverer: Deliverer, recorder: Recorder, sleeps: Sleeps
+) -> None:
+    delivery = await deliverer.send_many(1, ["<b>не закрыт", "<b>закрыт</b>"])
+
+    assert [m.text for m in delivery.messages] == ["закрыт"]
+    assert delivery.failed == 1 and not delivery.blocked
+    assert len(tg.calls_to("sendMessage")) == 2
+    assert sleeps.delays == [] and recorder.blocked == []
+
+
+async def test_a_migrated_group_gets_the_messages_at_its_new_id(
+    tg: FakeTelegram, deliverer: Deliverer, recorder: Recorder
+) -> None:
+    tg.migrate(-55, -1000000000055)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Тезисы", callback_data="art:points:1")]]
+    )
+
+    delivery = await deliverer.send_many(-55, [Outgoing("первое", keyboard), "второе"])
+
+    assert recorder.migrated == [(-55, -1000000000055)]
+    assert delivery.migrated_to == delivery.final_chat_id == -1000000000055
+    assert [c.text for c in tg.sent(-1000000000055)] == ["первое", "второе"]
+    assert tg.sent(-1000000000055)[0].result["reply_markup"] == keyboard.model_dump(
+        exclude_none=True
+    )
+    assert len(tg.calls_to("sendMessage")) == 3  # one refusal at the old id, then no more
+
+
+async def test_fan_out_is_not_held_up_by_a_failing_chat(
+    tg: FakeTelegram, bot: Bot, recorder: Recorder
+) -> None:
+    stuck, gone, moved = 13, 14, -15
+    tg.fail("sendMessage", error_code=500, chat_id=stuck, times=None)
+    tg.block(gone)
+    tg.migrate(moved, -1000000000015)
+    chats = [n if n % 3 else -n for n in range(1, 51)]
+    chats[chats.index(-15)] = moved
+    deliverer = Deliverer(
+        bot,
+        on_blocked=recorder.on_blocked,
+        on_migrated=recorder.on_migrated,
+        max_retries=3,
+        backoff=0.2,  # real waits: 0.2 + 0.4 + 0.8 s for the stuck chat
+        limits=UNPACED,
+    )
+
+    report = await deliverer.fan_out(
+        ((chat, ["новости", "ещё"]) for chat in chats), concurrency=8
+    )
+
+    assert (report.chats, report.sent, report.failed) == (50, 96, 2)
+    assert (report.blocked, report.migrated) == (1, 1)
+    healthy = [c for c in tg.sent() if c.chat_id != stuck]
+    last_try_at_stuck = tg.calls_to("sendMessage")[-1]
+    assert last_try_at_stuck.chat_id == stuck
+    assert max(c.time for c in healthy) < last_try_at_stuck.time
+    for chat in chats:
+        if chat not in (stuck, gone, moved):
+            assert [c.text for c in tg.sent(chat)] == ["новости", "ещё"]
+
+
+async def test_one_chat_gets_at_most_one_message_a_second(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    deliverer = Deliverer(bot)  # Telegram's real limits
+
+    delivery = await deliverer.send_many(5, ["1", "2", "3"])
+
+    assert len(delivery.messages) == 3
+    sent = tg.sent(5)
+    assert [c.text for c in sent] == ["1", "2", "3"]
+    gaps = [later.time - earlier.time for earlier, later in itertools.pairwise(sent)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+
+
+async def test_fan_out_stays_within_the_limits_telegram_enforces(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    tg.enforce_limits(global_per_sec=30, per_chat_per_sec=1, per_group_per_min=20)
+    deliverer = Deliverer(bot)
+    singles = [n if n % 2 else -n for n in range(1, 46)]
+    # Queued behind everyone else, these two wait over a second for their first global
+    # slot; their second message must still keep a second's distance from the first.
+    doubles = [100, -100]
+    jobs = [(chat, ["а"]) for chat in singles] + [(chat, ["а", "б"]) for chat in doubles]
+
+    report = await deliverer.fan_out(jobs)
+
+    assert tg.violations == []
+    assert (report.sent, report.failed, report.retries) == (49, 0, 0)
+    for chat in doubles:
+        first, second = tg.sent(chat)
+        assert [first.text, second.text] == ["а", "б"]
+        assert second.time - first.time >= 0.9
+
+
+async def test_idle_chats_are_forgotten(deliverer: Deliverer) -> None:
+    for chat in range(1, 401):
+        await deliverer.send(chat, "x")
+    await asyncio.sleep(0.01)  # unpaced buckets drain within a millisecond
+    await deliverer.send(401, "x")
+
+    assert deliverer.tracked_chats <= 256
