@@ -12,7 +12,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.models import Article, Digest, Points, SearchHit, Summary
+from bot.models import Article, Digest, DigestItem, Points, SearchHit, Summary
 from bot.nlp.tokenizer import split_sentences
 
 # Telegram's limit is 4096 characters of the parsed text, counted in UTF-16 code units.
@@ -210,16 +210,96 @@ def text_reply(markup: str) -> list[Reply]:
     return [Reply(body) for body in paginate([Piece(strip_tags(markup))])]
 
 
+# The most /latest shows (handlers.articles.LATEST_MAX): past it, plain "/latest".
+_LATEST_MAX = 30
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A message being filled: its HTML paragraphs, visible length and articles shown."""
+
+    parts: list[str]
+    size: int
+    articles: list[Article]
+
+
+def _digest_block(item: DigestItem, timezone: str) -> Piece:
+    """Title (a link to the source when there is one), the line with number and date, and
+    the summary: one paragraph, so an article is never split from its sentences."""
+    article = item.article
+    title = html.escape(article.title, quote=False)
+    if article.url and article.url.startswith(("http://", "https://")):
+        title = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
+    meta = header(article, timezone)[1]
+    lines = [f"<b>{title}</b>", meta.html()]
+    if item.summary:
+        lines.append(html.escape(" ".join(item.summary), quote=False))
+    return Piece("\n".join(lines), raw=True)
+
+
+def _digest_keyboard(articles: Sequence[Article]) -> InlineKeyboardMarkup | None:
+    rows = []
+    for article in dict.fromkeys(articles):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=texts.DIGEST_BUTTON.format(id=article.id, label=label),
+                    callback_data=ArticleAction(action=action, id=article.id).pack(),
+                )
+                for label, action in (
+                    (texts.BTN_POINTS, "points"),
+                    (texts.BTN_MORE, "more"),
+                    (texts.BTN_TEXT, "full"),
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply]:
-    """A digest: a title, then one message part per article so each keeps its buttons."""
+    """A digest in as few messages as fit in Telegram's limit: the title, then each
+    article's title, date and 1–2 sentences, then "и ещё N" when it was capped.
+
+    Each message carries one row of buttons (points, more, full text) per article it
+    shows. Its `article_id` is the first of those articles, so a reply such as /points
+    to a digest message is about the first article in it; the buttons name the others.
+    """
+    title = Piece(texts.DIGEST_TITLE.format(date=html.escape(date_label)), raw=True)
     if not digest.items:
-        return [Reply(texts.DIGEST_EMPTY)]
-    replies = [Reply(texts.DIGEST_TITLE.format(date=html.escape(date_label)))]
+        return [Reply(f"{title.html()}\n{texts.DIGEST_EMPTY}")]
+    drafts = [_Draft([title.html()], utf16_len(title.visible()), [])]
+
+    def add(body: str, size: int, article: Article | None) -> None:
+        last = drafts[-1]
+        if last.size + len(SEPARATOR) + size <= MESSAGE_LIMIT:
+            last.parts.append(body)
+            last.size += len(SEPARATOR) + size
+        else:
+            drafts.append(_Draft([body], size, []))
+        if article is not None:
+            drafts[-1].articles.append(article)
+
     for item in digest.items:
-        pieces = [*header(item.article, timezone)]
-        pieces += [Piece(sentence) for sentence in item.summary]
-        replies += _with_keyboard(item.article, paginate(pieces), "summary")
+        block = _digest_block(item, timezone)
+        size = utf16_len(block.visible())
+        if size <= MESSAGE_LIMIT:
+            add(block.html(), size, item.article)
+            continue
+        # Sentences too long for one message: split like any long answer, each part
+        # keeping the article's buttons.
+        pieces = [*header(item.article, timezone), *(Piece(s) for s in item.summary)]
+        for body in paginate(pieces):
+            add(body, utf16_len(strip_tags(body)), item.article)
     if digest.more:
         word = texts.plural(digest.more, "статья", "статьи", "статей")
-        replies.append(Reply(texts.DIGEST_MORE.format(n=digest.more, word=word)))
-    return replies
+        template = texts.DIGEST_MORE_LATEST if digest.more <= _LATEST_MAX else texts.DIGEST_MORE
+        line = template.format(n=digest.more, word=word)
+        add(html.escape(line, quote=False), utf16_len(line), None)
+    return [
+        Reply(
+            SEPARATOR.join(draft.parts),
+            _digest_keyboard(draft.articles),
+            draft.articles[0].id if draft.articles else None,
+        )
+        for draft in drafts
+    ]

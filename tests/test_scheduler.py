@@ -1,0 +1,316 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import Settings
+from bot.delivery import Limits
+from bot.digest import DigestService
+from bot.models import NewArticle, Subscription
+from bot.scheduler import DigestScheduler, latest_due, scheduled_at
+from bot.services import ArticleService
+from storage.articles import ArticleRepo
+from storage.cache import SummaryCache
+from storage.chats import ChatRepo
+from storage.db import Database
+from storage.subscriptions import SubscriptionRepo
+from tests.botapi import FakeTelegram
+
+TOKEN = "123:ABC"
+FAST = Limits(global_per_sec=1000, per_chat_per_sec=1000, per_group_per_min=100_000)
+ALMATY, MOSCOW, NEW_YORK = 1001, 1002, 1003
+TEXT = (
+    "Совет директоров одобрил сделку. Она будет закрыта до конца года. "
+    "Акционеры получат дивиденды. Аналитики ждут роста котировок."
+)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Env:
+    tg: FakeTelegram
+    bot: Bot
+    db: Database
+    settings: Settings
+    digests: DigestService
+    scheduler: DigestScheduler
+    clock: FakeClock
+
+    @property
+    def subs(self) -> SubscriptionRepo:
+        return self.digests.subscriptions
+
+    async def subscribe(self, chat_id: int, args: str) -> None:
+        await self.digests.subscribe(chat_id, args, user_id=1, now=self.clock())
+        await self.scheduler.reschedule(chat_id)
+
+    async def article(self, title: str, at: datetime) -> None:
+        await self.digests.articles.add(NewArticle(title, f"{TEXT} {title}."), now=at)
+
+    def restart(self) -> DigestScheduler:
+        """A new scheduler on the same database, as after the process restarted."""
+        self.scheduler.shutdown()
+        self.scheduler = DigestScheduler(
+            self.bot, self.digests, self.settings, clock=self.clock, limits=FAST
+        )
+        return self.scheduler
+
+
+def sub(zone: str, at: time = time(9, 0)) -> Subscription:
+    return Subscription(chat_id=1, at=at, timezone=zone, subscribed_by=None)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_path=tmp_path / "db.sqlite3",
+        seeds_dir=tmp_path / "no-seeds",
+        digest_grace_hours=3,
+    )
+    clock = FakeClock(utc(2026, 6, 16, 12, 0))
+    async with FakeTelegram(token=TOKEN) as tg:
+        db = await Database.open(settings.database_path)
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+        articles, chats = ArticleRepo(db), ChatRepo(db)
+        service = ArticleService(articles, SummaryCache(db), chats, settings)
+        digests = DigestService(articles, SubscriptionRepo(db), chats, service, settings)
+        scheduler = DigestScheduler(bot, digests, settings, clock=clock, limits=FAST)
+        state = Env(tg, bot, db, settings, digests, scheduler, clock)
+        try:
+            yield state
+        finally:
+            state.scheduler.shutdown()
+            await asyncio.sleep(0)  # lets APScheduler's deferred shutdown run
+            await bot.session.close()
+            await db.close()
+
+
+# -- when a digest is due ----------------------------------------------------------------
+
+
+def test_same_local_time_in_three_zones_is_three_instants() -> None:
+    now = utc(2026, 6, 17, 4, 30)
+    assert latest_due(sub("Asia/Almaty"), now) == ("2026-06-17", utc(2026, 6, 17, 4, 0))
+    assert latest_due(sub("Europe/Moscow"), now) == ("2026-06-16", utc(2026, 6, 16, 6, 0))
+    assert latest_due(sub("America/New_York"), now) == ("2026-06-16", utc(2026, 6, 16, 13, 0))
+
+
+def test_ended_subscription_is_never_due() -> None:
+    ended = Subscription(1, time(9), "UTC", None, active=False, ended_reason="blocked")
+    assert latest_due(ended, utc(2026, 6, 17, 12)) is None
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "period", "expected"),
+    [
+        # New York springs forward on 2026-03-08 and falls back on 2026-11-01.
+        ("America/New_York", time(9), "2026-03-07", utc(2026, 3, 7, 14)),
+        ("America/New_York", time(9), "2026-03-08", utc(2026, 3, 8, 13)),
+        ("America/New_York", time(9), "2026-10-31", utc(2026, 10, 31, 13)),
+        ("America/New_York", time(9), "2026-11-01", utc(2026, 11, 1, 14)),
+        # 02:30 does not exist that night: an hour later on the new clock, 03:30 EDT.
+        ("America/New_York", time(2, 30), "2026-03-08", utc(2026, 3, 8, 7, 30)),
+        # 01:30 happens twice: the first one, 01:30 EDT.
+        ("America/New_York", time(1, 30), "2026-11-01", utc(2026, 11, 1, 5, 30)),
+        # Berlin: 2026-03-29 and 2026-10-25.
+        ("Europe/Berlin", time(9), "2026-03-28", utc(2026, 3, 28, 8)),
+        ("Europe/Berlin", time(9), "2026-03-29", utc(2026, 3, 29, 7)),
+        ("Europe/Berlin", time(9), "2026-10-25", utc(2026, 10, 25, 8)),
+    ],
+)
+def test_dst_days_keep_the_local_time_and_agree_with_cron(
+    zone: str, at: time, period: str, expected: datetime
+) -> None:
+    subscription = sub(zone, at)
+    assert scheduled_at(subscription, period) == expected
+    assert latest_due(subscription, expected) == (period, expected)
+    assert latest_due(subscription, expected - timedelta(seconds=1)) != (period, expected)
+    # APScheduler wakes up at the same instant, so its wake-up finds that day due.
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=ZoneInfo(zone))
+    fire = trigger.get_next_fire_time(None, expected - timedelta(hours=1))
+    assert fire is not None and fire.astimezone(UTC) == expected
+
+
+# -- the job, with an injected clock ---------------------------------------------------
+
+
+async def test_only_chats_whose_local_time_came_get_their_digest(env: Env) -> None:
+    await env.article("Сделка одобрена", utc(2026, 6, 16, 20, 0))
+    await env.subscribe(ALMATY, "09:00 Asia/Almaty")
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    await env.subscribe(NEW_YORK, "09:00 America/New_York")
+
+    async def tick(now: datetime) -> set[int]:
+        # Every chat's job wakes up, as if each chat's minute had come.
+        env.clock.now = now
+        for chat in (ALMATY, MOSCOW, NEW_YORK):
+            await env.scheduler.fire(chat)
+        return {chat for chat in (ALMATY, MOSCOW, NEW_YORK) if env.tg.sent(chat)}
+
+    assert await tick(utc(2026, 6, 17, 3, 59)) == set()
+    assert await tick(utc(2026, 6, 17, 4, 0)) == {ALMATY}
+    assert await tick(utc(2026, 6, 17, 6, 0)) == {ALMATY, MOSCOW}
+    assert await tick(utc(2026, 6, 17, 12, 0)) == {ALMATY, MOSCOW}
+    assert await tick(utc(2026, 6, 17, 13, 0)) == {ALMATY, MOSCOW, NEW_YORK}
+    # One message each: the digest fits in one, and no wake-up sent it twice.
+    assert [len(env.tg.sent(chat)) for chat in (ALMATY, MOSCOW, NEW_YORK)] == [1, 1, 1]
+    assert "Сделка одобрена" in (env.tg.sent(MOSCOW)[0].text or "")
+    assert await env.subs.run_status(MOSCOW, "2026-06-17") == "sent"
+    assert await env.subs.last_sent_at(MOSCOW) == utc(2026, 6, 17, 6, 0)
+
+
+async def test_new_york_digest_follows_the_clock_change(env: Env) -> None:
+    env.clock.now = utc(2026, 3, 1)
+    await env.subscribe(NEW_YORK, "09:00 America/New_York")
+    for now, period in (
+        (utc(2026, 3, 7, 14), "2026-03-07"),
+        (utc(2026, 3, 8, 13), "2026-03-08"),
+        (utc(2026, 11, 1, 14), "2026-11-01"),
+    ):
+        assert await env.scheduler.run_digest(NEW_YORK, now=now), period
+        assert await env.subs.run_status(NEW_YORK, period) == "sent"
+        # The wall clock's old offset an hour later is the same day: nothing more.
+        assert not await env.scheduler.run_digest(NEW_YORK, now=now + timedelta(hours=1))
+    assert len(env.tg.sent(NEW_YORK)) == 3
+
+
+async def test_berlin_digest_after_spring_forward(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Berlin")
+    assert not await env.scheduler.run_digest(MOSCOW, now=utc(2026, 3, 29, 6, 59))
+    assert await env.scheduler.run_digest(MOSCOW, now=utc(2026, 3, 29, 7, 0))
+    assert await env.subs.run_status(MOSCOW, "2026-03-29") == "sent"
+
+
+async def test_concurrent_runs_for_one_chat_and_day_send_once(env: Env) -> None:
+    await env.article("Дивиденды", utc(2026, 6, 16, 20))
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    now = utc(2026, 6, 17, 6, 0)
+    results = await asyncio.gather(*(env.scheduler.run_digest(MOSCOW, now=now) for _ in range(3)))
+    assert sorted(results) == [False, False, True]
+    assert len(env.tg.sent(MOSCOW)) == 1
+
+
+# -- after a start -------------------------------------------------------------------
+
+
+async def test_digest_missed_by_an_hour_is_sent_after_start(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    assert await env.scheduler.catch_up(utc(2026, 6, 17, 7, 0)) == 1
+    assert len(env.tg.sent(MOSCOW)) == 1
+    # Starting again the same day sends nothing more.
+    assert await env.restart().catch_up(utc(2026, 6, 17, 7, 5)) == 0
+    assert len(env.tg.sent(MOSCOW)) == 1
+
+
+async def test_digest_missed_by_five_hours_is_skipped_with_grace_of_three(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    assert await env.scheduler.catch_up(utc(2026, 6, 17, 11, 0)) == 0
+    assert env.tg.sent(MOSCOW) == []
+    assert await env.subs.run_status(MOSCOW, "2026-06-17") is None
+    # The next day comes as usual.
+    assert await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 18, 6, 0))
+
+
+async def test_digest_cut_off_by_a_crash_is_completed_once_after_restart(env: Env) -> None:
+    await env.article("Котировки", utc(2026, 6, 16, 20))
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    # The process claimed the day and died before it could send anything.
+    assert await env.subs.claim_run(MOSCOW, "2026-06-17", now=utc(2026, 6, 17, 6, 0))
+    assert await env.subs.pending_runs() == [(MOSCOW, "2026-06-17")]
+
+    scheduler = env.restart()
+    assert await scheduler.catch_up(utc(2026, 6, 17, 6, 20)) == 1
+    assert len(env.tg.sent(MOSCOW)) == 1
+    assert "Котировки" in (env.tg.sent(MOSCOW)[0].text or "")
+    assert await env.subs.run_status(MOSCOW, "2026-06-17") == "sent"
+    assert await env.subs.pending_runs() == []
+    # Another restart, and the job's own wake-up: still one digest.
+    assert await env.restart().catch_up(utc(2026, 6, 17, 6, 30)) == 0
+    assert not await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 17, 6, 31))
+    assert len(env.tg.sent(MOSCOW)) == 1
+
+
+async def test_pending_digest_older_than_grace_is_not_resent(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    await env.subs.claim_run(MOSCOW, "2026-06-17", now=utc(2026, 6, 17, 6, 0))
+    assert await env.restart().catch_up(utc(2026, 6, 17, 10, 0)) == 0
+    assert env.tg.sent(MOSCOW) == []
+
+
+async def test_start_rebuilds_jobs_from_sqlite(env: Env) -> None:
+    env.clock.now = utc(2026, 6, 16, 9, 0)
+    await env.subscribe(ALMATY, "09:00 Asia/Almaty")
+    await env.subscribe(NEW_YORK, "07:30 America/New_York")
+    await env.subscribe(MOSCOW, "09:00")
+    await env.digests.unsubscribe(MOSCOW, now=env.clock())
+    scheduler = env.restart()
+    await scheduler.start()
+    await scheduler.idle()
+    # Nothing was due within the grace period at 09:00 UTC.
+    assert env.tg.sent() == []
+    # A started scheduler counts from the real time: check the local time of day.
+    almaty, new_york = scheduler.next_run(ALMATY), scheduler.next_run(NEW_YORK)
+    assert almaty is not None and new_york is not None
+    assert almaty.astimezone(ZoneInfo("Asia/Almaty")).time() == time(9, 0)
+    assert new_york.astimezone(ZoneInfo("America/New_York")).time() == time(7, 30)
+    assert scheduler.next_run(MOSCOW) is None
+
+
+async def test_jobs_follow_subscribe_unsubscribe_and_time_zone_change(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 6, 0)
+    await env.digests.follow_timezone(MOSCOW, "Asia/Almaty", now=env.clock())
+    await env.scheduler.reschedule(MOSCOW)
+    assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 4, 0)
+    await env.digests.unsubscribe(MOSCOW, now=env.clock())
+    await env.scheduler.reschedule(MOSCOW)
+    assert env.scheduler.next_run(MOSCOW) is None
+
+
+# -- what Telegram says back -----------------------------------------------------------
+
+
+async def test_blocked_chat_ends_its_subscription(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    env.tg.block(MOSCOW)
+    assert not await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 17, 6, 0))
+    ended = await env.subs.get(MOSCOW)
+    assert ended is not None and not ended.active and ended.ended_reason == "blocked"
+    assert env.scheduler.next_run(MOSCOW) is None
+
+
+async def test_digest_follows_a_group_to_its_supergroup(env: Env) -> None:
+    group, supergroup = -4001, -1_000_000_004_001
+    await env.subscribe(group, "09:00 Europe/Moscow")
+    env.tg.migrate(group, supergroup)
+    assert await env.scheduler.run_digest(group, now=utc(2026, 6, 17, 6, 0))
+    assert len(env.tg.sent(supergroup)) == 1
+    assert await env.subs.get(group) is None
+    moved = await env.subs.get(supergroup)
+    assert moved is not None and moved.active
+    assert await env.subs.run_status(supergroup, "2026-06-17") == "sent"
+    assert env.scheduler.next_run(group) is None
+    assert env.scheduler.next_run(supergroup) == utc(2026, 6, 17, 6, 0)
