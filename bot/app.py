@@ -106,7 +106,7 @@ async def build_app(
             session=session or make_session(settings),
             default=DefaultBotProperties(
                 parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview=LinkPreviewOptions(is_disabled=True),
             ),
         )
         digests = DigestService(articles, subscriptions, chats, service, settings)
@@ -127,7 +127,8 @@ async def build_app(
     )
     dp.include_router(build_router())
     app = App(settings, db, bot, dp, service, digests, scheduler, clock)
-    dp.startup.register(lambda: on_startup(app))
+    dp["app"] = app
+    dp.startup.register(on_startup)
     return app
 
 
@@ -160,15 +161,21 @@ async def run(settings: Settings) -> None:
         if settings.webhook_url:
             await run_webhook(app)
         else:
-            await app.bot.delete_webhook(drop_pending_updates=False)
-            await app.dp.start_polling(
-                app.bot,
-                allowed_updates=app.dp.resolve_used_update_types(),
-                handle_signals=True,
-                close_bot_session=False,
-            )
+            await poll(app, handle_signals=True)
     finally:
         await app.close()
+
+
+async def poll(app: App, *, handle_signals: bool, polling_timeout: int = 10) -> None:
+    """Long polling until stopped; with handle_signals, SIGINT and SIGTERM stop it cleanly."""
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    await app.dp.start_polling(
+        app.bot,
+        allowed_updates=app.dp.resolve_used_update_types(),
+        handle_signals=handle_signals,
+        close_bot_session=False,
+        polling_timeout=polling_timeout,
+    )
 
 
 async def run_webhook(app: App) -> None:

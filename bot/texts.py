@@ -152,6 +152,7 @@ def error_text(exc: BaseException) -> str:
     """The one Russian line for each domain error (used by the bot and the CLI)."""
     from bot import errors
     from bot.config import ALGORITHMS
+    from bot.intake import errors as intake
 
     def esc(value: object) -> str:
         return _escape(str(value)[:80])
@@ -180,9 +181,127 @@ def error_text(exc: BaseException) -> str:
         case errors.TextTooLong(length=length, limit=limit):
             return TEXT_TOO_LONG.format(length=length, limit=limit)
         case errors.BadArticleFile(path=path, reason=reason):
-            return f"Не могу прочитать «{esc(path)}»: {esc(reason)}."
+            return f"Не могу прочитать «{esc(path)}»: {esc(file_reason(reason))}."
         case errors.NotAllowed():
             return NOT_ALLOWED
         case errors.BadSubscribe():
             return BAD_SUBSCRIBE
+        case intake.BadUrl(url=url):
+            return BAD_URL.format(url=esc(url))
+        case intake.UnsupportedScheme(scheme=scheme):
+            return UNSUPPORTED_SCHEME.format(scheme=esc(scheme))
+        case intake.HttpStatusError(url=url, status=404 | 410):
+            return PAGE_NOT_FOUND.format(url=esc(url))
+        case intake.HttpStatusError(url=url, status=status):
+            return HTTP_STATUS.format(status=status, url=esc(url))
+        case intake.FetchTimeout(url=url, seconds=seconds):
+            return FETCH_TIMEOUT.format(seconds=f"{seconds:g}", url=esc(url))
+        case intake.FetchFailed(url=url):
+            return FETCH_FAILED.format(url=esc(url))
+        case intake.ResponseTooLarge(url=url, limit=limit):
+            return RESPONSE_TOO_LARGE.format(mb=f"{limit / 1024 / 1024:g}", url=esc(url))
+        case intake.BadFeed(url=url):
+            return BAD_FEED.format(url=esc(url))
+        case intake.EmptyFeed(url=url):
+            return EMPTY_FEED.format(url=esc(url))
+        case intake.NoArticleText(url=url):
+            return NO_ARTICLE_TEXT.format(url=esc(url))
+        case intake.FeedNotFound(number=number):
+            return FEED_NOT_FOUND.format(number=esc(number))
     return UNEXPECTED
+
+# Digest buttons: one row per article, so each label carries the article's number.
+DIGEST_BUTTON = "№{id} {label}"
+BTN_TEXT = "Текст"
+# When the articles left out are exactly the newest ones, /latest N lists them.
+DIGEST_MORE_LATEST = "…и ещё {n} {word}: /latest {n}"
+
+
+FILE_REASONS = {
+    "file not found": "файла нет",
+    "not a file": "это не файл",
+    "unsupported file type": "неподдерживаемый тип файла (нужен .txt, .md, .json или .jsonl)",
+    "file too large": "файл слишком большой",
+    "cannot read file": "файл не читается",
+    "binary file": "это двоичный файл, а не текст",
+    "not UTF-8 text": "текст не в кодировке UTF-8",
+    "empty file": "файл пустой",
+    "no title or no text": "нет заголовка или текста",
+    "invalid JSON": "ошибка в JSON",
+    "has no title": "нет заголовка",
+    "has no text": "нет текста",
+    "is not a JSON object": "ожидался объект JSON",
+    "no articles in file": "в файле нет статей",
+    "has a bad published_at": "неверная дата published_at",
+}
+
+
+def file_reason(reason: str) -> str:
+    """The loader's reasons, e.g. `line 3: invalid JSON`, in Russian."""
+    prefix, _, rest = reason.rpartition(": ")
+    head = prefix.replace("line", "строка").replace("item", "запись")
+    for english, russian in FILE_REASONS.items():
+        if rest.startswith(english):
+            tail = rest[len(english):].replace(" on line", ", строка")
+            return f"{head}: {russian}{tail}" if head else f"{russian}{tail}"
+    return reason
+
+
+# Intake: web pages and news feeds
+BAD_URL = "«{url}» — не ссылка. Нужен адрес, начинающийся с http:// или https://"
+UNSUPPORTED_SCHEME = "Ссылки вида «{scheme}:» не поддерживаются: только http:// и https://."
+PAGE_NOT_FOUND = "Страница не найдена (404): {url}"
+HTTP_STATUS = "Сайт ответил ошибкой {status}: {url}"
+FETCH_TIMEOUT = "Сайт не ответил за {seconds} с: {url}"
+FETCH_FAILED = "Не удалось соединиться с сайтом: {url}"
+RESPONSE_TOO_LARGE = "Слишком большой ответ (больше {mb} МБ): {url}"
+BAD_FEED = "Это не лента RSS или Atom, или в ней ошибка разметки: {url}"
+EMPTY_FEED = "В ленте нет ни одной записи: {url}"
+NO_ARTICLE_TEXT = "На странице не нашлось текста статьи: {url}"
+FEED_NOT_FOUND = "Ленты с номером {number} нет. Список лент: /feeds"
+
+# /add URL and `ingest URL`
+ADD_FROM_FEED = "Из ленты «{title}»: новых статей {new}, уже были в базе {old}."
+ADD_FROM_FEED_LIST = "Новые статьи:"
+ADD_FROM_FEED_LINE = "№{id} {title}"
+
+# /feeds, /feed_add, /feed_remove, /feed_resume (admins)
+FEEDS_TITLE = "<b>Ленты новостей</b>"
+FEEDS_EMPTY = "Лент пока нет. Добавить: /feed_add https://example.ru/rss"
+FEED_LINE = "{id}. {title} — {url}"
+FEED_LINE_PAUSED = "   на паузе ({error}); возобновить: /feed_resume {id}"
+FEED_LINE_FAILING = "   ошибок подряд: {failures} ({error})"
+FEEDS_FOOTER = "Удалить: /feed_remove N · добавить: /feed_add URL"
+FEED_ADDED = "Лента №{id} добавлена: <b>{title}</b>. Новых статей: {new}."
+FEED_EXISTS = "Эта лента уже есть под номером {id}: <b>{title}</b>"
+FEED_REMOVED = "Лента №{id} «{title}» удалена. Статьи из неё остаются в базе."
+FEED_RESUMED = "Лента №{id} «{title}» снова опрашивается."
+FEED_ADD_HINT = "Укажите адрес ленты RSS или Atom: /feed_add https://example.ru/rss"
+FEED_NUMBER_HINT = "Укажите номер ленты из списка /feeds, например: /{command} 2"
+FEED_PAUSED = (
+    "Лента №{id} «{title}» поставлена на паузу: {failures} ошибок подряд. "
+    "Последняя: {error}\nВозобновить: /feed_resume {id}"
+)
+
+# Articles that are not in Russian are kept, and the reader is told.
+LANGUAGE_NAMES = {
+    "en": "английском", "uk": "украинском", "be": "белорусском", "kk": "казахском",
+    "bg": "болгарском", "sr": "сербском", "pl": "польском", "de": "немецком",
+    "fr": "французском", "es": "испанском", "it": "итальянском", "pt": "португальском",
+    "tr": "турецком", "zh": "китайском", "ja": "японском", "ar": "арабском",
+}
+FOREIGN_LANGUAGE = "Статья на {language} языке: краткое изложение может быть неточным."
+FOREIGN_LANGUAGE_CODE = (
+    "Статья не на русском языке ({code}): краткое изложение может быть неточным."
+)
+FOREIGN_IN_BATCH = "Не на русском языке: {n} — их краткое изложение может быть неточным."
+
+
+def language_note(lang: str) -> str | None:
+    """The warning for an article in another language; None for Russian or unknown."""
+    if lang in ("ru", "und", ""):
+        return None
+    name = LANGUAGE_NAMES.get(lang)
+    if name is None:
+        return FOREIGN_LANGUAGE_CODE.format(code=_escape(lang[:10]))
+    return FOREIGN_LANGUAGE.format(language=name)

@@ -8,16 +8,18 @@ from handlers import admin, articles, errors, followups, settings, start, subscr
 
 
 def build_router() -> Router:
+    # Routers are built per Dispatcher (not at import) so a process can run several:
+    # a restart in the tests, the console beside a benchmark.
     root = Router(name="svodka")
     root.include_routers(
-        errors.router,
-        start.router,
-        subscriptions.router,
-        settings.router,
+        errors.build(),
+        start.build(),
+        subscriptions.build(),
+        settings.build(),
         # admin before articles: an admin's forwarded post is an article, not a search.
-        admin.router,
-        followups.router,
+        admin.build(),
+        followups.build(),
         # Last: it holds the catch-all for plain text in private chats (a search).
-        articles.router,
+        articles.build(),
     )
     return root

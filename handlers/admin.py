@@ -10,14 +10,27 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, MessageOriginChannel
 
 from bot import texts
+from bot.intake import IntakeService
 from bot.models import NewArticle
 from bot.services import ArticleService, split_title
 from handlers.common import BotAdmin, Clock
+from handlers.feeds import ingest_text
 
-router = Router(name=__name__)
+
+async def add_url(
+    message: Message,
+    command: CommandObject,
+    intake: IntakeService,
+    service: ArticleService,
+    clock: Clock,
+) -> None:
+    """`/add URL`: the article on a web page, or the entries of a feed."""
+    result = await intake.ingest_url(command.args or "", now=clock())
+    await message.answer(ingest_text(result))
+    if result.feed_title is None and result.items:
+        await service.remember(message.chat.id, result.items[0].article.id, [])
 
 
-@router.message(Command("add"), BotAdmin())
 async def add(message: Message, command: CommandObject, service: ArticleService, clock: Clock) -> None:
     text = command.args or ""
     replied = message.reply_to_message
@@ -29,14 +42,10 @@ async def add(message: Message, command: CommandObject, service: ArticleService,
     await store(message, split_title(text), service, clock)
 
 
-@router.message(Command("add"))
 async def add_refused(message: Message) -> None:
     await message.answer(texts.NOT_ALLOWED)
 
 
-@router.message(
-    F.chat.type == ChatType.PRIVATE, F.forward_origin.type == "channel", BotAdmin()
-)
 async def forwarded_post(message: Message, service: ArticleService, clock: Clock) -> None:
     origin = message.forward_origin
     assert isinstance(origin, MessageOriginChannel)  # guaranteed by the filter above
@@ -60,3 +69,18 @@ async def store(message: Message, new: NewArticle, service: ArticleService, cloc
     template = texts.ADDED if created else texts.ALREADY_STORED
     await message.answer(template.format(id=article.id, title=html.escape(article.title)))
     await service.remember(message.chat.id, article.id, [])
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    # A lone URL after /add: the page's article (or a feed's entries), not the URL as text.
+    router.message.register(
+        add_url, Command("add", magic=F.args.regexp(r"^\s*\S+://\S*\s*$")), BotAdmin()
+    )
+    router.message.register(add, Command("add"), BotAdmin())
+    router.message.register(add_refused, Command("add"))
+    router.message.register(
+        forwarded_post, F.chat.type == ChatType.PRIVATE, F.forward_origin.type == "channel",
+        BotAdmin(),
+    )
+    return router

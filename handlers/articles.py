@@ -13,13 +13,11 @@ from bot.errors import BadCount
 from bot.services import MAX_QUERY, ArticleService
 from handlers.common import send, target_of
 
-router = Router(name=__name__)
 
 LATEST_DEFAULT = 5
 LATEST_MAX = 30
 
 
-@router.message(Command("latest"))
 async def latest(message: Message, command: CommandObject, service: ArticleService) -> None:
     arg = (command.args or "").strip()
     if arg and not (arg.isdigit() and 1 <= int(arg) <= LATEST_MAX):
@@ -30,7 +28,6 @@ async def latest(message: Message, command: CommandObject, service: ArticleServi
     await send(message, render.latest_reply(articles, settings.timezone), service)
 
 
-@router.message(Command("summary", "more"))
 async def summary(
     message: Message, command: CommandObject, bot: Bot, service: ArticleService
 ) -> None:
@@ -43,7 +40,6 @@ async def summary(
     await send(message, replies, service)
 
 
-@router.message(Command("points"))
 async def points(
     message: Message, command: CommandObject, bot: Bot, service: ArticleService
 ) -> None:
@@ -54,20 +50,16 @@ async def points(
     await send(message, render.points_reply(article, result, settings.timezone), service)
 
 
-@router.message(Command("full"))
 async def full(message: Message, command: CommandObject, bot: Bot, service: ArticleService) -> None:
     article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
     settings = await service.chat_settings(message.chat.id)
     await send(message, render.full_reply(article, settings.timezone), service)
 
 
-@router.message(Command("search"))
 async def search(message: Message, command: CommandObject, service: ArticleService) -> None:
     await run_search(message, command.args or "", service)
 
 
-# Plain text is a search only in private chats; in groups the bot speaks when spoken to.
-@router.message(F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/"))
 async def private_text(message: Message, service: ArticleService) -> None:
     await run_search(message, message.text or "", service)
 
@@ -82,3 +74,17 @@ async def run_search(message: Message, query: str, service: ArticleService) -> N
         return
     hits = await service.search(query)
     await send(message, render.search_reply(query, hits), service)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(latest, Command("latest"))
+    router.message.register(summary, Command("summary", "more"))
+    router.message.register(points, Command("points"))
+    router.message.register(full, Command("full"))
+    router.message.register(search, Command("search"))
+    # Plain text is a search only in private chats; in groups the bot speaks when spoken to.
+    router.message.register(
+        private_text, F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/")
+    )
+    return router

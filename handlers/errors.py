@@ -13,7 +13,6 @@ from bot import texts
 from bot.errors import SvodkaError
 from bot.render import strip_tags
 
-router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
@@ -33,12 +32,10 @@ def _plain(markup: str) -> str:
     return _strip_tags(markup)
 
 
-@router.errors(ExceptionTypeFilter(SvodkaError))
 async def domain_error(event: ErrorEvent) -> None:
     await _tell(event, texts.error_text(event.exception))
 
 
-@router.errors()
 async def unexpected_error(event: ErrorEvent) -> None:
     chat = event.update.event.chat.id if hasattr(event.update.event, "chat") else None  # type: ignore[union-attr]
     log.exception(
@@ -49,3 +46,10 @@ async def unexpected_error(event: ErrorEvent) -> None:
     except TelegramAPIError:
         # The failure may be Telegram itself; the log above already has what matters.
         log.warning("could not apologise for update %s", event.update.update_id)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(domain_error, ExceptionTypeFilter(SvodkaError))
+    router.errors.register(unexpected_error)
+    return router

@@ -12,10 +12,8 @@ from bot.render import ArticleAction
 from bot.services import ArticleService
 from handlers.common import send
 
-router = Router(name=__name__)
 
 
-@router.callback_query(ArticleAction.filter())
 async def follow_up(
     callback: CallbackQuery, callback_data: ArticleAction, bot: Bot, service: ArticleService
 ) -> None:
@@ -43,7 +41,13 @@ async def follow_up(
     await send(message, replies, service)
 
 
-@router.callback_query()
 async def stale_button(callback: CallbackQuery) -> None:
-    # Buttons from an older version of the bot, or forged data: answer so the spinner stops.
     await callback.answer(html.unescape(texts.CB_GONE))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(follow_up, ArticleAction.filter())
+    # Buttons from an older version of the bot, or forged data: answer so the spinner stops.
+    router.callback_query.register(stale_button)
+    return router

@@ -12,7 +12,6 @@ from bot.services import ArticleService
 from handlers.common import ChatAdmin
 from storage.subscriptions import SubscriptionRepo
 
-router = Router(name=__name__)
 
 
 async def show(message: Message, service: ArticleService, subscriptions: SubscriptionRepo) -> None:
@@ -33,14 +32,12 @@ async def show(message: Message, service: ArticleService, subscriptions: Subscri
     )
 
 
-@router.message(Command("settings", magic=F.args.is_(None)))
 async def show_settings(
     message: Message, service: ArticleService, subscriptions: SubscriptionRepo
 ) -> None:
     await show(message, service, subscriptions)
 
 
-@router.message(Command("settings"), ChatAdmin())
 async def change_settings(
     message: Message,
     command: CommandObject,
@@ -55,6 +52,13 @@ async def change_settings(
     await show(message, service, subscriptions)
 
 
-@router.message(Command("settings"))
 async def change_settings_refused(message: Message) -> None:
     await message.answer(texts.NOT_GROUP_ADMIN)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(show_settings, Command("settings", magic=F.args.is_(None)))
+    router.message.register(change_settings, Command("settings"), ChatAdmin())
+    router.message.register(change_settings_refused, Command("settings"))
+    return router

@@ -10,20 +10,26 @@ from bot import texts
 from handlers.common import GROUP_TYPES
 from storage.chats import ChatRepo
 
-router = Router(name=__name__)
 
 
-@router.message(CommandStart())
-@router.message(Command("help"))
 async def help_command(message: Message, bot: Bot) -> None:
     me = await bot.me()
     group = message.chat.type in GROUP_TYPES
     await message.answer(texts.help_text(me.username if group else None))
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_(GROUP_TYPES))
 async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatRepo) -> None:
     # Re-adding the bot must not repeat the greeting: the flag lives in SQLite.
     if await chats.mark_introduced(event.chat.id):
         me = await bot.me()
         await bot.send_message(event.chat.id, texts.GROUP_INTRO.format(username=me.username))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(help_command, CommandStart())
+    router.message.register(help_command, Command("help"))
+    router.my_chat_member.register(
+        introduce, ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_(GROUP_TYPES)
+    )
+    return router

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.app import build_app, poll
+from bot.config import Settings
+
 from storage.articles import ArticleRepo
 from storage.db import Database
+from tests.botapi import DEFAULT_USER_ID, Call, FakeTelegram, _same_chat
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -29,3 +35,75 @@ def articles(db: Database) -> ArticleRepo:
 def seed_path() -> Path:
     """The Xi–Tokayev statement from Russian.news.cn, as shipped in seeds/."""
     return SEEDS_DIR / "000_04ae095c1d503094.txt"
+
+
+# --- the bot end to end: FakeTelegram on 127.0.0.1, aiogram's real session, real SQLite ---
+
+TOKEN = "123456:TEST-token"
+ADMIN_ID = 500
+BOT_USERNAME = "svodka_bot"
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME) as server:
+        yield server
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        bot_token=TOKEN,
+        telegram_api_url=tg.url,
+        database_path=tmp_path / "data" / "svodka.sqlite3",
+        seeds_dir=SEEDS_DIR,
+        admin_ids=[ADMIN_ID],
+    )
+
+
+class RunningBot:
+    """The production app polling FakeTelegram, as `python -m bot` would."""
+
+    def __init__(self, settings: Settings, tg: FakeTelegram) -> None:
+        self.settings = settings
+        self.tg = tg
+
+    async def start(self) -> RunningBot:
+        self.app = await build_app(self.settings)
+        self.task = asyncio.create_task(poll(self.app, handle_signals=False, polling_timeout=1))
+        await self.tg.wait_for("getUpdates", ok=None)
+        return self
+
+    async def stop(self) -> None:
+        await self.app.dp.stop_polling()
+        await self.task
+        await self.app.close()
+
+    async def say(self, text: str, *, count: int = 1, timeout: float = 10.0, **kw: Any) -> list[Call]:
+        """Pushes a message and waits for `count` new messages to that chat."""
+        chat_id = kw.get("chat_id", kw.get("user_id", DEFAULT_USER_ID))
+        before = len(self.tg.sent(chat_id))
+        self.tg.message(text, **kw)
+        await self.tg.wait_for(
+            "sendMessage", lambda c: _same_chat(c.chat_id, chat_id), count=before + count,
+            timeout=timeout,
+        )
+        return self.tg.sent(chat_id)[before:]
+
+    async def quiet(self, text: str, **kw: Any) -> None:
+        """Pushes a message that must get no answer: waits until the bot has read it."""
+        update_id = self.tg.message(text, **kw)
+        await self.tg.wait_for(
+            "getUpdates", lambda c: int(c.params.get("offset", 0)) > update_id, ok=None
+        )
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def running(bot_settings: Settings, tg: FakeTelegram) -> AsyncIterator[RunningBot]:
+    bot = await RunningBot(bot_settings, tg).start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()

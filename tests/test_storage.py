@@ -56,7 +56,7 @@ async def test_open_creates_folder_sets_pragmas_and_latest_schema(tmp_path: Path
     db = await Database.open(path)
     try:
         assert path.exists()
-        assert await db.schema_version() == SCHEMA_VERSION == 2
+        assert await db.schema_version() == SCHEMA_VERSION
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
         assert (await db.fetchone("PRAGMA busy_timeout"))[0] > 0  # type: ignore[index]
@@ -88,7 +88,7 @@ async def test_version_1_database_migrates_forward_without_losing_rows(tmp_path:
 
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == 2
+        assert await db.schema_version() == SCHEMA_VERSION
         articles = ArticleRepo(db)
         old = await articles.get(7)
         assert old is not None and old.title == "Старая статья"

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_04ae095c1d503094.txt"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean working folder: no .env of the developer's, a database in tmp."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("BOT_TOKEN", "SUMMARY_ALGORITHM", "SUMMARY_SENTENCES", "WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "data" / "db.sqlite3"))
+    monkeypatch.setenv("SEEDS_DIR", str(ROOT / "seeds"))
+    return tmp_path
+
+
+def stored(env: Path) -> int:
+    path = env / "data" / "db.sqlite3"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+
+def test_summarize_file_prints_verbatim_sentences(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summarize", str(SEED), "--sentences", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    body = [line for line in out[3:] if line]
+    text = SEED.read_text(encoding="utf-8")
+    assert len(body) == 2
+    assert all(line in text for line in body)
+    assert text.index(body[0]) < text.index(body[1])
+    assert "_Russian.news.cn" not in out[0]
+    assert stored(env) == 0, "summarising a file must not store it"
+
+
+def test_points_by_id_after_seed_loading(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["points", "1"]) == 0
+    out = capsys.readouterr().out
+    numbered = [line for line in out.splitlines() if line[:2] in {"1.", "2.", "3.", "4.", "5."}]
+    assert len(numbered) == 4
+    assert "взаимодоверие" in numbered[0]
+    assert "культурно-гуманитарные" in numbered[3]
+
+
+def test_ingest_then_summarize_by_id(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = {
+        "title": "Погода в Москве",
+        "text": "В Москве выпал снег. Синоптики обещают мороз. Дороги посыпают реагентами. "
+        "Метро работает в обычном режиме.",
+    }
+    path = env / "news.jsonl"
+    path.write_text(json.dumps(article, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["ingest", str(path)]) == 0
+    assert main(["ingest", str(path)]) == 0
+    assert stored(env) == 1
+    capsys.readouterr()
+    assert main(["summarize", "1", "-n", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "№1 Погода в Москве" in out
+
+
+def write(env: Path, name: str, data: bytes) -> str:
+    path = env / name
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args_for", "fragment"),
+    [
+        (lambda env: ["summarize", str(env / "missing.txt")], "missing.txt"),
+        (lambda env: ["summarize", "999"], "999"),
+        (lambda env: ["summarize", str(SEED), "--algorithm", "gpt"], "gpt"),
+        (lambda env: ["summarize", str(SEED), "--sentences", "0"], "предложений"),
+        (lambda env: ["summarize", str(SEED), "--sentences", "два"], "предложений"),
+        (lambda env: ["points", write(env, "empty.txt", b"")], "empty.txt"),
+        (lambda env: ["points", write(env, "bin.txt", b"\x00\x01\x02title\n")], "bin.txt"),
+        (lambda env: ["points", write(env, "cp.txt", "Заголовок\nТекст".encode("cp1251"))], "cp.txt"),
+        (lambda env: ["ingest", str(SEED), str(env / "nope")], "nope"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_nothing_stored(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args_for,  # type: ignore[no-untyped-def]
+    fragment: str,
+) -> None:
+    # No seeds here: loading them at start is not what this test is about.
+    (env / "no-seeds").mkdir()
+    monkeypatch.setenv("SEEDS_DIR", str(env / "no-seeds"))
+    before = stored(env)
+    assert main(args_for(env)) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("ошибка: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err
+    assert stored(env) == before
+
+
+def test_run_without_token_names_env_example_and_console(env: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=env, capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(env / "d.db")},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert ".env.example" in lines[0]
+    assert "python -m bot console" in lines[0]
