@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -16,6 +17,10 @@ from bot import texts
 from bot.config import Settings
 from bot.errors import BadSentenceCount, SvodkaError
 from bot.models import Article, NewArticle
+
+if TYPE_CHECKING:
+    from bot.intake.service import ArticleSink
+    from storage.db import Database
 
 
 class CliError(Exception):
@@ -28,8 +33,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="запустить бота (long polling или webhook)")
     console = sub.add_parser("console", help="офлайн-чат с ботом, без токена и сети")
     console.add_argument("--once", metavar="TEXT", help="ответить на одну строку и выйти")
-    ingest = sub.add_parser("ingest", help="добавить статьи из файлов и папок")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest = sub.add_parser("ingest", help="добавить статьи из файлов, папок, лент и страниц")
+    ingest.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
     summary = sub.add_parser("summarize", help="краткое изложение статьи")
     summary.add_argument("target", metavar="PATH_OR_ID")
     summary.add_argument("--algorithm", "-a", default=None)
@@ -129,10 +134,12 @@ def strip(markup: str) -> str:
 
 
 async def ingest_command(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.intake import check_url
     from storage.seeds import read_path
 
+    urls = [check_url(p) for p in args.paths if "://" in p]
     # Read everything first: a bad path stops the command before anything is stored.
-    batches = [(p, read_path(Path(p))) for p in args.paths]
+    batches = [(p, read_path(Path(p))) for p in args.paths if "://" not in p]
     db, repo = await _open_store(settings)
     try:
         from bot.services import ArticleService
@@ -146,8 +153,36 @@ async def ingest_command(settings: Settings, args: argparse.Namespace) -> None:
                 _, created = await service.add(item, now=now())
                 new += created
             print(f"{path}: {texts.articles_count(len(articles))}, новых {new}")
+        if urls:
+            await _ingest_urls(urls, db, service)
     finally:
         await db.close()
+
+
+async def _ingest_urls(urls: list[str], db: Database, service: ArticleSink) -> None:
+    """Feeds and pages; one URL that fails is reported and the others still go in."""
+    from bot.intake import Fetcher, IntakeService
+    from storage.feeds import FeedRepo
+
+    intake = IntakeService(Fetcher(), service, FeedRepo(db))
+    await intake.start()
+    failed = 0
+    try:
+        for url in urls:
+            try:
+                result = await intake.ingest_url(url, now=now())
+            except SvodkaError as exc:
+                failed += 1
+                print(f"ошибка: {strip(texts.error_text(exc))}", file=sys.stderr)
+                continue
+            print(f"{url}: {texts.articles_count(len(result.items))}, новых {len(result.added)}")
+            for item in result.added:
+                if note := texts.language_note(item.lang):
+                    print(f"  №{item.article.id}: {note}")
+    finally:
+        await intake.close()
+    if failed:
+        raise CliError(f"не загружено адресов: {failed} из {len(urls)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,8 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     try:
         settings = load_settings()
+        # The console and one-shot commands print replies: only problems go to the log.
+        level = settings.log_level if command == "run" else "WARNING"
         logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         if command == "run":
             from bot.app import MissingToken, run

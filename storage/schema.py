@@ -115,7 +115,28 @@ _INDEXES: Migration = (
     "CREATE INDEX digest_runs_pending ON digest_runs(started_at) WHERE status = 'pending'",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_BASE, _INDEXES)
+_FEED_ENTRIES: Migration = (
+    # Why the last poll failed, for /feeds; and when a feed was last checked.
+    "ALTER TABLE feeds ADD COLUMN last_error TEXT",
+    "ALTER TABLE feeds ADD COLUMN checked_at TEXT",
+    # Entries a feed has already delivered, by the feed's own id for them (guid / atom:id,
+    # else the link): a feed that reorders or republishes its items adds nothing twice,
+    # and no teaser page is fetched again for an entry already stored.
+    """
+    CREATE TABLE feed_entries (
+        feed_id    INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        entry_id   TEXT NOT NULL,
+        url        TEXT,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        seen_at    TEXT NOT NULL,
+        PRIMARY KEY (feed_id, entry_id)
+    )
+    """,
+    # The same story often appears in several feeds of one site under different ids.
+    "CREATE INDEX feed_entries_url ON feed_entries(url)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_BASE, _INDEXES, _FEED_ENTRIES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,436 @@
+"""Intake: news feeds polled on a schedule, and single feed or page URLs on request."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from bot import texts
+from bot.errors import SvodkaError
+from bot.intake.errors import (
+    BadFeed,
+    EmptyFeed,
+    FeedNotFound,
+    IntakeError,
+)
+from bot.intake.feeds import FeedEntry, ParsedFeed, looks_like_feed, parse_feed
+from bot.intake.fetch import Fetcher, Response, check_url, normalize_url
+from bot.intake.lang import article_language
+from bot.intake.pages import extract_page
+from bot.models import Article, NewArticle
+from storage.feeds import Feed, FeedRepo
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+PAUSE_AFTER = 5
+MAX_ENTRIES = 100
+PAGE_CONCURRENCY = 4
+JOB_ID = "feeds"
+
+
+class ArticleSink(Protocol):
+    """Where articles go: ArticleService (validates, warms the summary cache) in the bot,
+    ArticleRepo where only storing and indexing matter."""
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    article: Article
+    created: bool
+    # ISO 639-1 code: a caller that shows a summary says when it is not "ru".
+    lang: str
+
+    @property
+    def russian(self) -> bool:
+        return self.lang == "ru"
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    feed: Feed
+    status: Literal["updated", "not_modified", "failed"]
+    items: tuple[Ingested, ...] = ()
+    # Entries this feed (or another) delivered before, skipped without a fetch.
+    seen: int = 0
+    # Entries that could not be stored this time, with the reason, for the log.
+    entry_errors: tuple[str, ...] = ()
+    error: IntakeError | None = None
+    paused_now: bool = False
+
+    @property
+    def added(self) -> list[Ingested]:
+        return [item for item in self.items if item.created]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    feed: Feed
+    created: bool
+    poll: PollResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UrlIngest:
+    """What `ingest_url` found: one page's article, or a feed's entries."""
+
+    url: str
+    feed_title: str | None
+    items: tuple[Ingested, ...]
+    entry_errors: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> list[Ingested]:
+        return [item for item in self.items if item.created]
+
+
+@dataclass
+class _Batch:
+    items: list[Ingested] = field(default_factory=list)
+    seen: int = 0
+    errors: list[str] = field(default_factory=list)
+    # An entry was skipped for a reason that may pass (timeout, 5xx): poll it again.
+    retry: bool = False
+
+
+class IntakeService:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        articles: ArticleSink,
+        feeds: FeedRepo,
+        *,
+        notify: Notify | None = None,
+        pause_after: int = PAUSE_AFTER,
+        max_entries: int = MAX_ENTRIES,
+        page_concurrency: int = PAGE_CONCURRENCY,
+    ) -> None:
+        self.fetcher = fetcher
+        self.articles = articles
+        self.feeds = feeds
+        self.notify = notify
+        self.pause_after = pause_after
+        self.max_entries = max_entries
+        self.page_concurrency = page_concurrency
+
+    async def start(self) -> None:
+        await self.fetcher.start()
+
+    async def close(self) -> None:
+        await self.fetcher.close()
+
+    # --- feeds: the admin's list ---------------------------------------------------
+
+    async def ensure_feeds(self, urls: Iterable[str], *, now: datetime) -> int:
+        """Stores FEEDS from the settings that are not stored yet (no network); a bad URL
+        is logged and skipped so that one typo does not stop the bot."""
+        added = 0
+        for raw in urls:
+            try:
+                url = check_url(raw)
+            except IntakeError as exc:
+                log.error("FEEDS entry %r skipped: %s", raw, exc.reason)
+                continue
+            _, created = await self.feeds.add(url, now=now)
+            added += created
+        return added
+
+    async def list_feeds(self) -> list[Feed]:
+        return await self.feeds.all()
+
+    async def add_feed(self, url: str, *, now: datetime) -> FeedAdded:
+        """Checks that the URL serves a feed, stores it and takes in its entries. Nothing
+        is stored for a URL that fails (the error says why)."""
+        url = check_url(url)
+        existing = await self.feeds.by_url(url)
+        if existing is not None:
+            return FeedAdded(existing, created=False)
+        response = await self.fetcher.get(url)
+        parsed = await self._parse_feed(response)
+        if not parsed.entries:
+            raise EmptyFeed(url)
+        feed, created = await self.feeds.add(url, now=now, title=parsed.title)
+        if not created:
+            return FeedAdded(feed, created=False)
+        poll = await self._take_in(feed, response, parsed, now=now)
+        return FeedAdded(poll.feed, created=True, poll=poll)
+
+    async def remove_feed(self, number: int) -> Feed:
+        feed = await self.feeds.remove(number)
+        if feed is None:
+            raise FeedNotFound(str(number))
+        return feed
+
+    async def resume_feed(self, number: int) -> Feed:
+        feed = await self.feeds.resume(number)
+        if feed is None:
+            raise FeedNotFound(str(number))
+        return feed
+
+    # --- polling -------------------------------------------------------------------
+
+    async def poll_all(self, *, now: datetime) -> list[PollResult]:
+        """Polls every feed that is not paused, one after another. One feed's failure,
+        ours or its own, never stops the others."""
+        results: list[PollResult] = []
+        for feed in await self.feeds.active():
+            try:
+                results.append(await self.poll_feed(feed, now=now))
+            except Exception:
+                # Not the feed's fault (e.g. the store): logged, not counted against it.
+                log.exception("polling feed %s (%s) failed", feed.id, feed.url)
+        return results
+
+    async def poll_feed(self, feed: Feed, *, now: datetime) -> PollResult:
+        try:
+            response = await self.fetcher.get(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+            if response.not_modified:
+                await self.feeds.record_success(feed.id, now=now, keep_validators=True)
+                return PollResult(feed, "not_modified")
+            parsed = await self._parse_feed(response)
+        except IntakeError as exc:
+            return await self._failed(feed, exc, now=now)
+        if not parsed.entries:
+            # A valid feed with nothing in it yet is not broken.
+            log.info("feed %s (%s) has no entries", feed.id, feed.url)
+        return await self._take_in(feed, response, parsed, now=now)
+
+    async def _take_in(
+        self, feed: Feed, response: Response, parsed: ParsedFeed, *, now: datetime
+    ) -> PollResult:
+        batch = await self._ingest_entries(parsed, feed, now=now)
+        # Validators are kept back while an entry waits for a retry: with them the
+        # server would answer 304 and the entry would never be fetched again.
+        await self.feeds.record_success(
+            feed.id,
+            now=now,
+            title=parsed.title,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            keep_validators=batch.retry,
+        )
+        for problem in batch.errors:
+            log.warning("feed %s (%s): %s", feed.id, feed.url, problem)
+        updated = await self.feeds.get(feed.id) or feed
+        return PollResult(
+            updated,
+            "updated",
+            items=tuple(batch.items),
+            seen=batch.seen,
+            entry_errors=tuple(batch.errors),
+        )
+
+    async def _failed(self, feed: Feed, exc: IntakeError, *, now: datetime) -> PollResult:
+        log.warning("feed %s (%s) failed: %s", feed.id, feed.url, exc.reason)
+        updated = await self.feeds.record_failure(
+            feed.id, exc.reason, now=now, pause_after=self.pause_after
+        )
+        if updated is None:
+            # Removed while it was being polled.
+            return PollResult(feed, "failed", error=exc)
+        # Exactly at the threshold: a stale `feed` or a paused one polled by hand must
+        # not tell the admins again.
+        paused_now = updated.paused and updated.failures == self.pause_after
+        if paused_now:
+            log.error("feed %s (%s) paused after %d failures", feed.id, feed.url, updated.failures)
+            await self._tell_admins(
+                texts.FEED_PAUSED.format(
+                    id=updated.id,
+                    title=html.escape(updated.name),
+                    failures=updated.failures,
+                    error=texts.error_text(exc),
+                )
+            )
+        return PollResult(updated, "failed", error=exc, paused_now=paused_now)
+
+    async def _tell_admins(self, text: str) -> None:
+        if self.notify is None:
+            return
+        try:
+            await self.notify(text)
+        except Exception:
+            # The pause itself is stored and logged; a failed notice must not undo it.
+            log.exception("could not notify admins")
+
+    # --- single URLs ---------------------------------------------------------------
+
+    async def ingest_url(self, url: str, *, now: datetime) -> UrlIngest:
+        """Stores the article on a page, or every entry of a feed (without subscribing
+        to it). Raises an IntakeError when the URL gives nothing to store."""
+        url = check_url(url)
+        response = await self.fetcher.get(url)
+        kind = looks_like_feed(response.content_type, response.body)
+        parsed: ParsedFeed | None = None
+        if kind is not False:
+            try:
+                parsed = await self._parse_feed(response)
+            except BadFeed:
+                # Declared or opening as a feed: a broken one. Otherwise: try it as a page.
+                if kind:
+                    raise
+        if parsed is None:
+            new = await asyncio.to_thread(
+                extract_page, response.body, url=response.url, charset=response.charset
+            )
+            new = _with(new, url=normalize_url(response.url))
+            return UrlIngest(url, None, (await self._store(new, now=now),))
+        if not parsed.entries:
+            raise EmptyFeed(url)
+        batch = await self._ingest_entries(parsed, None, now=now)
+        if not batch.items and batch.errors:
+            log.warning("nothing stored from %s: %s", url, "; ".join(batch.errors))
+        return UrlIngest(url, parsed.title, tuple(batch.items), tuple(batch.errors))
+
+    # --- shared steps --------------------------------------------------------------
+
+    async def _parse_feed(self, response: Response) -> ParsedFeed:
+        return await asyncio.to_thread(
+            parse_feed, response.body, url=response.url, headers=response.headers
+        )
+
+    async def _ingest_entries(
+        self, parsed: ParsedFeed, feed: Feed | None, *, now: datetime
+    ) -> _Batch:
+        batch = _Batch()
+        fresh: list[FeedEntry] = []
+        keys: set[str | None] = set()
+        for entry in _oldest_first(parsed.entries[: self.max_entries]):
+            if (
+                entry.key in keys
+                or (entry.url is not None and entry.url in keys)
+                or (feed is not None and await self.feeds.seen(feed.id, entry.key, entry.url))
+            ):
+                batch.seen += 1
+                continue
+            keys.update((entry.key, entry.url))
+            fresh.append(entry)
+        limit = asyncio.Semaphore(self.page_concurrency)
+
+        async def build(entry: FeedEntry) -> NewArticle | IntakeError:
+            async with limit:
+                return await self._article_for(entry, parsed.title)
+
+        # Teaser pages are fetched a few at a time; articles are stored in feed order.
+        built = await asyncio.gather(*(build(entry) for entry in fresh))
+        for entry, outcome in zip(fresh, built, strict=True):
+            if isinstance(outcome, IntakeError):
+                batch.errors.append(f"{entry.link or entry.key}: {outcome.reason}")
+                if outcome.transient:
+                    batch.retry = True
+                    continue
+                if feed is not None:
+                    await self.feeds.mark_seen(
+                        feed.id, entry.key, url=entry.url, article_id=None, now=now
+                    )
+                continue
+            try:
+                item = await self._store(outcome, now=now)
+            except SvodkaError as exc:
+                # Too long, empty after cleaning: this entry will not get better.
+                batch.errors.append(f"{entry.link or entry.key}: {type(exc).__name__}")
+                item = None
+            if feed is not None:
+                await self.feeds.mark_seen(
+                    feed.id,
+                    entry.key,
+                    url=entry.url,
+                    article_id=item.article.id if item else None,
+                    now=now,
+                )
+            if item is not None:
+                batch.items.append(item)
+        return batch
+
+    async def _article_for(self, entry: FeedEntry, source: str) -> NewArticle | IntakeError:
+        """The entry as an article; a teaser is replaced by the text of its page."""
+        base = NewArticle(
+            title=entry.title,
+            text=entry.text,
+            source=source,
+            url=entry.url,
+            published_at=entry.published_at,
+        )
+        if not entry.teaser or entry.link is None:
+            return base
+        try:
+            response = await self.fetcher.get(entry.link)
+            page = await asyncio.to_thread(
+                extract_page,
+                response.body,
+                url=response.url,
+                charset=response.charset,
+                title=entry.title,
+            )
+        except IntakeError as exc:
+            if exc.transient or not entry.text:
+                return exc
+            # The page is gone or holds no article: the teaser is still the news.
+            log.info("using the teaser of %s: %s", entry.link, exc.reason)
+            return base
+        if len(page.text) < len(entry.text):
+            # Extraction missed the article (a paywall, a script-built page).
+            return base
+        return _with(base, text=page.text)
+
+    async def _store(self, new: NewArticle, *, now: datetime) -> Ingested:
+        lang = await asyncio.to_thread(article_language, new.title, new.text)
+        article, created = await self.articles.add(new, now=now)
+        if created and lang != "ru":
+            log.info("article %s is in %r", article.id, lang)
+        return Ingested(article, created, lang)
+
+    # --- scheduling ----------------------------------------------------------------
+
+    def install(self, scheduler: AsyncIOScheduler, *, clock: Clock, minutes: int) -> None:
+        """Adds the polling job: every `minutes`, first run right away."""
+        scheduler.add_job(
+            self._poll_job,
+            "interval",
+            minutes=minutes,
+            kwargs={"clock": clock},
+            id=JOB_ID,
+            replace_existing=True,
+            # A poll still running (slow sites) is not started twice; missed runs merge.
+            max_instances=1,
+            coalesce=True,
+            next_run_time=clock(),
+        )
+
+    async def _poll_job(self, clock: Clock) -> None:
+        try:
+            results = await self.poll_all(now=clock())
+        except Exception:
+            # The job must stay scheduled whatever happens in one run.
+            log.exception("feed polling failed")
+            return
+        added = sum(len(result.added) for result in results)
+        if added:
+            log.info("feeds: %d new article(s)", added)
+
+
+def _oldest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+    # Feeds list newest first; storing oldest first keeps article numbers in time order.
+    ordered = list(reversed(entries))
+    if all(entry.published_at is not None for entry in ordered):
+        ordered.sort(key=lambda entry: entry.published_at)  # type: ignore[arg-type,return-value]
+    return ordered
+
+
+def _with(new: NewArticle, **changes: object) -> NewArticle:
+    from dataclasses import replace
+
+    return replace(new, **changes)  # type: ignore[arg-type]
