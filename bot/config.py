@@ -31,7 +31,8 @@ def check_timezone(value: str) -> str:
         raise ValueError(f"unknown time zone {value!r}")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # "Europe" names a folder of the zone database: OSError, not ZoneInfoNotFoundError.
         raise ValueError(f"unknown time zone {value!r}") from exc
     return name
 

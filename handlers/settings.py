@@ -9,7 +9,9 @@ from aiogram.types import Message
 from bot import texts
 from bot.errors import UnknownSetting
 from bot.services import ArticleService
-from handlers.common import ChatAdmin
+from bot.digest import DigestService
+from bot.scheduler import DigestScheduler
+from handlers.common import ChatAdmin, Clock
 from storage.subscriptions import SubscriptionRepo
 
 
@@ -43,11 +45,19 @@ async def change_settings(
     command: CommandObject,
     service: ArticleService,
     subscriptions: SubscriptionRepo,
+    digests: DigestService,
+    scheduler: DigestScheduler,
+    clock: Clock,
 ) -> None:
     parts = (command.args or "").split()
     if len(parts) != 2:
         raise UnknownSetting(" ".join(parts))
-    await service.update_settings(message.chat.id, parts[0], parts[1])
+    before = await service.chat_settings(message.chat.id)
+    after = await service.update_settings(message.chat.id, parts[0], parts[1])
+    if after.timezone != before.timezone:
+        # The digest keeps its local time in the chat's new zone.
+        await digests.follow_timezone(message.chat.id, after.timezone, now=clock())
+        await scheduler.reschedule(message.chat.id)
     await message.answer(texts.SETTINGS_SAVED)
     await show(message, service, subscriptions)
 

@@ -266,3 +266,17 @@ async def test_digest_missed_while_down_comes_after_start_once(
     async with bot_running(settings, tg, clock):
         pass
     assert len([c for c in tg.sent(USER) if "Сводка за" in (c.text or "")]) == 1
+
+
+async def test_settings_timezone_moves_the_digest_to_the_new_local_time(
+    settings: Settings, tg: FakeTelegram, clock: FakeClock
+) -> None:
+    async with bot_running(settings, tg, clock) as app:
+        tg.message("/subscribe 09:00", chat_id=USER, user_id=USER)
+        await reply_to(tg, USER, "09:00 (Europe/Moscow)")
+        tg.message("/settings timezone Asia/Almaty", chat_id=USER, user_id=USER)
+        await reply_to(tg, USER, "Часовой пояс: Asia/Almaty")
+        # 09:00 in Almaty (UTC+5) on 17 June is 04:00 UTC, already past: the next is the 18th.
+        assert app.scheduler.next_run(USER) == datetime(2026, 6, 18, 4, 0, tzinfo=UTC)
+        tg.message("/settings timezone Europe", chat_id=USER, user_id=USER)
+        await reply_to(tg, USER, "Не знаю часовой пояс «Europe»")
