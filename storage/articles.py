@@ -13,7 +13,7 @@ from razdel import sentenize, tokenize
 
 from bot.errors import EmptyText
 from bot.models import Article, NewArticle, SearchHit
-from bot.nlp.lemmas import lemma, lemmatize_text, stop_words
+from bot.nlp.index import index_text, query_groups, word_variants
 from storage.db import Database, from_db_time, from_db_time_or_none, to_db_time
 
 logger = logging.getLogger(__name__)
@@ -53,21 +53,23 @@ def _article(row: sqlite3.Row) -> Article:
     )
 
 
-def query_terms(query: str) -> list[str]:
-    """Distinct lemmas of the query's words, stop words dropped unless nothing else is left."""
-    terms = [
-        term
-        for term in dict.fromkeys(lemmatize_text(query[:_MAX_QUERY_CHARS]).split())
-        # FTS5 indexes only letters and digits; a term without any would be an empty phrase.
-        if any(ch.isalnum() for ch in term)
+def query_terms(query: str) -> list[tuple[str, ...]]:
+    """Per distinct query word, its alternative normal forms (see bot.nlp.index)."""
+    return query_groups(query[:_MAX_QUERY_CHARS], max_terms=_MAX_TERMS)
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_expression(groups: list[tuple[str, ...]], operator: str) -> str:
+    """Each term a quoted FTS5 string, so no user input is ever read as query syntax;
+    a word's alternative forms are OR-ed, the words joined by `operator`."""
+    parts = [
+        _quoted(group[0]) if len(group) == 1 else "(" + " OR ".join(map(_quoted, group)) + ")"
+        for group in groups
     ]
-    content = [term for term in terms if term not in stop_words()]
-    return (content or terms)[:_MAX_TERMS]
-
-
-def match_expression(terms: list[str], operator: str) -> str:
-    """Each term a quoted FTS5 string, so no user input is ever read as query syntax."""
-    return f" {operator} ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return f" {operator} ".join(parts)
 
 
 def _window(sentence: str, start: int, stop: int, width: int) -> str:
@@ -89,14 +91,16 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> str:
     """Plain text around the first sentence that holds one of the lemmas `terms`."""
     for sentence in sentenize(text):
         for token in tokenize(sentence.text):
-            if any(ch.isalnum() for ch in token.text) and lemma(token.text) in terms:
+            if any(ch.isalnum() for ch in token.text) and not terms.isdisjoint(
+                word_variants(token.text)
+            ):
                 return _window(sentence.text, token.start, token.stop, width)
     # The match was in the title only: the opening of the text says the most.
     return _window(text, 0, 0, width)
 
 
 def _lemmas(title: str, text: str) -> tuple[str, str]:
-    return lemmatize_text(title), lemmatize_text(text)
+    return index_text(title), index_text(text)
 
 
 class ArticleRepo:
@@ -185,7 +189,7 @@ class ArticleRepo:
         rows = await self._match(match_expression(terms, "AND"), limit)
         if not rows and len(terms) > 1:
             rows = await self._match(match_expression(terms, "OR"), limit)
-        wanted = set(terms)
+        wanted = {form for group in terms for form in group}
         return [
             SearchHit(article, await asyncio.to_thread(make_snippet, article.text, wanted))
             for article in map(_article, rows)

@@ -300,7 +300,9 @@ async def test_delete_removes_article_index_and_cache(articles: ArticleRepo, db:
 # --- search -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["Казахстана", "сотрудничеством", "ТЯНЬЦЗИНЕ", "Токаевым"])
+@pytest.mark.parametrize(
+    "query", ["Казахстана", "сотрудничеством", "ТЯНЬЦЗИНЕ", "Токаевым", "Токаев", "Токаева"]
+)
 async def test_search_finds_inflected_forms(
     articles: ArticleRepo, seed_path: Path, query: str
 ) -> None:

@@ -1,0 +1,48 @@
+"""What the full-text index stores for a text and how a query is matched against it.
+
+pymorphy3 ranks the parses of a word, and for names the first is often wrong: "Токаев"
+parses first as a form of "токай", while "Токаевым" gives "токаев". Indexing and
+querying every likely normal form of a word makes either spelling find the other.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bot.nlp.lemmas import _morph, lemma, stop_words, words
+
+_CYRILLIC = re.compile(r"[а-я]")
+# More parses than this are rarely plausible; each one adds a term to the index.
+MAX_VARIANTS = 3
+
+
+@lru_cache(maxsize=200_000)
+def word_variants(word: str) -> tuple[str, ...]:
+    """The word's normal forms, most likely first; the first is always `lemma(word)`."""
+    first = lemma(word)
+    lowered = word.lower().replace("ё", "е")
+    if not _CYRILLIC.search(lowered):
+        return (first,)
+    forms = dict.fromkeys([first])
+    for parse in _morph().parse(lowered)[:MAX_VARIANTS]:
+        forms.setdefault(str(parse.normal_form).replace("ё", "е"), None)
+    return tuple(forms)
+
+
+def index_text(text: str) -> str:
+    """Space-separated normal forms of every word, as the FTS index stores them."""
+    return " ".join(form for word in words(text) for form in word_variants(word))
+
+
+def query_groups(query: str, *, max_terms: int = 16) -> list[tuple[str, ...]]:
+    """One group of alternative normal forms per distinct query word; stop words are
+    dropped unless nothing else is left. Terms hold letters or digits only, so no user
+    input can become FTS5 syntax once quoted."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for word in words(query):
+        variants = tuple(v for v in word_variants(word) if any(ch.isalnum() for ch in v))
+        if variants:
+            groups.setdefault(variants[0], variants)
+    content = [g for key, g in groups.items() if key not in stop_words()]
+    return (content or list(groups.values()))[:max_terms]
