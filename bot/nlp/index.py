@@ -3,6 +3,10 @@
 pymorphy3 ranks the parses of a word, and for names the first is often wrong: "Токаев"
 parses first as a form of "токай", while "Токаевым" gives "токаев". Indexing and
 querying every likely normal form of a word makes either spelling find the other.
+
+The surface form helps where no parse is right: pymorphy3 reads "Токаев" only as "токай".
+Capitalised words (names, mostly) are indexed with their surface form too, and a query
+word may match either; the index stays small because common words are lowercase.
 """
 
 from __future__ import annotations
@@ -30,9 +34,20 @@ def word_variants(word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+def _surface(word: str) -> str:
+    return word.lower().replace("ё", "е")
+
+
+def index_forms(word: str) -> tuple[str, ...]:
+    forms = word_variants(word)
+    if word[:1].isupper() and (surface := _surface(word)) not in forms:
+        forms = (*forms, surface)
+    return forms
+
+
 def index_text(text: str) -> str:
     """Space-separated normal forms of every word, as the FTS index stores them."""
-    return " ".join(form for word in words(text) for form in word_variants(word))
+    return " ".join(form for word in words(text) for form in index_forms(word))
 
 
 def query_groups(query: str, *, max_terms: int = 16) -> list[tuple[str, ...]]:
@@ -41,7 +56,8 @@ def query_groups(query: str, *, max_terms: int = 16) -> list[tuple[str, ...]]:
     input can become FTS5 syntax once quoted."""
     groups: dict[str, tuple[str, ...]] = {}
     for word in words(query):
-        variants = tuple(v for v in word_variants(word) if any(ch.isalnum() for ch in v))
+        forms = dict.fromkeys((*word_variants(word), _surface(word)))
+        variants = tuple(v for v in forms if any(ch.isalnum() for ch in v))
         if variants:
             groups.setdefault(variants[0], variants)
     content = [g for key, g in groups.items() if key not in stop_words()]
