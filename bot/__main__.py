@@ -70,7 +70,7 @@ async def _article(settings: Settings, target: str) -> Article | NewArticle:
     from storage.seeds import load_seeds, read_article_file
 
     path = Path(target)
-    if not target.strip().isdigit() or path.exists():
+    if not target.strip().isdigit() or await asyncio.to_thread(path.exists):
         articles = read_article_file(path)
         if len(articles) != 1:
             raise CliError(f"в файле {target} {texts.articles_count(len(articles))}, нужна одна")
@@ -192,9 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         # The console and one-shot commands print replies: only problems go to the log.
         level = settings.log_level if command == "run" else "WARNING"
-        logging.basicConfig(
-            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         if command == "run":
             from bot.app import MissingToken, run
 

@@ -26,14 +26,17 @@ from aiogram.types import (
 from bot import texts
 from bot.config import Settings
 from bot.digest import DigestService
+from bot.intake import Fetcher, IntakeService
 from bot.scheduler import DigestScheduler
 from bot.services import ArticleService
 from handlers import build_router
 from handlers.common import AdminCache
+from handlers.feeds import admin_notifier
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database
+from storage.feeds import FeedRepo
 from storage.seeds import load_seeds
 from storage.subscriptions import SubscriptionRepo
 
@@ -62,6 +65,7 @@ class App:
     service: ArticleService
     digests: DigestService
     scheduler: DigestScheduler
+    intake: IntakeService
     clock: Clock
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -72,6 +76,7 @@ class App:
             with suppress(asyncio.CancelledError):
                 await task
         self.scheduler.shutdown()
+        await self.intake.close()
         await self.bot.session.close()
         await self.db.close()
 
@@ -111,6 +116,9 @@ async def build_app(
         )
         digests = DigestService(articles, subscriptions, chats, service, settings)
         scheduler = DigestScheduler(bot, digests, settings, clock=clock)
+        intake = IntakeService(
+            Fetcher(), service, FeedRepo(db), notify=admin_notifier(bot, settings.admin_ids)
+        )
     except BaseException:
         await db.close()
         raise
@@ -122,11 +130,12 @@ async def build_app(
         subscriptions=subscriptions,
         digests=digests,
         scheduler=scheduler,
+        intake=intake,
         admins=AdminCache(),
         clock=clock,
     )
     dp.include_router(build_router())
-    app = App(settings, db, bot, dp, service, digests, scheduler, clock)
+    app = App(settings, db, bot, dp, service, digests, scheduler, intake, clock)
     dp["app"] = app
     dp.startup.register(on_startup)
     return app
@@ -135,6 +144,12 @@ async def build_app(
 async def on_startup(app: App) -> None:
     await register_commands(app.bot)
     await app.scheduler.start()
+    await app.intake.start()
+    if added := await app.intake.ensure_feeds(app.settings.feeds, now=app.clock()):
+        log.info("added %d feed(s) from FEEDS", added)
+    app.intake.install(
+        app.scheduler.scheduler, clock=app.clock, minutes=app.settings.feed_poll_minutes
+    )
     task = asyncio.create_task(warm_cache(app))
     app.background.add(task)
     task.add_done_callback(app.background.discard)
@@ -147,7 +162,9 @@ async def warm_cache(app: App) -> None:
 
 
 async def register_commands(bot: Bot) -> None:
-    commands = [BotCommand(command=name, description=description) for name, _, description in texts.COMMANDS]
+    commands = [
+        BotCommand(command=name, description=description) for name, _, description in texts.COMMANDS
+    ]
     await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(
         [c for c in commands if c.command not in PRIVATE_ONLY and c.command != "start"],
@@ -179,8 +196,8 @@ async def poll(app: App, *, handle_signals: bool, polling_timeout: int = 10) -> 
 
 
 async def run_webhook(app: App) -> None:
-    from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
 
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -60,8 +60,12 @@ class ConsoleSession(BaseSession):
         return None
 
     async def stream_content(  # type: ignore[override]
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-        chunk_size: int = 65536, raise_for_status: bool = True,
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         raise RuntimeError("the console has no network")
         yield b""  # pragma: no cover
@@ -83,9 +87,16 @@ class ConsoleSession(BaseSession):
             result = [ChatMemberOwner(user=YOU, is_anonymous=False)]
         elif isinstance(method, GetChat):
             result = ChatFullInfo(
-                id=CHAT_ID, type="private", accent_color_id=0, max_reaction_count=0,
-                accepted_gift_types={"unlimited_gifts": False, "limited_gifts": False,
-                                     "unique_gifts": False, "premium_subscription": False},
+                id=CHAT_ID,
+                type="private",
+                accent_color_id=0,
+                max_reaction_count=0,
+                accepted_gift_types={
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                },
             )
         return result  # type: ignore[no-any-return]
 
@@ -135,14 +146,17 @@ class Console:
         line = line.strip()
         buttons = self.session.buttons
         if line.isdigit() and buttons and 1 <= int(line) <= len(buttons):
-            label, data, url, message = buttons[int(line) - 1]
+            _label, data, url, message = buttons[int(line) - 1]
             if url:
                 print(f"  → {url}", file=self.out)
             return Update(
                 update_id=next(self.updates),
                 callback_query=CallbackQuery(
-                    id=str(next(self.updates)), from_user=YOU, chat_instance="console",
-                    message=message, data=data or "",
+                    id=str(next(self.updates)),
+                    from_user=YOU,
+                    chat_instance="console",
+                    message=message,
+                    data=data or "",
                 ),
             )
         entities = None
@@ -173,8 +187,11 @@ async def run_console(settings: Settings, once: str | None = None) -> None:
         if once is not None:
             await console.say(once)
             return
-        print("Сводка — офлайн-чат. Команды: /help; номер кнопки — нажать её; пустая строка или "
-              "Ctrl+D — выход.", file=console.out)
+        print(
+            "Сводка — офлайн-чат. Команды: /help; номер кнопки — нажать её; пустая строка или "
+            "Ctrl+D — выход.",
+            file=console.out,
+        )
         console.out.flush()
         await console.say("/latest")
         loop = asyncio.get_running_loop()

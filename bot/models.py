@@ -15,6 +15,8 @@ class NewArticle:
     source: str = ""
     url: str | None = None
     published_at: datetime | None = None
+    # ISO 639-1 code; empty means "detect it when storing".
+    lang: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,7 @@ class Article:
     published_at: datetime | None
     added_at: datetime
     content_hash: str
+    lang: str = "ru"
 
     @property
     def date(self) -> datetime:

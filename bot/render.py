@@ -121,7 +121,11 @@ def header(article: Article, timezone: str) -> list[Piece]:
     meta = [f"№{article.id}", format_date(article.date, timezone)]
     if article.source:
         meta.append(article.source)
-    return [Piece(article.title, "b"), Piece(" · ".join(meta), "i")]
+    pieces = [Piece(article.title, "b"), Piece(" · ".join(meta), "i")]
+    if note := texts.language_note(article.lang):
+        # The summarizer is tuned for Russian: a reader should know when it is not.
+        pieces.append(Piece(note, "i", raw=True))
+    return pieces
 
 
 def article_keyboard(article: Article, *, skip: str = "") -> InlineKeyboardMarkup:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import ALGORITHMS, Settings, check_timezone
@@ -18,6 +18,7 @@ from bot.errors import (
     UnknownAlgorithm,
     UnknownSetting,
 )
+from bot.intake.lang import article_language
 from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary
 from bot.nlp.points import extract_points
 from bot.nlp.summarizer import summarize
@@ -170,13 +171,16 @@ class ArticleService:
             raise EmptyText
         if len(new.text) > self.settings.max_article_chars:
             raise TextTooLong(len(new.text), self.settings.max_article_chars)
+        if not new.lang:
+            lang = await asyncio.to_thread(article_language, new.title, new.text)
+            new = replace(new, lang=lang)
         article, created = await self.articles.add(new, now=now)
         if created:
             await self.warm(article)
         return article, created
 
     async def update_settings(self, chat_id: int, key: str, value: str) -> ChatSettings:
-        """`/settings algorithm lsa`, `sentences 5`, `timezone Asia/Almaty` (Russian aliases too)."""
+        """`/settings algorithm lsa`, `sentences 5`, `timezone Asia/Almaty`; Russian aliases too."""
         key = SETTING_ALIASES.get(key.lower(), key.lower())
         if key == "algorithm":
             await self.chats.update_settings(chat_id, algorithm=parse_algorithm(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, articles, errors, followups, settings, start, subscriptions
+from handlers import admin, articles, errors, feeds, followups, settings, start, subscriptions
 
 
 def build_router() -> Router:
@@ -18,6 +18,7 @@ def build_router() -> Router:
         settings.build(),
         # admin before articles: an admin's forwarded post is an article, not a search.
         admin.build(),
+        feeds.build(),
         followups.build(),
         # Last: it holds the catch-all for plain text in private chats (a search).
         articles.build(),

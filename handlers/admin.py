@@ -31,7 +31,9 @@ async def add_url(
         await service.remember(message.chat.id, result.items[0].article.id, [])
 
 
-async def add(message: Message, command: CommandObject, service: ArticleService, clock: Clock) -> None:
+async def add(
+    message: Message, command: CommandObject, service: ArticleService, clock: Clock
+) -> None:
     text = command.args or ""
     replied = message.reply_to_message
     if not text.strip() and replied is not None:
@@ -80,7 +82,9 @@ def build() -> Router:
     router.message.register(add, Command("add"), BotAdmin())
     router.message.register(add_refused, Command("add"))
     router.message.register(
-        forwarded_post, F.chat.type == ChatType.PRIVATE, F.forward_origin.type == "channel",
+        forwarded_post,
+        F.chat.type == ChatType.PRIVATE,
+        F.forward_origin.type == "channel",
         BotAdmin(),
     )
     return router

@@ -13,7 +13,6 @@ from bot.errors import BadCount
 from bot.services import MAX_QUERY, ArticleService
 from handlers.common import send, target_of
 
-
 LATEST_DEFAULT = 5
 LATEST_MAX = 30
 

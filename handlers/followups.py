@@ -13,7 +13,6 @@ from bot.services import ArticleService
 from handlers.common import send
 
 
-
 async def follow_up(
     callback: CallbackQuery, callback_data: ArticleAction, bot: Bot, service: ArticleService
 ) -> None:

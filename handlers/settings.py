@@ -7,13 +7,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import texts
-from bot.errors import UnknownSetting
-from bot.services import ArticleService
 from bot.digest import DigestService
+from bot.errors import UnknownSetting
 from bot.scheduler import DigestScheduler
+from bot.services import ArticleService
 from handlers.common import ChatAdmin, Clock
 from storage.subscriptions import SubscriptionRepo
-
 
 
 async def show(message: Message, service: ArticleService, subscriptions: SubscriptionRepo) -> None:

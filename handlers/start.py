@@ -11,7 +11,6 @@ from handlers.common import GROUP_TYPES
 from storage.chats import ChatRepo
 
 
-
 async def help_command(message: Message, bot: Bot) -> None:
     me = await bot.me()
     group = message.chat.type in GROUP_TYPES

@@ -18,7 +18,7 @@ from storage.db import Database, from_db_time, from_db_time_or_none, to_db_time
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = "id, title, text, source, url, published_at, added_at, content_hash"
+_COLUMNS = "id, title, text, source, url, published_at, added_at, content_hash, lang"
 _COLUMNS_A = ", ".join(f"a.{name.strip()}" for name in _COLUMNS.split(","))
 
 # A title hit says more about what the article is about than one in the body.
@@ -50,6 +50,7 @@ def _article(row: sqlite3.Row) -> Article:
         published_at=from_db_time_or_none(row["published_at"]),
         added_at=from_db_time(row["added_at"]),
         content_hash=row["content_hash"],
+        lang=row["lang"],
     )
 
 
@@ -122,9 +123,18 @@ class ArticleRepo:
         async with self._db.transaction():
             row = await self._db.fetchone(
                 "INSERT INTO articles (title, source, url, published_at, added_at, text,"
-                " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " content_hash, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-                (title, new.source.strip(), url, published, to_db_time(now), text, digest),
+                (
+                    title,
+                    new.source.strip(),
+                    url,
+                    published,
+                    to_db_time(now),
+                    text,
+                    digest,
+                    new.lang or "ru",
+                ),
             )
             if row is None:
                 existing = await self._db.fetchone(

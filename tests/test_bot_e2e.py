@@ -44,7 +44,8 @@ async def test_points_of_the_seed_are_its_four_directions(running: RunningBot) -
     points = numbered(reply)
     assert len(points) == 4
     for point, word in zip(
-        points, ("взаимодоверие", "Пояса и пути", "безопасности", "культурно-гуманитарные"),
+        points,
+        ("взаимодоверие", "Пояса и пути", "безопасности", "культурно-гуманитарные"),
         strict=True,
     ):
         assert word in point
@@ -79,7 +80,9 @@ async def test_reply_to_summary_with_points_uses_that_article(running: RunningBo
     await running.say("/summary 2", user_id=ADMIN_ID)  # the chat's current article is now 2
     [current] = await running.say("/points", user_id=ADMIN_ID)
     assert numbered(current) == [
-        "Явка была высокой.", "Победила оппозиция.", "Подсчёт занял сутки.",
+        "Явка была высокой.",
+        "Победила оппозиция.",
+        "Подсчёт занял сутки.",
     ]
     [points] = await running.say("/points", user_id=ADMIN_ID, reply_to_message=seed_summary)
     assert SEED_TITLE in shown(points)
@@ -122,8 +125,14 @@ async def test_unknown_ids_get_a_short_russian_reply(running: RunningBot) -> Non
 
 
 async def test_hostile_search_strings_are_answered(running: RunningBot) -> None:
-    for query in ('"AND OR NEAR(*', "<b>жирный</b> & ;DROP TABLE articles;--", "*", "😀" * 50,
-                  "title:Казахстан", "-Китай"):
+    for query in (
+        '"AND OR NEAR(*',
+        "<b>жирный</b> & ;DROP TABLE articles;--",
+        "*",
+        "😀" * 50,
+        "title:Казахстан",
+        "-Китай",
+    ):
         [reply] = await running.say(f"/search {query}")
         assert reply.ok
     [after] = await running.say("/search Казахстан")
@@ -159,8 +168,12 @@ async def test_group_settings_are_for_admins_only(running: RunningBot) -> None:
     assert "Предложений в изложении: 5" in shown(saved[-1])
     # An anonymous admin writes as the group itself.
     anonymous = await running.say(
-        "/settings algorithm lsa", chat_id=group, user_id=1087968824, chat_type="supergroup",
-        sender_chat=running.tg.chat(group), count=2,
+        "/settings algorithm lsa",
+        chat_id=group,
+        user_id=1087968824,
+        chat_type="supergroup",
+        sender_chat=running.tg.chat(group),
+        count=2,
     )
     assert "Алгоритм: lsa" in shown(anonymous[-1])
     [listed] = await running.say("/settings", chat_id=group, user_id=member, chat_type="supergroup")
@@ -200,8 +213,9 @@ async def test_joining_a_group_introduces_once(running: RunningBot) -> None:
 async def test_restart_keeps_follow_ups_working(bot_settings: Settings, tg: FakeTelegram) -> None:
     first = await RunningBot(bot_settings, tg).start()
     try:
-        await first.say("/add Вторая статья\nПервое предложение. Второе предложение.",
-                        user_id=ADMIN_ID)
+        await first.say(
+            "/add Вторая статья\nПервое предложение. Второе предложение.", user_id=ADMIN_ID
+        )
         [about_seed] = await first.say("/summary 1", user_id=ADMIN_ID)
         await first.say("/summary 2", user_id=ADMIN_ID)
     finally:
@@ -215,3 +229,15 @@ async def test_restart_keeps_follow_ups_working(bot_settings: Settings, tg: Fake
         assert len(numbered(reply)) == 4
     finally:
         await second.stop()
+
+
+async def test_article_in_another_language_is_marked(running: RunningBot) -> None:
+    await running.say(
+        "/add Elections in Iceland\nIceland held a general election on Saturday. The opposition "
+        "won a clear majority. Turnout was the highest in twenty years.",
+        user_id=ADMIN_ID,
+    )
+    [reply] = await running.say("/summary 2", user_id=ADMIN_ID)
+    assert "на английском языке" in shown(reply)
+    [seed] = await running.say("/summary 1", user_id=ADMIN_ID)
+    assert "языке" not in shown(seed)

@@ -33,7 +33,9 @@ def stored(env: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
 
-def test_summarize_file_prints_verbatim_sentences(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summarize_file_prints_verbatim_sentences(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["summarize", str(SEED), "--sentences", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     body = [line for line in out[3:] if line]
@@ -87,7 +89,10 @@ def write(env: Path, name: str, data: bytes) -> str:
         (lambda env: ["summarize", str(SEED), "--sentences", "два"], "предложений"),
         (lambda env: ["points", write(env, "empty.txt", b"")], "empty.txt"),
         (lambda env: ["points", write(env, "bin.txt", b"\x00\x01\x02title\n")], "bin.txt"),
-        (lambda env: ["points", write(env, "cp.txt", "Заголовок\nТекст".encode("cp1251"))], "cp.txt"),
+        (
+            lambda env: ["points", write(env, "cp.txt", "Заголовок\nТекст".encode("cp1251"))],
+            "cp.txt",
+        ),
         (lambda env: ["ingest", str(SEED), str(env / "nope")], "nope"),
     ],
 )
@@ -114,7 +119,11 @@ def test_bad_input_is_one_line_on_stderr_and_nothing_stored(
 
 def test_run_without_token_names_env_example_and_console(env: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot"],
+        cwd=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(env / "d.db")},
     )
     assert result.returncode == 2

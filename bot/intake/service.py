@@ -6,7 +6,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -387,8 +387,8 @@ class IntakeService:
         return _with(base, text=page.text)
 
     async def _store(self, new: NewArticle, *, now: datetime) -> Ingested:
-        lang = await asyncio.to_thread(article_language, new.title, new.text)
-        article, created = await self.articles.add(new, now=now)
+        lang = new.lang or await asyncio.to_thread(article_language, new.title, new.text)
+        article, created = await self.articles.add(replace(new, lang=lang), now=now)
         if created and lang != "ru":
             log.info("article %s is in %r", article.id, lang)
         return Ingested(article, created, lang)
@@ -431,6 +431,4 @@ def _oldest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 
 def _with(new: NewArticle, **changes: object) -> NewArticle:
-    from dataclasses import replace
-
     return replace(new, **changes)  # type: ignore[arg-type]
