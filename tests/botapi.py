@@ -525,7 +525,7 @@ class FakeTelegram:
         method: str,
         predicate: Callable[[Call], bool] | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 -- a test helper; the deadline is its point
+        timeout: float = 5.0,
         count: int = 1,
         ok: bool | None = True,
     ) -> list[Call]:

@@ -9,7 +9,6 @@ import pytest
 
 from bot.app import build_app, poll
 from bot.config import Settings
-
 from storage.articles import ArticleRepo
 from storage.db import Database
 from tests.botapi import DEFAULT_USER_ID, Call, FakeTelegram, _same_chat
@@ -59,6 +58,8 @@ def bot_settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
         database_path=tmp_path / "data" / "svodka.sqlite3",
         seeds_dir=SEEDS_DIR,
         admin_ids=[ADMIN_ID],
+        # Tests type far faster than people; flood control has its own tests.
+        flood_burst=10_000,
     )
 
 
@@ -80,13 +81,17 @@ class RunningBot:
         await self.task
         await self.app.close()
 
-    async def say(self, text: str, *, count: int = 1, timeout: float = 10.0, **kw: Any) -> list[Call]:
+    async def say(
+        self, text: str, *, count: int = 1, timeout: float = 10.0, **kw: Any
+    ) -> list[Call]:
         """Pushes a message and waits for `count` new messages to that chat."""
         chat_id = kw.get("chat_id", kw.get("user_id", DEFAULT_USER_ID))
         before = len(self.tg.sent(chat_id))
         self.tg.message(text, **kw)
         await self.tg.wait_for(
-            "sendMessage", lambda c: _same_chat(c.chat_id, chat_id), count=before + count,
+            "sendMessage",
+            lambda c: _same_chat(c.chat_id, chat_id),
+            count=before + count,
             timeout=timeout,
         )
         return self.tg.sent(chat_id)[before:]

@@ -89,7 +89,7 @@ async def reply_to(tg: FakeTelegram, chat_id: int, needle: str) -> Call:
 
 async def eventually(
     check: Callable[[], bool | Awaitable[bool]],
-    timeout: float = 5.0,  # noqa: ASYNC109 -- a test helper; the deadline is its point
+    timeout: float = 5.0,
 ) -> None:
     """Waits for something the bot does in its own tasks (updates run as tasks)."""
     deadline = asyncio.get_running_loop().time() + timeout
