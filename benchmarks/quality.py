@@ -37,12 +37,16 @@ ABLATIONS: dict[str, Tuning] = {
     "no position prior": dataclasses.replace(DEFAULT_TUNING, position_weight=0.0),
     "no closing prior": dataclasses.replace(DEFAULT_TUNING, closing_weight=0.0),
     "no length preference": dataclasses.replace(DEFAULT_TUNING, length_weight=0.0),
-    "no redundancy control": dataclasses.replace(DEFAULT_TUNING, redundancy=0.0),
+    "no redundancy control": dataclasses.replace(
+        DEFAULT_TUNING, redundancy=0.0, max_similarity=1.0
+    ),
+    "no title bonus": dataclasses.replace(DEFAULT_TUNING, title_weight=0.0),
     "none of the above": Tuning(
         filter_boilerplate=False,
         position_weight=0.0,
         length_weight=0.0,
         redundancy=0.0,
+        max_similarity=1.0,
         title_weight=0.0,
     ),
 }
@@ -105,7 +109,9 @@ def main() -> None:
         for name, tuning in ABLATIONS.items():
             rows.append((f"default, {name}", ours(DEFAULT_ALGORITHM, DEFAULT_STEMMER, tuning)))
 
-    print(f"papers: {len(papers)} (3 sentences vs abstract); news: {len(news)} (1 sentence vs title)")
+    print(
+        f"papers: {len(papers)} (3 sentences vs abstract); news: {len(news)} (1 sentence vs title)"
+    )
     header = f"| {'method':<44} | R-1 | R-2 | R-L | ms/article | news R-1 | R-2 | R-L |"
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")

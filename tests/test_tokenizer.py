@@ -78,7 +78,10 @@ def test_sentence_boundaries_in_news_text(text: str, expected: list[str]) -> Non
 
 
 def test_lowercased_text_is_still_split_into_sentences() -> None:
-    text = "около 60 тысяч литров нефти вытекли. инцидент произошел в четверг. компания подала заявление."
+    text = (
+        "около 60 тысяч литров нефти вытекли. инцидент произошел в четверг."
+        " компания подала заявление."
+    )
     assert assert_verbatim(text) == [
         "около 60 тысяч литров нефти вытекли.",
         "инцидент произошел в четверг.",
@@ -88,7 +91,10 @@ def test_lowercased_text_is_still_split_into_sentences() -> None:
 
 def test_odd_spaces_are_kept_verbatim() -> None:
     text = "Курс\xa0вырос на\u202f2%. Ещё\xa0одно предложение\u2009здесь."
-    assert assert_verbatim(text) == ["Курс\xa0вырос на\u202f2%.", "Ещё\xa0одно предложение\u2009здесь."]
+    assert assert_verbatim(text) == [
+        "Курс\xa0вырос на\u202f2%.",
+        "Ещё\xa0одно предложение\u2009здесь.",
+    ]
 
 
 def test_unclosed_quote_does_not_swallow_the_paragraph() -> None:
@@ -101,7 +107,10 @@ def test_unclosed_quote_does_not_swallow_the_paragraph() -> None:
     ("text", "rest"),
     [
         ("Астана, 16 июня /Синьхуа/ -- Китай рассчитывает на рост.", "Китай рассчитывает на рост."),
-        ("МОСКВА, 1 дек — РИА Новости. Около 60 тысяч литров нефти вытекли.", "Около 60 тысяч литров нефти вытекли."),
+        (
+            "МОСКВА, 1 дек — РИА Новости. Около 60 тысяч литров нефти вытекли.",
+            "Около 60 тысяч литров нефти вытекли.",
+        ),
         ("Москва, 5 марта 2024 г. (ТАСС) — Президент подписал указ.", "Президент подписал указ."),
         ("МОСКВА, 17 июня. /ТАСС/. Правительство утвердило план.", "Правительство утвердило план."),
         ("Москва. 5 марта. ИНТЕРФАКС - Банк снизил ставку.", "Банк снизил ставку."),
@@ -140,6 +149,11 @@ def test_seed_dateline_is_dropped_under_the_title_lines() -> None:
     assert body[0].text.startswith("Китай рассчитывает")
     assert all("Синьхуа/ --" not in s for s in assert_verbatim(text))
     assert strip_dateline(text).count("Астана, 16 июня") == 0
+
+
+def test_dateline_alone_on_its_line_is_dropped_whole() -> None:
+    text = "Заголовок\n\nМОСКВА, 17 июня. /ТАСС/.\n\nПравительство утвердило план. Это важно."
+    assert split_sentences(text) == ["Заголовок", "Правительство утвердило план.", "Это важно."]
 
 
 def test_dateline_is_only_looked_for_in_the_lead() -> None:

@@ -18,6 +18,8 @@ that, given the same document, stemmer and stop words, it selects the same sente
   first `sentences_count` picks decide the summary, so the greedy loop stops there.
 * Luhn looks its significant words up in a set instead of a tuple.
 
+Documents of a few sentences go to sumy's own code (`stock_below`): there its loops
+cost less than scipy's fixed overhead, so the fast classes are never the slower ones.
 `sentence_ratings(document, limit)` returns one rating per sentence (higher is better)
 for callers that re-rank, such as `bot.nlp.summarizer`.
 """
@@ -81,7 +83,10 @@ def _requested_count(sentences_count: object, total: int) -> int | None:
     return len(ItemsCount(sentences_count)(list(range(total))))
 
 
-class FastLexRankSummarizer(LexRankSummarizer):  # type: ignore[misc]
+class FastLexRankSummarizer(LexRankSummarizer):
+    # Below this many sentences sumy's own loops beat scipy's fixed costs.
+    stock_below = 12
+
     def sentence_ratings(self, document: Any, limit: int = 0) -> list[float]:
         sentences_words = [self._to_words_set(s) for s in document.sentences]
         if not sentences_words:
@@ -89,7 +94,10 @@ class FastLexRankSummarizer(LexRankSummarizer):  # type: ignore[misc]
         tf_metrics = self._compute_tf(sentences_words)
         idf_metrics = self._compute_idf(sentences_words)
         matrix = self._create_matrix(sentences_words, self.threshold, tf_metrics, idf_metrics)
-        return [float(x) for x in self.power_method(matrix, self.epsilon)]
+        # With no content word anywhere the matrix is zero and sumy's power method
+        # normalises by zero; the NaNs it returns are the caller's to handle.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return [float(x) for x in self.power_method(matrix, self.epsilon)]
 
     @staticmethod
     def _compute_idf(sentences: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -112,6 +120,8 @@ class FastLexRankSummarizer(LexRankSummarizer):  # type: ignore[misc]
         idf_metrics: dict[str, float],
     ) -> np.ndarray:
         count = len(sentences)
+        if count < self.stock_below:
+            return super()._create_matrix(sentences, threshold, tf_metrics, idf_metrics)
         index = _vocabulary(sentences)
         rows: list[int] = []
         cols: list[int] = []
@@ -147,7 +157,9 @@ class FastLexRankSummarizer(LexRankSummarizer):  # type: ignore[misc]
         return edges.astype(float) / degrees[:, np.newaxis]
 
 
-class FastTextRankSummarizer(TextRankSummarizer):  # type: ignore[misc]
+class FastTextRankSummarizer(TextRankSummarizer):
+    stock_below = 8
+
     def sentence_ratings(self, document: Any, limit: int = 0) -> list[float]:
         if not document.sentences:
             return []
@@ -155,6 +167,8 @@ class FastTextRankSummarizer(TextRankSummarizer):  # type: ignore[misc]
         return [float(x) for x in self.power_method(matrix, self.epsilon)]
 
     def _create_matrix(self, document: Any) -> np.ndarray:
+        if len(document.sentences) < self.stock_below:
+            return super()._create_matrix(document)
         sentences_as_words = [self._to_words_set(sent) for sent in document.sentences]
         count = len(sentences_as_words)
         counts = _count_matrix(sentences_as_words, _vocabulary(sentences_as_words))
@@ -175,8 +189,12 @@ class FastTextRankSummarizer(TextRankSummarizer):  # type: ignore[misc]
         return np.full((count, count), (1.0 - self.damping) / count) + self.damping * weights
 
 
-class FastLsaSummarizer(LsaSummarizer):  # type: ignore[misc]
+class FastLsaSummarizer(LsaSummarizer):
+    stock_below = 10
+
     def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
+        if len(document.sentences) < self.stock_below:
+            return tuple(super().__call__(document, sentences_count))
         self._ensure_dependecies_installed()
         dictionary = self._create_dictionary(document)
         if not dictionary:
@@ -245,11 +263,13 @@ def _greedy_selection(
     sentence re-rates that key below everything rated so far. So a key whose copies
     are all picked, rated above -len(ratings), keeps its place whatever comes next;
     once such keys cover the requested count, later picks cannot change the summary.
-    Returns None for a callable count, which needs the full run.
+    Returns None when the full run is needed (a callable count) or costs nothing more
+    (a count that keeps every sentence).
     """
     sentences = document.sentences
     wanted = _requested_count(sentences_count, len(sentences))
-    if wanted is None:
+    if wanted is None or wanted >= len(sentences):
+        # Every sentence is kept anyway: nothing to save by stopping early.
         return None
     multiplicity = Counter(sentences)
     unpicked = Counter(sentences)
@@ -261,9 +281,7 @@ def _greedy_selection(
         ratings[key] = -1 * len(ratings)
         unpicked[key] -= 1
         floor = -len(ratings)
-        settled = sum(
-            multiplicity[k] for k, r in ratings.items() if unpicked[k] == 0 and r > floor
-        )
+        settled = sum(multiplicity[k] for k, r in ratings.items() if unpicked[k] == 0 and r > floor)
         if settled >= wanted:
             exhausted = False
             break
@@ -288,7 +306,7 @@ def _ratings_from_picks(total: int, picks: Iterator[int], limit: int) -> list[fl
     return ratings
 
 
-class FastKLSummarizer(KLSummarizer):  # type: ignore[misc]
+class FastKLSummarizer(KLSummarizer):
     def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
         picked = _greedy_selection(self, document, sentences_count, self._picks(document.sentences))
         if picked is None:
@@ -310,7 +328,9 @@ class FastKLSummarizer(KLSummarizer):  # type: ignore[misc]
             # candidate's content words; kept as is, since it decides the picks.
             summary_words = self._get_all_words_in_doc(summary)
             kls = [
-                self._kl_divergence(self._joint_freq(sentences_as_words[i], summary_words), word_freq)
+                self._kl_divergence(
+                    self._joint_freq(sentences_as_words[i], summary_words), word_freq
+                )
                 for i in remaining
             ]
             best = remaining.pop(self._find_index_of_best_sentence(kls))
@@ -318,7 +338,7 @@ class FastKLSummarizer(KLSummarizer):  # type: ignore[misc]
             yield best
 
 
-class FastSumBasicSummarizer(SumBasicSummarizer):  # type: ignore[misc]
+class FastSumBasicSummarizer(SumBasicSummarizer):
     def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
         picked = _greedy_selection(self, document, sentences_count, self._picks(document.sentences))
         if picked is None:
@@ -340,7 +360,7 @@ class FastSumBasicSummarizer(SumBasicSummarizer):  # type: ignore[misc]
             yield best
 
 
-class FastLuhnSummarizer(LuhnSummarizer):  # type: ignore[misc]
+class FastLuhnSummarizer(LuhnSummarizer):
     def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
         words = frozenset(self._get_significant_words(document.words))
         return tuple(
@@ -352,7 +372,7 @@ class FastLuhnSummarizer(LuhnSummarizer):  # type: ignore[misc]
         return [float(self.rate_sentence(s, words)) for s in document.sentences]
 
 
-class RatedEdmundsonSummarizer(EdmundsonSummarizer):  # type: ignore[misc]
+class RatedEdmundsonSummarizer(EdmundsonSummarizer):
     """sumy's Edmundson (already linear), with per-sentence ratings exposed.
 
     sumy only uses the weights to switch methods on and off and adds the methods'

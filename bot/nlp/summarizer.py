@@ -74,8 +74,12 @@ class Tuning:
     full_length: int = 20
     # Step 5: how much similarity to the already chosen sentences costs.
     redundancy: float = 0.2
+    max_similarity: float = 0.7
     # Step 2: filter boilerplate at all (off only to measure what it brings).
     filter_boilerplate: bool = True
+    # sumy's graph methods hold dense sentences x sentences matrices (32 MB each at
+    # 2000): a longer text is rated on its first and last candidates only.
+    max_candidates: int = 2000
 
 
 DEFAULT_TUNING = Tuning()
@@ -104,19 +108,73 @@ def _stemmer(name: str) -> Callable[[str], str]:
 # Edmundson's cue method counts these, as lemmas, since the stemmer lemmatizes:
 # words with which news and papers announce what matters, and hedges that do not.
 BONUS_WORDS = frozenset(
-    """
-    заявить отметить подчеркнуть сообщить объявить заключить указать сказать признать
-    важный главный основной ключевой существенный значительный итог итоговый вывод
-    результат решение цель задача необходимо необходимый предложить разработать
-    показать установить выявить доказать определить рассмотреть исследование
-    принять утвердить договориться согласиться призвать сообщаться
-    """.split()
+    (
+        # reported speech that announces a statement
+        "заявить",
+        "отметить",
+        "подчеркнуть",
+        "сообщить",
+        "объявить",
+        "заключить",
+        "указать",
+        "сказать",
+        "признать",
+        "призвать",
+        "сообщаться",
+        # importance
+        "важный",
+        "главный",
+        "основной",
+        "ключевой",
+        "существенный",
+        "значительный",
+        # outcomes and decisions
+        "итог",
+        "итоговый",
+        "вывод",
+        "результат",
+        "решение",
+        "принять",
+        "утвердить",
+        "договориться",
+        "согласиться",
+        # a paper's own account of what it does
+        "цель",
+        "задача",
+        "необходимо",
+        "необходимый",
+        "предложить",
+        "разработать",
+        "показать",
+        "установить",
+        "выявить",
+        "доказать",
+        "определить",
+        "рассмотреть",
+        "исследование",
+    )
 )
 STIGMA_WORDS = frozenset(
-    """
-    например возможно впрочем кстати видимо наверное пожалуй якобы вероятно
-    допустим скажем кажется напомнить ранее также иногда отчасти
-    """.split()
+    (
+        # hedges, asides and background
+        "например",
+        "возможно",
+        "впрочем",
+        "кстати",
+        "видимо",
+        "наверное",
+        "пожалуй",
+        "якобы",
+        "вероятно",
+        "допустим",
+        "скажем",
+        "кажется",
+        "напомнить",
+        "ранее",
+        "также",
+        "иногда",
+        "отчасти",
+    )
 )
 
 # --- boilerplate -----------------------------------------------------------------------
@@ -144,10 +202,6 @@ _LEAD_IN = re.compile(r":[\s.]*$")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def _letter_words(text: str) -> list[str]:
-    return [w for w in RazdelTokenizer(letters_only=True).to_words(text)]
-
-
 def is_boilerplate(sentence: str) -> bool:
     """Captions, reference entries, page chrome, list lead-ins, formulas and table rows."""
     if _CAPTION.match(sentence) or _PAGE_CHROME.search(sentence):
@@ -169,38 +223,45 @@ def _key(text: str) -> str:
     return " ".join(text.lower().replace("ё", "е").split())
 
 
-def _candidates(body: Sequence[Segment], tuning: Tuning) -> list[Segment]:
+# A candidate: where the sentence is in the text, and sumy's Sentence for it, whose
+# words are tokenized once and kept (sumy caches them on the object).
+Candidate = tuple[Segment, Sentence]
+
+
+def _candidates(
+    body: Sequence[Segment], tuning: Tuning, tokenizer: RazdelTokenizer
+) -> list[Candidate]:
     seen: set[str] = set()
-    unique: list[Segment] = []
+    unique: list[Candidate] = []
     for s in body:
         key = _key(s.text)
         if key not in seen:
             seen.add(key)
-            unique.append(s)
+            unique.append((s, Sentence(s.text, tokenizer)))
     if not tuning.filter_boilerplate:
         return unique
-    kept = []
-    for s in unique:
-        count = len(_letter_words(s.text))
-        if tuning.min_words <= count <= tuning.max_words and not is_boilerplate(s.text):
-            kept.append(s)
-    return kept
+    return [
+        (s, sentence)
+        for s, sentence in unique
+        if tuning.min_words <= len(sentence.words) <= tuning.max_words
+        and not is_boilerplate(s.text)
+    ]
 
 
 def _document(
-    candidates: Sequence[Segment], headings: Sequence[str], tokenizer: RazdelTokenizer
+    candidates: Sequence[Candidate], headings: Sequence[str], tokenizer: RazdelTokenizer
 ) -> Any:
     paragraphs: list[Paragraph] = []
     if headings:
         paragraphs.append(Paragraph([Sentence(h, tokenizer, is_heading=True) for h in headings]))
     current: list[Sentence] = []
     number: int | None = None
-    for s in candidates:
+    for s, sentence in candidates:
         if number is not None and s.paragraph != number and current:
             paragraphs.append(Paragraph(current))
             current = []
         number = s.paragraph
-        current.append(Sentence(s.text, tokenizer))
+        current.append(sentence)
     if current:
         paragraphs.append(Paragraph(current))
     return ObjectDocumentModel(paragraphs)
@@ -234,7 +295,9 @@ def _ratings(algorithm: str, document: Any, stem: Callable[[str], str], limit: i
         content = [w for w in document.words if summarizer.normalize_word(w) not in stop_words()]
         if not content:
             return [0.0] * len(document.sentences)
-    return [float(r) for r in summarizer.sentence_ratings(document, limit)]
+    ratings = [float(r) for r in summarizer.sentence_ratings(document, limit)]
+    # sumy's LexRank divides by a zero norm when no sentence has a content word left.
+    return [r if not math.isnan(r) else 0.0 for r in ratings]
 
 
 def _rank_scores(ratings: Sequence[float]) -> list[float]:
@@ -314,14 +377,24 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
-def _select(scores: Sequence[float], vectors: Sequence[dict[str, float]], count: int, redundancy: float) -> list[int]:
-    """Maximal marginal relevance: the best score, less similarity to what is chosen."""
+def _select(
+    scores: Sequence[float],
+    vectors: Sequence[dict[str, float]],
+    count: int,
+    redundancy: float,
+    max_similarity: float,
+) -> list[int]:
+    """Maximal marginal relevance: the best score, less similarity to what is chosen.
+
+    A near copy of a chosen sentence (cosine above `max_similarity`) is taken only
+    when nothing else is left.
+    """
     chosen: list[int] = []
     closest = [0.0] * len(scores)
     while len(chosen) < min(count, len(scores)):
         best = max(
             (i for i in range(len(scores)) if i not in chosen),
-            key=lambda i: (scores[i] - redundancy * closest[i], -i),
+            key=lambda i: (closest[i] <= max_similarity, scores[i] - redundancy * closest[i], -i),
         )
         chosen.append(best)
         for i in range(len(scores)):
@@ -354,25 +427,28 @@ def summarize(
         return tuple(s.text for s in segments)
 
     body = [s for s in segments if not s.heading] or list(segments)
-    candidates = _candidates(body, tuning)
+    tokenizer = RazdelTokenizer(letters_only=True)
+    candidates = _candidates(body, tuning, tokenizer)
     if len(candidates) < sentences:
-        candidates = _candidates(body, Tuning(filter_boilerplate=False))
+        candidates = _candidates(body, Tuning(filter_boilerplate=False), tokenizer)
     if len(candidates) <= sentences:
-        return tuple(s.text for s in candidates)
+        return tuple(s.text for s, _ in candidates)
+    if len(candidates) > tuning.max_candidates:
+        tail = tuning.max_candidates // 4
+        candidates = candidates[: tuning.max_candidates - tail] + candidates[-tail:]
 
     headings = [s.text for s in segments if s.heading]
     if title:
         headings.insert(0, title)
-    tokenizer = RazdelTokenizer(letters_only=True)
     document = _document(candidates, headings, tokenizer)
     ratings = _ratings(algorithm, document, stem, limit=max(3 * sentences, 10))
 
     total = len(candidates)
-    conclusion = _conclusion_start(segments, candidates)
+    conclusion = _conclusion_start(segments, [s for s, _ in candidates])
     relevance = _rank_scores(ratings)
     vectors, heading_vectors = _term_vectors(document.sentences, document.headings, stem)
     scores = []
-    for i, s in enumerate(candidates):
+    for i, (s, _) in enumerate(candidates):
         prior = _position_prior(i, total, conclusion, tuning)
         score = (1 - tuning.position_weight) * relevance[i] + tuning.position_weight * prior
         # A news lead restates the headline: closeness to a title line is a bonus.
@@ -381,5 +457,5 @@ def summarize(
         )
         length = min(1.0, len(s.text.split()) / tuning.full_length)
         scores.append(score * (1 - tuning.length_weight * (1 - length)))
-    chosen = _select(scores, vectors, sentences, tuning.redundancy)
-    return tuple(candidates[i].text for i in chosen)
+    chosen = _select(scores, vectors, sentences, tuning.redundancy, tuning.max_similarity)
+    return tuple(candidates[i][0].text for i in chosen)

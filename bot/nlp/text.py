@@ -94,7 +94,8 @@ def dateline_end(paragraph: str) -> int:
     if match is None:
         return 0
     end = match.end()
-    if not _SENTENCE_START.match(paragraph, end):
+    # A dateline alone on its line ("МОСКВА, 17 июня. /ТАСС/.") is dropped whole.
+    if end < len(paragraph.rstrip()) and not _SENTENCE_START.match(paragraph, end):
         return 0
     return end
 

@@ -105,7 +105,6 @@ _GLUED_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"^(?:США|Канады|Австралии|Сингапура|Гонконга|Тайваня|Зимбабве)\b"),
     ),
 )
-_OPENERS = {"«": "»", "(": ")"}
 _STRAIGHT_QUOTES = '"'
 # Merging pieces to close a quote or bracket stops there: an unclosed quote must not
 # swallow the rest of a paragraph.
@@ -190,7 +189,7 @@ def _merge_unbalanced(paragraph: str, spans: list[Span]) -> list[Span]:
 
 
 def _starts_sentence(text: str) -> bool:
-    first = text.lstrip("«\"„“(—–- ")[:1]
+    first = text.lstrip('«"„“(—–- ')[:1]
     return bool(first) and (first.isupper() or first.isdigit())
 
 
@@ -258,9 +257,7 @@ def sentence_spans(paragraph: str) -> list[Span]:
     source = paragraph
     if not any(ch.isupper() for ch in paragraph):
         source = _shadow_capitals(paragraph)
-    spans = [
-        _stripped(paragraph, s.start, s.stop) for s in sentenize(source) if s.text.strip()
-    ]
+    spans = [_stripped(paragraph, s.start, s.stop) for s in sentenize(source) if s.text.strip()]
     spans = _merge_glued(paragraph, spans)
     spans = _merge_unbalanced(paragraph, spans)
     spans = _split_after_years(paragraph, spans)
@@ -313,8 +310,8 @@ def split_sentences(text: str) -> list[str]:
     return [s.text for s in segment(text)]
 
 
-def _word_tokens(sentence: str) -> list[str]:
-    return [tok.text for tok in tokenize(sentence) if any(ch.isalnum() for ch in tok.text)]
+def _word_tokens(sentence: str) -> tuple[str, ...]:
+    return tuple(tok.text for tok in tokenize(sentence) if any(ch.isalnum() for ch in tok.text))
 
 
 class RazdelTokenizer:
@@ -335,5 +332,5 @@ class RazdelTokenizer:
     def to_words(self, sentence: str) -> tuple[str, ...]:
         tokens = _word_tokens(sentence)
         if self._letters_only:
-            tokens = [t for t in tokens if any(ch.isalpha() for ch in t)]
+            tokens = tuple(t for t in tokens if any(ch.isalpha() for ch in t))
         return tuple(tidy_word(t) for t in tokens)
