@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +41,70 @@ def parser() -> argparse.ArgumentParser:
     summary.add_argument("--sentences", "-n", default=None)
     points = sub.add_parser("points", help="главные тезисы статьи")
     points.add_argument("target", metavar="PATH_OR_ID")
+    backup = sub.add_parser("backup", help="копия базы данных (в том числе при работающем боте)")
+    backup.add_argument("path", metavar="PATH")
+    backup.add_argument("--force", action="store_true", help="перезаписать существующий файл")
     return p
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secrets in log records before any handler writes them.
+
+    The Bot API puts the token in the URL path, and aiohttp names the URL in some errors
+    (a redirect loop behind a misconfigured TELEGRAM_API_URL, for one), which aiogram
+    then logs as "Failed to fetch updates - ...". Installed on handlers, so it sees the
+    records of every logger, aiogram's and aiohttp's included.
+    """
+
+    MASK = "***"
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first, so a token is masked whole before its secret half is looked for.
+        self.secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, self.MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once it is set: format the traceback here, masked.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
+        return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The bot token, its secret half on its own, and the webhook secret."""
+    found: list[str] = []
+    if settings.bot_token is not None:
+        token = settings.bot_token.get_secret_value().strip()
+        found += [token, token.partition(":")[2]]
+    if settings.webhook_secret is not None:
+        found.append(settings.webhook_secret.get_secret_value())
+    return [s for s in found if s]
+
+
+def redact_secrets_in_logs(
+    settings: Settings, handlers: Iterable[logging.Handler] | None = None
+) -> RedactSecrets:
+    """Masks the token and webhook secret in everything the given handlers (by default
+    the root logger's) write."""
+    redactor = RedactSecrets(secrets_of(settings))
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        handler.addFilter(redactor)
+    return redactor
 
 
 def load_settings() -> Settings:
@@ -185,6 +248,57 @@ async def _ingest_urls(urls: list[str], db: Database, service: ArticleSink) -> N
         raise CliError(f"не загружено адресов: {failed} из {len(urls)}")
 
 
+def backup_command(settings: Settings, args: argparse.Namespace) -> None:
+    """A consistent copy of the live database through SQLite's online backup API: it
+    reads one snapshot while the bot keeps writing (WAL readers do not block writers)."""
+    import os
+    import sqlite3
+
+    source = Path(settings.database_path)
+    target = Path(args.path)
+    if not source.is_file():
+        raise CliError(texts.BACKUP_NO_DATABASE.format(path=source))
+    if not target.parent.is_dir():
+        raise CliError(texts.BACKUP_NO_FOLDER.format(path=target.parent))
+    if target.exists():
+        if target.resolve() == source.resolve():
+            raise CliError(texts.BACKUP_SAME_FILE)
+        if target.is_dir():
+            raise CliError(texts.BACKUP_IS_FOLDER.format(path=target))
+        if not args.force:
+            raise CliError(texts.BACKUP_EXISTS.format(path=target))
+    # Written beside the target and renamed when complete, so a copy cut short (disk
+    # full, Ctrl+C) never passes for a good one and --force never loses the old copy early.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        # Read-only: a backup must not be able to change the live database.
+        live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                live.backup(copy)
+                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+                articles = copy.execute("SELECT count(*) FROM articles").fetchone()[0]
+            finally:
+                copy.close()
+        finally:
+            live.close()
+        if check != "ok":
+            raise CliError(texts.BACKUP_FAILED.format(reason=check))
+        os.replace(partial, target)
+    except sqlite3.Error as exc:
+        raise CliError(texts.BACKUP_FAILED.format(reason=exc)) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    print(
+        texts.BACKUP_DONE.format(
+            path=target,
+            articles=texts.articles_count(int(articles)),
+            size=texts.size_text(target.stat().st_size),
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     command = args.command or "run"
@@ -193,7 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The console and one-shot commands print replies: only problems go to the log.
         level = settings.log_level if command == "run" else "WARNING"
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # aiogram logs network errors whose text may hold the request URL, token included.
+        redactor = redact_secrets_in_logs(settings)
         if command == "run":
+            from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
             from bot.app import MissingToken, run
 
             try:
@@ -202,6 +320,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CliError(
                     "не задан BOT_TOKEN: скопируйте .env.example в .env и впишите токен, "
                     "или попробуйте бота без сети: python -m bot console"
+                ) from None
+            # At start-up only: once running, aiogram's polling retries these itself.
+            except TelegramUnauthorizedError:
+                raise CliError(texts.TOKEN_REFUSED) from None
+            except TelegramNetworkError as exc:
+                reason = redactor.mask(str(exc))
+                raise CliError(
+                    texts.API_UNREACHABLE.format(url=settings.telegram_api_url, reason=reason)
                 ) from None
         elif command == "console":
             from bot.console import run_console
@@ -213,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(points_command(settings, args))
         elif command == "ingest":
             asyncio.run(ingest_command(settings, args))
+        elif command == "backup":
+            backup_command(settings, args)
     except CliError as exc:
         print(f"ошибка: {exc}", file=sys.stderr)
         return 2

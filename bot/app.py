@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -27,6 +29,7 @@ from bot import texts
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.intake import Fetcher, IntakeService
+from bot.middlewares import FloodControl
 from bot.scheduler import DigestScheduler
 from bot.services import ArticleService
 from handlers import build_router
@@ -39,6 +42,9 @@ from storage.db import Database
 from storage.feeds import FeedRepo
 from storage.seeds import load_seeds
 from storage.subscriptions import SubscriptionRepo
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +140,15 @@ async def build_app(
         admins=AdminCache(),
         clock=clock,
     )
+    flood = FloodControl(burst=settings.flood_burst, rate=settings.flood_rate)
+    # Outer: an update over the limit is dropped before any filter runs (filters may ask
+    # Telegram, e.g. for a group's admins). One instance, so commands and button presses
+    # share a sender's budget.
+    dp.message.outer_middleware(flood)
+    dp.callback_query.outer_middleware(flood)
+    # A channel's posts mirrored into its linked discussion group speak to nobody: they
+    # are neither commands, nor articles, nor the word of the group's admins.
+    dp.message.filter(~F.is_automatic_forward)
     dp.include_router(build_router())
     app = App(settings, db, bot, dp, service, digests, scheduler, intake, clock)
     dp["app"] = app
@@ -195,17 +210,33 @@ async def poll(app: App, *, handle_signals: bool, polling_timeout: int = 10) -> 
     )
 
 
-async def run_webhook(app: App) -> None:
+def build_webhook_app(app: App, secret: str) -> web.Application:
+    """The aiohttp application of webhook mode: updates are POSTed to /webhook."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
-    settings = app.settings
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     web_app = web.Application()
-    # Requests without the X-Telegram-Bot-Api-Secret-Token header we set are refused (401).
+    # Requests without our X-Telegram-Bot-Api-Secret-Token header are refused (401).
     SimpleRequestHandler(app.dp, app.bot, secret_token=secret).register(web_app, path="/webhook")
     setup_application(web_app, app.dp, bot=app.bot)
-    runner = web.AppRunner(web_app)
+    return web_app
+
+
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, or a random one for this run: without a secret anyone who learns
+    the URL could post updates as any user, admins included. Telegram gets the secret
+    from setWebhook at every start, so a fresh one per run costs nothing."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    return secrets.token_urlsafe(32)
+
+
+async def run_webhook(app: App, *, handle_signals: bool = True) -> None:
+    from aiohttp import web
+
+    settings = app.settings
+    secret = webhook_secret(settings)
+    runner = web.AppRunner(build_webhook_app(app, secret))
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
@@ -216,9 +247,10 @@ async def run_webhook(app: App) -> None:
         allowed_updates=app.dp.resolve_used_update_types(),
     )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
         await stop.wait()

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_poll_minutes: int = Field(default=30, ge=1)
     max_article_chars: int = Field(default=200_000, ge=1000)
+    # Flood control per user: `flood_burst` commands at once, then `flood_rate` a second.
+    flood_burst: int = Field(default=5, ge=1)
+    flood_rate: float = Field(default=1.0, gt=0)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"

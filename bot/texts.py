@@ -311,3 +311,29 @@ def language_note(lang: str) -> str | None:
     if name is None:
         return FOREIGN_LANGUAGE_CODE.format(code=_escape(lang[:10]))
     return FOREIGN_LANGUAGE.format(language=name)
+
+
+# Flood control: the one notice a user gets when commands come faster than the limit.
+FLOOD = "Слишком много запросов подряд: эти я пропущу. Подождите несколько секунд и повторите."
+
+# `python -m bot backup PATH [--force]`
+BACKUP_DONE = "копия базы сохранена: {path} ({articles}, {size})"
+BACKUP_EXISTS = "файл {path} уже есть; чтобы перезаписать его, добавьте --force"
+BACKUP_NO_DATABASE = "базы данных {path} нет: нечего копировать (проверьте DATABASE_PATH)"
+BACKUP_NO_FOLDER = "папки {path} нет: создайте её или укажите другой путь"
+BACKUP_IS_FOLDER = "{path} — это папка; укажите путь к файлу копии"
+BACKUP_SAME_FILE = "копию нельзя записать поверх самой базы: укажите другой путь"
+BACKUP_FAILED = "не удалось сделать копию базы: {reason}"
+
+# `python -m bot run` when Telegram cannot be reached or refuses the token at start-up
+TOKEN_REFUSED = "Telegram не принял BOT_TOKEN: проверьте токен (его выдаёт @BotFather)"
+API_UNREACHABLE = "нет связи с Bot API по адресу {url}: {reason}"
+
+
+def size_text(size: int) -> str:
+    """File sizes for the CLI: `512 Б`, `12 КБ`, `3,4 МБ`."""
+    if size < 1024:
+        return f"{size} Б"
+    if size < 1024 * 1024:
+        return f"{size // 1024} КБ"
+    return f"{size / 1024 / 1024:.1f} МБ".replace(".", ",")

@@ -60,7 +60,8 @@ def query_terms(query: str) -> list[tuple[str, ...]]:
 
 
 def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
+    # FTS5 reads a NUL as the end of the query string ("unterminated string").
+    return '"' + term.replace("\x00", "").replace('"', '""') + '"'
 
 
 def match_expression(groups: list[tuple[str, ...]], operator: str) -> str:
