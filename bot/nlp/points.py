@@ -13,6 +13,7 @@ two-item aside ("во-первых, … во-вторых, …" inside a quote) 
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -193,6 +194,10 @@ def _attribution_kind(clause: str, *, before_that: bool = False) -> str | None:
     "source": "по словам X"; "as": "как отметил X"; "inverted": "продолжил председатель
     КНР"; "said": "Китайский лидер отметил" (then a "что" may follow and goes too).
     """
+    # A cheap bound first: tokenizing a long lead only to reject it made one long
+    # sentence with many markers quadratic.
+    if len(clause.split()) > 2 * _MAX_ATTRIBUTION_WORDS:
+        return None
     tokens = [w.lower().replace("ё", "е") for w in words(clause)]
     if not tokens or len(tokens) > _MAX_ATTRIBUTION_WORDS:
         return None
@@ -245,6 +250,8 @@ def _strip_trailing_attribution(sentence: str) -> str:
     if match is None:
         return sentence
     clause = match["clause"]
+    if len(clause.split()) > 2 * _MAX_TRAILING_ATTRIBUTION_WORDS:
+        return sentence
     if len(words(clause)) > _MAX_TRAILING_ATTRIBUTION_WORDS:
         return sentence
     # Only "…, считает эксперт." and "…, по словам министра.": "…, как сказал X" may
@@ -378,12 +385,17 @@ def _ordinal_items(
     return items
 
 
+_MAX_RUNS = 20
+
+
 def _enumerated_runs(text: str) -> Iterator[list[_Item]]:
     if _ADVERB.search(text) is None and _ORDINAL_WORD.search(text) is None:
         return  # most texts enumerate nothing: no need to split them into sentences
     layout = _layout(text)
     for markers in (_adverb_markers(text, layout), _word_markers(text, layout)):
-        for run in _runs(markers):
+        # Real texts hold one or two enumerations; checking each run scans to its
+        # paragraph's end, so a hostile text of thousands of runs is looked at in part.
+        for run in itertools.islice(_runs(markers), _MAX_RUNS):
             run = _with_finally(text, layout, run)
             in_run = {m.start for m in run}
             stops = [m.start for m in markers if m.start not in in_run]
@@ -475,12 +487,22 @@ def _capitalized(statement: str) -> str:
     return statement[:i] + statement[i].upper() + statement[i + 1 :]
 
 
+# A point is meant to be short: its first sentence is looked for this far into the item,
+# and one longer than that is cut at a word (the whole passage stays in `detail`). Without
+# the bound, one huge sentence with many markers is split again for every marker.
+_MAX_POINT_CHARS = 1200
+
+
 def _first_sentence(body: str) -> str:
-    spans = sentence_spans(body)
+    window = body[:_MAX_POINT_CHARS]
+    spans = sentence_spans(window)
     if not spans:
-        return body.strip()
+        return window.strip()
     start, end = spans[0]
-    return body[start:end]
+    if len(body) <= _MAX_POINT_CHARS or len(spans) > 1 or end < len(window.rstrip()):
+        return body[start:end]
+    cut = window.rfind(" ", 0, _MAX_POINT_CHARS - 1)
+    return body[start : cut if cut > start else _MAX_POINT_CHARS - 1].rstrip(" ,;:") + "…"
 
 
 def _statement(text: str, item: _Item, inherited_lead: str) -> tuple[str, str]:
