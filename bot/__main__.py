@@ -20,6 +20,7 @@ from bot.models import Article, NewArticle
 
 if TYPE_CHECKING:
     from bot.intake.service import ArticleSink
+    from storage.articles import ArticleRepo
     from storage.db import Database
 
 
@@ -120,7 +121,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
+async def _open_store(settings: Settings) -> tuple[Database, ArticleRepo]:
     from storage.articles import ArticleRepo
     from storage.db import Database
 

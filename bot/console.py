@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import os
 import sys
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
@@ -16,7 +17,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
-    GetChat,
     GetChatAdministrators,
     GetMe,
     SendMessage,
@@ -26,7 +26,6 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
-    ChatFullInfo,
     ChatMemberOwner,
     InlineKeyboardMarkup,
     Message,
@@ -59,7 +58,7 @@ class ConsoleSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    async def stream_content(  # type: ignore[override]
+    async def stream_content(
         self,
         url: str,
         headers: dict[str, Any] | None = None,
@@ -82,23 +81,20 @@ class ConsoleSession(BaseSession):
             result = self._show(str(method.text), method.reply_markup, CHAT_ID)
         elif isinstance(method, AnswerCallbackQuery):
             if method.text:
-                print(f"  ⓘ {method.text}", file=self.out)
+                self._print(f"  ⓘ {method.text}")
         elif isinstance(method, GetChatAdministrators):
             result = [ChatMemberOwner(user=YOU, is_anonymous=False)]
-        elif isinstance(method, GetChat):
-            result = ChatFullInfo(
-                id=CHAT_ID,
-                type="private",
-                accent_color_id=0,
-                max_reaction_count=0,
-                accepted_gift_types={
-                    "unlimited_gifts": False,
-                    "limited_gifts": False,
-                    "unique_gifts": False,
-                    "premium_subscription": False,
-                },
-            )
-        return result  # type: ignore[no-any-return]
+        return result
+
+    def _print(self, line: str) -> None:
+        try:
+            print(line, file=self.out, flush=True)
+        except BrokenPipeError:
+            # `python -m bot console --once /points | head`: the reader has gone. Point
+            # stdout at /dev/null so the interpreter's final flush stays quiet, and stop.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0) from None
 
     def _show(self, text: str, markup: Any, chat_id: int) -> Message:
         message = Message(
@@ -110,7 +106,7 @@ class ConsoleSession(BaseSession):
             reply_markup=markup,
         )
         self.messages[message.message_id] = message
-        print(f"\n{_terminal(text)}", file=self.out)
+        self._print(f"\n{_terminal(text)}")
         if isinstance(markup, InlineKeyboardMarkup):
             self.buttons = []
             labels = []
@@ -118,7 +114,7 @@ class ConsoleSession(BaseSession):
                 for button in row:
                     self.buttons.append((button.text, button.callback_data, button.url, message))
                     labels.append(f"[{len(self.buttons)}] {button.text}")
-            print("  " + "  ".join(labels), file=self.out)
+            self._print("  " + "  ".join(labels))
         return message
 
 

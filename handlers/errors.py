@@ -26,18 +26,12 @@ async def _tell(event: ErrorEvent, text: str) -> None:
         await message.answer(text)
 
 
-def _plain(markup: str) -> str:
-    from bot.render import _strip_tags
-
-    return _strip_tags(markup)
-
-
 async def domain_error(event: ErrorEvent) -> None:
     await _tell(event, texts.error_text(event.exception))
 
 
 async def unexpected_error(event: ErrorEvent) -> None:
-    chat = event.update.event.chat.id if hasattr(event.update.event, "chat") else None  # type: ignore[union-attr]
+    chat = getattr(getattr(event.update.event, "chat", None), "id", None)
     log.exception(
         "update %s in chat %s failed", event.update.update_id, chat, exc_info=event.exception
     )
