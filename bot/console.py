@@ -8,25 +8,12 @@ import html
 import itertools
 import os
 import sys
-from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
-from aiogram import Bot
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    EditMessageText,
-    GetChatAdministrators,
-    GetMe,
-    SendMessage,
-    TelegramMethod,
-)
-from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
-    ChatMemberOwner,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
@@ -36,55 +23,21 @@ from aiogram.types import (
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.offline import ME, OfflineSession
 from bot.render import strip_tags
 
 TOKEN = "42:console"
 CHAT_ID = 1
-ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
 YOU = User(id=CHAT_ID, is_bot=False, first_name="Вы", language_code="ru")
 
 
-class ConsoleSession(BaseSession):
-    """Answers Bot API calls locally: messages are printed, buttons remembered."""
+class ConsoleSession(OfflineSession):
+    """Prints what the bot sends and remembers the last message's buttons."""
 
-    def __init__(self, out: TextIO, clock: Callable[[], datetime]) -> None:
-        super().__init__()
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(me=ME)
         self.out = out
-        self.clock = clock
-        self.ids = itertools.count(1)
         self.buttons: list[tuple[str, str | None, str | None, Message]] = []
-        self.messages: dict[int, Message] = {}
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        raise RuntimeError("the console has no network")
-        yield b""  # pragma: no cover
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
-    ) -> TelegramType:
-        result: Any = True
-        if isinstance(method, GetMe):
-            result = ME
-        elif isinstance(method, SendMessage):
-            result = self._show(str(method.text), method.reply_markup, int(method.chat_id))
-        elif isinstance(method, EditMessageText):
-            result = self._show(str(method.text), method.reply_markup, CHAT_ID)
-        elif isinstance(method, AnswerCallbackQuery):
-            if method.text:
-                self._print(f"  ⓘ {method.text}")
-        elif isinstance(method, GetChatAdministrators):
-            result = [ChatMemberOwner(user=YOU, is_anonymous=False)]
-        return result
 
     def _print(self, line: str) -> None:
         try:
@@ -96,17 +49,12 @@ class ConsoleSession(BaseSession):
             os.dup2(devnull, sys.stdout.fileno())
             raise SystemExit(0) from None
 
-    def _show(self, text: str, markup: Any, chat_id: int) -> Message:
-        message = Message(
-            message_id=next(self.ids),
-            date=self.clock(),
-            chat=Chat(id=chat_id, type="private"),
-            from_user=ME,
-            text=strip_tags(text),
-            reply_markup=markup,
-        )
-        self.messages[message.message_id] = message
-        self._print(f"\n{_terminal(text)}")
+    def toast(self, text: str) -> None:
+        self._print(f"  ⓘ {text}")
+
+    def shown(self, message: Message) -> None:
+        self._print(f"\n{_terminal(message.text or '')}")
+        markup = message.reply_markup
         if isinstance(markup, InlineKeyboardMarkup):
             self.buttons = []
             labels = []
@@ -115,7 +63,6 @@ class ConsoleSession(BaseSession):
                     self.buttons.append((button.text, button.callback_data, button.url, message))
                     labels.append(f"[{len(self.buttons)}] {button.text}")
             self._print("  " + "  ".join(labels))
-        return message
 
 
 def _terminal(markup: str) -> str:
@@ -131,7 +78,7 @@ class Console:
         self.message_ids = itertools.count(10_000)
 
     async def __aenter__(self) -> Console:
-        self.session = ConsoleSession(self.out, lambda: datetime.now(UTC))
+        self.session = ConsoleSession(self.out)
         # One local user, often a script piped in: flood control has nobody to protect.
         settings = self.settings.model_copy(update={"flood_burst": 1_000_000})
         self.app = await build_app(settings, session=self.session, token=TOKEN)

@@ -8,26 +8,12 @@ tests, flood control); routing, filters, middlewares and rendering are the real 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import Bot
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    EditMessageText,
-    GetChatAdministrators,
-    GetMe,
-    SendMessage,
-    TelegramMethod,
-)
-from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
-    ChatMemberOwner,
     Message,
     MessageEntity,
     Update,
@@ -36,80 +22,20 @@ from aiogram.types import (
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.offline import OfflineSession, Sent, chat, user
 
 TOKEN = "123456:HARNESS-token"
 ME = User(id=123456, is_bot=True, first_name="Сводка", username="svodka_bot")
 GROUP_OWNER = 900  # the owner of every group in the harness
+_user, _chat = user, chat
 
 
-@dataclass
-class Sent:
-    """One call that put text in front of a user."""
-
-    method: str  # "sendMessage", "editMessageText" or "answerCallbackQuery"
-    chat_id: int | None
-    text: str
-    message: Message | None = None
-
-
-class RecordingSession(BaseSession):
-    """Answers the Bot API calls the bot makes; nothing leaves the process."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[Sent] = []
-        self.calls: list[str] = []
-        self._ids = itertools.count(1)
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(  # type: ignore[override]
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-        chunk_size: int = 65536, raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        raise RuntimeError("the harness has no network")
-        yield b""  # pragma: no cover
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
-    ) -> TelegramType:
-        self.calls.append(type(method).__name__)
-        result: Any = True
-        if isinstance(method, GetMe):
-            result = ME
-        elif isinstance(method, SendMessage | EditMessageText):
-            chat_id = int(method.chat_id) if method.chat_id is not None else None
-            message = Message(
-                message_id=next(self._ids),
-                date=datetime.now(UTC),
-                chat=_chat(chat_id or 0),
-                from_user=ME,
-                text=str(method.text),
-            )
-            name = "sendMessage" if isinstance(method, SendMessage) else "editMessageText"
-            self.sent.append(Sent(name, chat_id, str(method.text), message))
-            result = message
-        elif isinstance(method, AnswerCallbackQuery):
-            if method.text:
-                self.sent.append(Sent("answerCallbackQuery", None, method.text))
-        elif isinstance(method, GetChatAdministrators):
-            result = [ChatMemberOwner(user=_user(GROUP_OWNER), is_anonymous=False)]
-        return result  # type: ignore[no-any-return]
-
-
-def _user(user_id: int) -> User:
-    return User(id=user_id, is_bot=False, first_name=f"User {user_id}", language_code="ru")
-
-
-def _chat(chat_id: int) -> Chat:
-    if chat_id > 0:
-        return Chat(id=chat_id, type="private", first_name=f"User {chat_id}")
-    return Chat(id=chat_id, type="supergroup", title=f"Chat {chat_id}")
+def RecordingSession() -> OfflineSession:
+    return OfflineSession(me=ME, group_owner=GROUP_OWNER)
 
 
 class Harness:
-    def __init__(self, app: App, session: RecordingSession) -> None:
+    def __init__(self, app: App, session: OfflineSession) -> None:
         self.app = app
         self.session = session
         self._updates = itertools.count(1)
@@ -117,7 +43,7 @@ class Harness:
 
     @classmethod
     async def start(cls, settings: Settings) -> Harness:
-        session = RecordingSession()
+        session = OfflineSession(me=ME, group_owner=GROUP_OWNER)
         app = await build_app(settings, session=session, token=TOKEN)
         return cls(app, session)
 
@@ -148,8 +74,8 @@ class Harness:
             message=Message(
                 message_id=next(self._messages),
                 date=datetime.now(UTC),
-                chat=_chat(chat_id),
-                from_user=_user(user_id),
+                chat=chat(chat_id),
+                from_user=user(user_id),
                 sender_chat=sender_chat,
                 text=text,
                 entities=entities,
@@ -163,7 +89,7 @@ class Harness:
             update_id=next(self._updates),
             callback_query=CallbackQuery(
                 id=str(next(self._updates)),
-                from_user=_user(user_id),
+                from_user=user(user_id),
                 chat_instance="harness",
                 message=message,
                 data=data,

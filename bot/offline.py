@@ -1,0 +1,121 @@
+"""A Bot API session that never leaves the process: it answers the calls the bot makes
+and records what it would have shown. The console prints through it; tests and
+benchmarks feed updates through the real Dispatcher with it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetChatAdministrators,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, ChatMemberOwner, InlineKeyboardMarkup, Message, User
+
+ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
+
+
+def user(user_id: int) -> User:
+    return User(id=user_id, is_bot=False, first_name=f"User {user_id}", language_code="ru")
+
+
+def chat(chat_id: int) -> Chat:
+    """Positive ids are private chats, negative ones groups, as in Telegram."""
+    if chat_id > 0:
+        return Chat(id=chat_id, type="private", first_name=f"User {chat_id}")
+    return Chat(id=chat_id, type="supergroup", title=f"Chat {chat_id}")
+
+
+@dataclass
+class Sent:
+    """One call that put text in front of a user."""
+
+    method: str  # "sendMessage", "editMessageText" or "answerCallbackQuery"
+    chat_id: int | None
+    text: str  # as the bot sent it (HTML)
+    message: Message | None = None
+    at: float = field(default_factory=time.perf_counter)
+
+
+class OfflineSession(BaseSession):
+    def __init__(
+        self,
+        *,
+        me: User = ME,
+        group_owner: int = 900,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.me = me
+        # Every group's only admin, for the admin checks of groups.
+        self.group_owner = group_owner
+        self.clock = clock
+        self.sent: list[Sent] = []
+        self.calls: list[str] = []
+        self._ids = itertools.count(1)
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise RuntimeError("an offline session has no network")
+        yield b""  # pragma: no cover
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        self.calls.append(type(method).__name__)
+        result: Any = True
+        if isinstance(method, GetMe):
+            result = self.me
+        elif isinstance(method, SendMessage | EditMessageText):
+            chat_id = int(method.chat_id) if method.chat_id is not None else 0
+            message = Message(
+                message_id=next(self._ids),
+                date=self.clock(),
+                chat=chat(chat_id),
+                from_user=self.me,
+                text=str(method.text),
+                reply_markup=(
+                    method.reply_markup
+                    if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                    else None
+                ),
+            )
+            name = "sendMessage" if isinstance(method, SendMessage) else "editMessageText"
+            self.sent.append(Sent(name, chat_id, str(method.text), message))
+            self.shown(message)
+            result = message
+        elif isinstance(method, AnswerCallbackQuery):
+            if method.text:
+                self.sent.append(Sent("answerCallbackQuery", None, method.text))
+                self.toast(method.text)
+        elif isinstance(method, GetChatAdministrators):
+            owner = self.group_owner if int(method.chat_id) < 0 else int(method.chat_id)
+            result = [ChatMemberOwner(user=user(owner), is_anonymous=False)]
+        return result
+
+    def shown(self, message: Message) -> None:
+        """Called for every message the bot sends or edits; the console prints it."""
+
+    def toast(self, text: str) -> None:
+        """Called for the short notice of an answered button press."""
