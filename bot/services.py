@@ -136,8 +136,12 @@ class ArticleService:
         await self.cache.put_summary(result, sentences)
         return result
 
-    async def chat_summary(self, chat_id: int, article: Article, *, longer: bool) -> Summary:
-        settings = await self.chat_settings(chat_id)
+    async def chat_summary(
+        self, chat_id: int, article: Article, *, longer: bool, settings: ChatSettings | None = None
+    ) -> Summary:
+        """The summary at the chat's settings; pass them when the caller has them already."""
+        if settings is None:
+            settings = await self.chat_settings(chat_id)
         count = settings.sentences * MORE_FACTOR if longer else settings.sentences
         return await self.summary(article, algorithm=settings.algorithm, sentences=count)
 

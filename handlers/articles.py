@@ -11,7 +11,7 @@ from aiogram.utils.chat_action import ChatActionSender
 from bot import render, texts
 from bot.errors import BadCount
 from bot.services import MAX_QUERY, ArticleService
-from handlers.common import send, target_of
+from handlers.common import OnLoop, send, target_of
 
 LATEST_DEFAULT = 5
 LATEST_MAX = 30
@@ -34,7 +34,9 @@ async def summary(
     article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
     settings = await service.chat_settings(message.chat.id)
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
-        result = await service.chat_summary(message.chat.id, article, longer=longer)
+        result = await service.chat_summary(
+            message.chat.id, article, longer=longer, settings=settings
+        )
     replies = render.summary_reply(article, result, settings.timezone, longer=longer)
     await send(message, replies, service)
 
@@ -84,6 +86,9 @@ def build() -> Router:
     router.message.register(search, Command("search"))
     # Plain text is a search only in private chats; in groups the bot speaks when spoken to.
     router.message.register(
-        private_text, F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/")
+        private_text,
+        OnLoop(F.chat.type == ChatType.PRIVATE),
+        OnLoop(F.text),
+        OnLoop(~F.text.startswith("/")),
     )
     return router

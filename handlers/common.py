@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.magic_filter import MagicFilter
 
 from bot.config import Settings
 from bot.render import Reply
@@ -43,6 +45,18 @@ def target_of(message: Message, args: str | None, bot: Bot) -> Target:
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
         reply_to = replied.message_id
     return Target(query=(args or "").strip(), reply_to=reply_to)
+
+
+class OnLoop(BaseFilter):
+    """An `F` expression checked on the event loop. aiogram runs every synchronous filter,
+    a bare `F` included, through `asyncio.to_thread`: a thread switch per check and per
+    update, many times the cost of the check itself."""
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
 
 
 class BotAdmin(BaseFilter):
