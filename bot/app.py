@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import sys
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from bot.middlewares import FloodControl
 from bot.scheduler import DigestScheduler
 from bot.services import ArticleService
 from handlers import build_router
-from handlers.common import AdminCache
+from handlers.common import AdminCache, OnLoop
 from handlers.feeds import admin_notifier
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
@@ -148,7 +149,7 @@ async def build_app(
     dp.callback_query.outer_middleware(flood)
     # A channel's posts mirrored into its linked discussion group speak to nobody: they
     # are neither commands, nor articles, nor the word of the group's admins.
-    dp.message.filter(~F.is_automatic_forward)
+    dp.message.filter(OnLoop(~F.is_automatic_forward))
     dp.include_router(build_router())
     app = App(settings, db, bot, dp, service, digests, scheduler, intake, clock)
     dp["app"] = app
@@ -187,7 +188,15 @@ async def register_commands(bot: Bot) -> None:
     )
 
 
+# Summaries run in a worker thread; the event loop still needs the GIL for every reply.
+# Python hands it over every 5 ms by default, so each of a reply's trips to SQLite's
+# thread could wait that long behind a summary. 0.5 ms keeps other chats' replies under
+# 50 ms while a 1,000-sentence summary runs (benchmarks/responsiveness.py).
+SWITCH_INTERVAL = 0.0005
+
+
 async def run(settings: Settings) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
     app = await build_app(settings)
     try:
         if settings.webhook_url:

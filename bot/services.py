@@ -119,8 +119,17 @@ class ArticleService:
             raise NoArticles
         return newest
 
-    async def remember(self, chat_id: int, article_id: int, message_ids: list[int]) -> None:
+    async def focus(self, chat_id: int, article_id: int) -> None:
+        """Makes the article the chat's current one, the target of a bare /points."""
         await self.chats.set_current(chat_id, article_id)
+
+    async def remember(
+        self, chat_id: int, article_id: int, message_ids: list[int], *, focus: bool = True
+    ) -> None:
+        """Records which article the bot's messages were about (and, unless told
+        otherwise, makes it the chat's current article)."""
+        if focus:
+            await self.focus(chat_id, article_id)
         for message_id in message_ids:
             await self.chats.remember_message(chat_id, message_id, article_id)
 

@@ -13,7 +13,7 @@ from bot import texts
 from bot.intake import IntakeService
 from bot.models import NewArticle
 from bot.services import ArticleService, split_title
-from handlers.common import BotAdmin, Clock
+from handlers.common import BotAdmin, Clock, OnLoop
 from handlers.feeds import ingest_text
 
 
@@ -28,7 +28,7 @@ async def add_url(
     result = await intake.ingest_url(command.args or "", now=clock())
     await message.answer(ingest_text(result))
     if result.feed_title is None and result.items:
-        await service.remember(message.chat.id, result.items[0].article.id, [])
+        await service.focus(message.chat.id, result.items[0].article.id)
 
 
 async def add(
@@ -70,7 +70,7 @@ async def store(message: Message, new: NewArticle, service: ArticleService, cloc
     article, created = await service.add(new, now=clock())
     template = texts.ADDED if created else texts.ALREADY_STORED
     await message.answer(template.format(id=article.id, title=html.escape(article.title)))
-    await service.remember(message.chat.id, article.id, [])
+    await service.focus(message.chat.id, article.id)
 
 
 def build() -> Router:
@@ -83,8 +83,8 @@ def build() -> Router:
     router.message.register(add_refused, Command("add"))
     router.message.register(
         forwarded_post,
-        F.chat.type == ChatType.PRIVATE,
-        F.forward_origin.type == "channel",
+        OnLoop(F.chat.type == ChatType.PRIVATE),
+        OnLoop(F.forward_origin.type == "channel"),
         BotAdmin(),
     )
     return router

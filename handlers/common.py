@@ -26,6 +26,11 @@ async def send(
 ) -> list[Message]:
     """Sends the parts of an answer in order and records which article each was about,
     so a later reply to any of them (even after a restart) targets that article."""
+    # The chat's current article changes as soon as the bot answers about it, before the
+    # (slower) sending, so a quick follow-up command already sees it.
+    about = [r.article_id for r in replies if r.article_id is not None]
+    if about:
+        await service.focus(message.chat.id, about[-1])
     sent: list[Message] = []
     for reply in replies:
         sent.append(await message.answer(reply.html, reply_markup=reply.keyboard))
@@ -34,7 +39,7 @@ async def send(
         if reply.article_id is not None:
             by_article.setdefault(reply.article_id, []).append(out.message_id)
     for article_id, message_ids in by_article.items():
-        await service.remember(message.chat.id, article_id, message_ids)
+        await service.remember(message.chat.id, article_id, message_ids, focus=False)
     return sent
 
 

@@ -14,7 +14,7 @@ from aiogram.utils.chat_action import ChatActionSender
 from bot import render, texts
 from bot.digest import DigestService, date_label
 from bot.scheduler import DigestScheduler
-from handlers.common import ChatAdmin
+from handlers.common import ChatAdmin, OnLoop
 
 Clock = Callable[[], datetime]
 
@@ -87,6 +87,6 @@ def build() -> Router:
     router.message.register(subscription_refused, Command("subscribe", "unsubscribe"))
     router.message.register(digest_now, Command("digest"))
     router.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
-    router.message.register(group_migrated, F.migrate_to_chat_id.as_("new_id"))
-    router.message.register(supergroup_created, F.migrate_from_chat_id.as_("old_id"))
+    router.message.register(group_migrated, OnLoop(F.migrate_to_chat_id.as_("new_id")))
+    router.message.register(supergroup_created, OnLoop(F.migrate_from_chat_id.as_("old_id")))
     return router

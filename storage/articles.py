@@ -15,6 +15,7 @@ from bot.errors import EmptyText
 from bot.models import Article, NewArticle, SearchHit
 from bot.nlp.index import index_text, query_groups, word_variants
 from storage.db import Database, from_db_time, from_db_time_or_none, to_db_time
+from storage.memo import Memo
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def _lemmas(title: str, text: str) -> tuple[str, str]:
 class ArticleRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._recent: Memo[int, Article] = Memo(256)
 
     async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
         """Stores the article; a duplicate by URL or by text returns the stored one and False."""
@@ -152,10 +154,17 @@ class ArticleRepo:
         return _article(row), True
 
     async def get(self, article_id: int) -> Article | None:
+        # Articles never change once stored; only delete() removes one.
+        if (hit := self._recent.get(article_id)) is not None:
+            return hit
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM articles WHERE id = ?", (article_id,)
         )
-        return _article(row) if row else None
+        if row is None:
+            return None
+        article = _article(row)
+        self._recent.put(article_id, article)
+        return article
 
     async def latest(self, limit: int = 5) -> list[Article]:
         rows = await self._db.fetchall(
@@ -188,7 +197,9 @@ class ArticleRepo:
 
     async def delete(self, article_id: int) -> bool:
         # The FTS row goes with it (trigger); cached summaries and message links cascade.
-        return await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,)) > 0
+        deleted = await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,)) > 0
+        self._recent.pop(article_id)
+        return deleted
 
     async def search(self, query: str, *, limit: int = 5) -> list[SearchHit]:
         """Best matches by bm25 over lemmas: all words first, any word if that finds nothing."""

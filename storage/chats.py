@@ -6,21 +6,27 @@ from dataclasses import replace
 
 from bot.models import ChatSettings
 from storage.db import Database
+from storage.memo import Memo
 from storage.subscriptions import move_chat_subscriptions
 
 
 class ChatRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every update reads its chat's settings; only this repository writes them.
+        self._overrides: Memo[int, dict[str, object]] = Memo(10_000)
 
     async def settings(self, chat_id: int, *, default: ChatSettings) -> ChatSettings:
         """The chat's overrides on top of `default`, carrying the real chat id."""
-        row = await self._db.fetchone(
-            "SELECT algorithm, sentences, timezone FROM chats WHERE chat_id = ?", (chat_id,)
-        )
-        names = ("algorithm", "sentences", "timezone")
-        overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
-        return replace(default, chat_id=chat_id, **overrides)
+        overrides = self._overrides.get(chat_id)
+        if overrides is None:
+            row = await self._db.fetchone(
+                "SELECT algorithm, sentences, timezone FROM chats WHERE chat_id = ?", (chat_id,)
+            )
+            names = ("algorithm", "sentences", "timezone")
+            overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
+            self._overrides.put(chat_id, overrides)
+        return replace(default, chat_id=chat_id, **overrides)  # type: ignore[arg-type]
 
     async def update_settings(
         self,
@@ -39,6 +45,8 @@ class ChatRepo:
             " timezone = coalesce(excluded.timezone, chats.timezone)",
             (chat_id, algorithm, sentences, timezone),
         )
+        # After the write: a read that raced it may have kept the old values.
+        self._overrides.pop(chat_id)
 
     async def set_current(self, chat_id: int, article_id: int) -> None:
         # Selecting from articles makes a since-deleted article a no-op, not an FK error.
@@ -109,3 +117,5 @@ class ChatRepo:
             )
             await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
             await move_chat_subscriptions(self._db, old, new)
+        for chat_id in (old, new):
+            self._overrides.pop(chat_id)

@@ -127,11 +127,13 @@ class Database:
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Runs one statement; returns the number of rows it changed."""
         async with self._exclusive():
-            cursor = await self._conn.execute(sql, params)
-            try:
-                return cursor.rowcount
-            finally:
-                await cursor.close()
+            # One trip to the database thread, not two (execute, then cursor.close):
+            # the count comes from the connection's running total, read under the lock.
+            # Triggers and cascades count too; only deletes of articles have them, and
+            # their callers ask "any?", not "how many?".
+            before = self._conn.total_changes
+            await self._conn.execute_fetchall(sql, params)
+            return self._conn.total_changes - before
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._exclusive():
