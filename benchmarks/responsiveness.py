@@ -17,7 +17,7 @@ session of benchmarks/_bench, updates fed as tasks as aiogram's polling does.
 
     python benchmarks/responsiveness.py           # 5 summaries per variant
     python benchmarks/responsiveness.py --quick   # 2 summaries per variant
-    python benchmarks/responsiveness.py --switch-interval 0.0005   # what if: shorter GIL slices
+    python benchmarks/responsiveness.py --switch-interval 0.005   # Python's default GIL slices
     python benchmarks/responsiveness.py --filters-on-loop          # what if: no F in threads
 """
 
@@ -47,7 +47,7 @@ from _common import DEFAULT_EVAL_DIR, load_sci
 from aiogram.types import Update
 from razdel import sentenize
 
-from bot.app import App, build_app
+from bot.app import SWITCH_INTERVAL, App, build_app
 from bot.models import Article, NewArticle, Summary
 from bot.nlp.summarizer import summarize
 from bot.services import ArticleService
@@ -208,8 +208,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 summaries per variant")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument(
-        "--switch-interval", type=float, default=None, metavar="SECONDS",
-        help="what if: sys.setswitchinterval for this run (Python's default: 0.005)",
+        "--switch-interval", type=float, default=SWITCH_INTERVAL, metavar="SECONDS",
+        help="sys.setswitchinterval for this run (default: what `python -m bot` sets; "
+        "Python's own default is 0.005)",
     )
     parser.add_argument("--filters-on-loop", action="store_true",
                         help="what if: every F filter wrapped in handlers.common.OnLoop")
