@@ -11,21 +11,17 @@ import itertools
 import os
 import platform
 import sys
-import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from _common import ROOT, SEED
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.base import BaseSession
+from aiogram import Dispatcher
 from aiogram.dispatcher.event.handler import FilterObject
-from aiogram.methods import GetMe, SendMessage, TelegramMethod
-from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, MessageEntity, Update, User
+from aiogram.types import Chat, Message, MessageEntity, Update, User
 
 from bot.config import Settings
+from bot.offline import OfflineSession
 
 __all__ = ["ROOT", "SEED"]
 
@@ -164,51 +160,13 @@ def filters_on_loop(dp: Dispatcher) -> int:
     return count
 
 
-class RecordingSession(BaseSession):
+def RecordingSession() -> OfflineSession:
     """Answers Bot API calls in memory and records every message sent, with its time.
 
     Both sides of a comparison get this same session, so the figures are the cost of
     handling updates, not of HTTP.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids = itertools.count(1)
-        self.calls = 0
-        # (time.perf_counter(), chat id, text) of every sendMessage
-        self.sent: list[tuple[float, int, str]] = []
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-        chunk_size: int = 65536, raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        raise RuntimeError("the benchmark session has no network")
-        yield b""  # pragma: no cover
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
-    ) -> TelegramType:
-        self.calls += 1
-        result: Any = True
-        if isinstance(method, GetMe):
-            result = ME
-        elif isinstance(method, SendMessage):
-            chat_id = int(method.chat_id)
-            text = str(method.text)
-            self.sent.append((time.perf_counter(), chat_id, text))
-            result = Message(
-                message_id=next(self.ids),
-                date=EPOCH,
-                chat=Chat(id=chat_id, type="private"),
-                from_user=ME,
-                text=text,
-                reply_markup=markup if isinstance(markup := method.reply_markup,
-                                                  InlineKeyboardMarkup) else None,
-            )
-        return result
+    return OfflineSession(me=ME, clock=lambda: EPOCH)
 
 
 class Updates:

@@ -59,6 +59,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.app import App, build_app
+from bot.offline import OfflineSession
 from handlers import articles
 from tests.botapi import FakeTelegram
 
@@ -108,8 +109,8 @@ class Side:
         return count / elapsed
 
 
-def recorded(session: RecordingSession) -> Callable[[], list[str]]:
-    return lambda: [text for _, _, text in session.sent]
+def recorded(session: OfflineSession) -> Callable[[], list[str]]:
+    return lambda: [sent.text for sent in session.sent]
 
 
 async def production(

@@ -50,6 +50,7 @@ from razdel import sentenize
 from bot.app import SWITCH_INTERVAL, App, build_app
 from bot.models import Article, NewArticle, Summary
 from bot.nlp.summarizer import summarize
+from bot.offline import OfflineSession
 from bot.services import ArticleService
 
 GOAL_MS = 50.0  # /latest in other chats while a summary runs
@@ -134,7 +135,7 @@ async def one_run(app: App, article: Article, updates: Updates, *, summary: bool
     await app.db.execute("DELETE FROM summaries WHERE article_id = ?", (article.id,))
     arrivals = Arrivals(app, updates)
     session = app.bot.session
-    assert isinstance(session, RecordingSession)
+    assert isinstance(session, OfflineSession)
     sent = len(session.sent)
     thread = arrivals.start()
     started = time.perf_counter()
@@ -144,7 +145,7 @@ async def one_run(app: App, article: Article, updates: Updates, *, summary: bool
         await asyncio.sleep(0.5)
     ended = time.perf_counter()
     await arrivals.finish(thread)
-    if summary and not any(chat == SUMMARY_CHAT for _, chat, _ in session.sent[sent:]):
+    if summary and not any(s.chat_id == SUMMARY_CHAT for s in session.sent[sent:]):
         raise RuntimeError("the summary was not sent")
     during = [1000 * s for arrived, s in arrivals.latencies if started <= arrived < ended]
     return during, ended - started
