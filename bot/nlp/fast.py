@@ -306,17 +306,25 @@ def _ratings_from_picks(total: int, picks: Iterator[int], limit: int) -> list[fl
     return ratings
 
 
-class FastKLSummarizer(KLSummarizer):
+class _GreedyPicks:
+    """Shared by the summarizers that pick sentences one at a time (KL, SumBasic): the
+    picks are a lazy sequence, so a summary stops after the sentences it needs."""
+
     def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
         picked = _greedy_selection(self, document, sentences_count, self._picks(document.sentences))
         if picked is None:
-            return tuple(super().__call__(document, sentences_count))
+            return tuple(super().__call__(document, sentences_count))  # type: ignore[misc]
         return picked
 
     def sentence_ratings(self, document: Any, limit: int = 0) -> list[float]:
         sentences = document.sentences
         return _ratings_from_picks(len(sentences), self._picks(sentences), limit or len(sentences))
 
+    def _picks(self, sentences: Sequence[Any]) -> Iterator[int]:
+        raise NotImplementedError
+
+
+class FastKLSummarizer(_GreedyPicks, KLSummarizer):
     def _picks(self, sentences: Sequence[Any]) -> Iterator[int]:
         """Indices in sumy's greedy order, computed lazily: callers stop early."""
         word_freq = self.compute_tf(sentences)
@@ -338,17 +346,7 @@ class FastKLSummarizer(KLSummarizer):
             yield best
 
 
-class FastSumBasicSummarizer(SumBasicSummarizer):
-    def __call__(self, document: Any, sentences_count: Any) -> tuple[Any, ...]:
-        picked = _greedy_selection(self, document, sentences_count, self._picks(document.sentences))
-        if picked is None:
-            return tuple(super().__call__(document, sentences_count))
-        return picked
-
-    def sentence_ratings(self, document: Any, limit: int = 0) -> list[float]:
-        sentences = document.sentences
-        return _ratings_from_picks(len(sentences), self._picks(sentences), limit or len(sentences))
-
+class FastSumBasicSummarizer(_GreedyPicks, SumBasicSummarizer):
     def _picks(self, sentences: Sequence[Any]) -> Iterator[int]:
         word_freq = self._compute_tf(sentences)
         remaining = list(range(len(sentences)))
