@@ -6,12 +6,11 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
 from bot.errors import BadCount
 from bot.services import MAX_QUERY, ArticleService
-from handlers.common import OnLoop, send, target_of
+from handlers.common import OnLoop, answer_about, send, target_of
 
 LATEST_DEFAULT = 5
 LATEST_MAX = 30
@@ -27,34 +26,12 @@ async def latest(message: Message, command: CommandObject, service: ArticleServi
     await send(message, render.latest_reply(articles, settings.timezone), service)
 
 
-async def summary(
+async def article_command(
     message: Message, command: CommandObject, bot: Bot, service: ArticleService
 ) -> None:
-    longer = command.command.lower() == "more"
+    """/summary, /more, /points, /full: for the article named, replied to, or current."""
     article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
-    settings = await service.chat_settings(message.chat.id)
-    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
-        result = await service.chat_summary(
-            message.chat.id, article, longer=longer, settings=settings
-        )
-    replies = render.summary_reply(article, result, settings.timezone, longer=longer)
-    await send(message, replies, service)
-
-
-async def points(
-    message: Message, command: CommandObject, bot: Bot, service: ArticleService
-) -> None:
-    article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
-    settings = await service.chat_settings(message.chat.id)
-    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
-        result = await service.points(article)
-    await send(message, render.points_reply(article, result, settings.timezone), service)
-
-
-async def full(message: Message, command: CommandObject, bot: Bot, service: ArticleService) -> None:
-    article = await service.resolve(message.chat.id, target_of(message, command.args, bot))
-    settings = await service.chat_settings(message.chat.id)
-    await send(message, render.full_reply(article, settings.timezone), service)
+    await answer_about(message, article, command.command.lower(), bot, service)
 
 
 async def search(message: Message, command: CommandObject, service: ArticleService) -> None:
@@ -80,9 +57,7 @@ async def run_search(message: Message, query: str, service: ArticleService) -> N
 def build() -> Router:
     router = Router(name=__name__)
     router.message.register(latest, Command("latest"))
-    router.message.register(summary, Command("summary", "more"))
-    router.message.register(points, Command("points"))
-    router.message.register(full, Command("full"))
+    router.message.register(article_command, Command("summary", "more", "points", "full"))
     router.message.register(search, Command("search"))
     # Plain text is a search only in private chats; in groups the bot speaks when spoken to.
     router.message.register(

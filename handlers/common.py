@@ -11,9 +11,12 @@ from aiogram import Bot
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.magic_filter import MagicFilter
 
+from bot import render
 from bot.config import Settings
+from bot.models import Article
 from bot.render import Reply
 from bot.services import ArticleService, Target
 
@@ -41,6 +44,30 @@ async def send(
     for article_id, message_ids in by_article.items():
         await service.remember(message.chat.id, article_id, message_ids, focus=False)
     return sent
+
+
+async def answer_about(
+    message: Message, article: Article, action: str, bot: Bot, service: ArticleService
+) -> None:
+    """The answer to one follow-up on an article (summary, more, points, full), the same
+    whether a command or a button asked for it."""
+    settings = await service.chat_settings(message.chat.id)
+    if action == "full":
+        replies = render.full_reply(article, settings.timezone)
+    else:
+        # A "typing…" status while an uncached summary is computed; a cached one is sent
+        # before the delay runs out and shows nothing.
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
+            if action == "points":
+                points = await service.points(article)
+                replies = render.points_reply(article, points, settings.timezone)
+            else:
+                longer = action == "more"
+                result = await service.chat_summary(
+                    message.chat.id, article, longer=longer, settings=settings
+                )
+                replies = render.summary_reply(article, result, settings.timezone, longer=longer)
+    await send(message, replies, service)
 
 
 def target_of(message: Message, args: str | None, bot: Bot) -> Target:

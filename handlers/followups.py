@@ -7,10 +7,10 @@ import html
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, InaccessibleMessage
 
-from bot import render, texts
+from bot import texts
 from bot.render import ArticleAction
 from bot.services import ArticleService
-from handlers.common import send
+from handlers.common import answer_about
 
 
 async def follow_up(
@@ -18,7 +18,12 @@ async def follow_up(
 ) -> None:
     article = await service.articles.get(callback_data.id)
     message = callback.message
-    if article is None or message is None or isinstance(message, InaccessibleMessage):
+    if (
+        article is None
+        or message is None
+        or isinstance(message, InaccessibleMessage)
+        or callback_data.action not in {"summary", "more", "points", "full", "source"}
+    ):
         await callback.answer(texts.CB_GONE, show_alert=True)
         return
     if callback_data.action == "source":
@@ -28,16 +33,7 @@ async def follow_up(
         return
     # Answer first: Telegram shows a spinner on the button until it is answered.
     await callback.answer()
-    settings = await service.chat_settings(message.chat.id)
-    if callback_data.action == "points":
-        replies = render.points_reply(article, await service.points(article), settings.timezone)
-    elif callback_data.action in {"summary", "more"}:
-        longer = callback_data.action == "more"
-        result = await service.chat_summary(message.chat.id, article, longer=longer)
-        replies = render.summary_reply(article, result, settings.timezone, longer=longer)
-    else:
-        replies = render.full_reply(article, settings.timezone)
-    await send(message, replies, service)
+    await answer_about(message, article, callback_data.action, bot, service)
 
 
 async def stale_button(callback: CallbackQuery) -> None:
