@@ -186,12 +186,14 @@ async def points_command(settings: Settings, args: argparse.Namespace) -> None:
     article = await _article(settings, args.target)
     points = extract_points(article.text, algorithm=settings.summary_algorithm)
     _print_header(article)
-    print(texts.POINTS_LABEL if points.enumerated else strip(texts.THESES_LABEL))
+    print(texts.POINTS_LABEL if points.enumerated else plain(texts.THESES_LABEL))
     for n, point in enumerate(points.items, 1):
         print(f"{n}. {point.text}")
 
 
-def strip(markup: str) -> str:
+def plain(markup: str) -> str:
+    """A reply's HTML as terminal text. bot.render pulls in aiogram, which one-shot
+    commands otherwise never load: imported only when a line is printed."""
     from bot.render import strip_tags
 
     return strip_tags(markup)
@@ -237,7 +239,7 @@ async def _ingest_urls(urls: list[str], db: Database, service: ArticleSink) -> N
                 result = await intake.ingest_url(url, now=now())
             except SvodkaError as exc:
                 failed += 1
-                print(f"ошибка: {strip(texts.error_text(exc))}", file=sys.stderr)
+                print(f"ошибка: {plain(texts.error_text(exc))}", file=sys.stderr)
                 continue
             print(f"{url}: {texts.articles_count(len(result.items))}, новых {len(result.added)}")
             for item in result.added:
@@ -346,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ошибка: {exc}", file=sys.stderr)
         return 2
     except SvodkaError as exc:
-        print(f"ошибка: {strip(texts.error_text(exc))}", file=sys.stderr)
+        print(f"ошибка: {plain(texts.error_text(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

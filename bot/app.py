@@ -51,9 +51,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-# Commands that change nothing for others; in groups every command is listed the same way.
-PRIVATE_ONLY: frozenset[str] = frozenset()
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -183,7 +180,8 @@ async def register_commands(bot: Bot) -> None:
     ]
     await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(
-        [c for c in commands if c.command not in PRIVATE_ONLY and c.command != "start"],
+        # /start means nothing in a group; everything else works there too.
+        [c for c in commands if c.command != "start"],
         scope=BotCommandScopeAllGroupChats(),
     )
 

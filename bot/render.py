@@ -207,15 +207,8 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
     return [Reply(body) for body in paginate(pieces)]
 
 
-def text_reply(markup: str) -> list[Reply]:
-    """A reply already written as HTML in texts.py, split if some value made it long."""
-    if utf16_len(strip_tags(markup)) <= MESSAGE_LIMIT:
-        return [Reply(markup)]
-    return [Reply(body) for body in paginate([Piece(strip_tags(markup))])]
-
-
-# The most /latest shows (handlers.articles.LATEST_MAX): past it, plain "/latest".
-_LATEST_MAX = 30
+# The most /latest shows; a digest's "и ещё N" names `/latest N` only up to it.
+LATEST_MAX = 30
 
 
 @dataclass(slots=True)
@@ -296,7 +289,7 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
             add(body, utf16_len(strip_tags(body)), item.article)
     if digest.more:
         word = texts.plural(digest.more, "статья", "статьи", "статей")
-        template = texts.DIGEST_MORE_LATEST if digest.more <= _LATEST_MAX else texts.DIGEST_MORE
+        template = texts.DIGEST_MORE_LATEST if digest.more <= LATEST_MAX else texts.DIGEST_MORE
         line = template.format(n=digest.more, word=word)
         add(html.escape(line, quote=False), utf16_len(line), None)
     return [

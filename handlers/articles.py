@@ -9,11 +9,11 @@ from aiogram.types import Message
 
 from bot import render, texts
 from bot.errors import BadCount
+from bot.render import LATEST_MAX
 from bot.services import MAX_QUERY, ArticleService
 from handlers.common import OnLoop, answer_about, send, target_of
 
 LATEST_DEFAULT = 5
-LATEST_MAX = 30
 
 
 async def latest(message: Message, command: CommandObject, service: ArticleService) -> None:
