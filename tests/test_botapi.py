@@ -29,14 +29,7 @@ from aiogram.types import (
 )
 
 from tests.botapi import FakeTelegram, make_bot, parse_html
-
-TOKEN = "123:ABC"
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="svodka_bot") as server:
-        yield server
+from tests.conftest import TOKEN
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
 
 async def test_get_me_describes_the_bot(bot: Bot) -> None:
     me = await bot.get_me()
-    assert me.id == 123
+    assert me.id == int(TOKEN.split(":")[0])  # the bot id is the token's first part
     assert me.is_bot
     assert me.username == "svodka_bot"
     assert me.can_join_groups
@@ -58,7 +51,9 @@ async def test_send_message_returns_the_parsed_message(tg: FakeTelegram, bot: Bo
         inline_keyboard=[[InlineKeyboardButton(text="Тезисы", callback_data="art:points:1")]]
     )
     first = await bot.send_message(
-        42, "  <b>Сводка</b> &amp; новости 😀 <i>дня</i> ", parse_mode="HTML",
+        42,
+        "  <b>Сводка</b> &amp; новости 😀 <i>дня</i> ",
+        parse_mode="HTML",
         reply_markup=keyboard,
     )
     second = await bot.send_message(42, "ещё")

@@ -43,12 +43,6 @@ class Recorder:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
     async with make_bot(tg) as client:
         yield client
@@ -203,9 +197,7 @@ async def test_fan_out_is_not_held_up_by_a_failing_chat(
         limits=UNPACED,
     )
 
-    report = await deliverer.fan_out(
-        ((chat, ["новости", "ещё"]) for chat in chats), concurrency=8
-    )
+    report = await deliverer.fan_out(((chat, ["новости", "ещё"]) for chat in chats), concurrency=8)
 
     assert (report.chats, report.sent, report.failed) == (50, 96, 2)
     assert (report.blocked, report.migrated) == (1, 1)
@@ -218,9 +210,7 @@ async def test_fan_out_is_not_held_up_by_a_failing_chat(
             assert [c.text for c in tg.sent(chat)] == ["новости", "ещё"]
 
 
-async def test_one_chat_gets_at_most_one_message_a_second(
-    tg: FakeTelegram, bot: Bot
-) -> None:
+async def test_one_chat_gets_at_most_one_message_a_second(tg: FakeTelegram, bot: Bot) -> None:
     deliverer = Deliverer(bot)  # Telegram's real limits
 
     delivery = await deliverer.send_many(5, ["1", "2", "3"])

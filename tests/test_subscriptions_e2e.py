@@ -20,8 +20,8 @@ from bot.app import App, build_app, poll
 from bot.config import Settings
 from bot.render import ArticleAction
 from tests.botapi import Call, FakeTelegram
+from tests.conftest import TOKEN
 
-TOKEN = "123:ABC"
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 USER = 1001
 ADMIN = 2002
@@ -37,12 +37,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="svodka_bot") as server:
-        yield server
 
 
 @pytest.fixture
