@@ -20,8 +20,6 @@ from bot.errors import (
 )
 from bot.intake.lang import article_language
 from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary
-from bot.nlp.points import extract_points
-from bot.nlp.summarizer import summarize
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
@@ -139,7 +137,7 @@ class ArticleService:
             return cached
         # sumy is CPU-bound: off the event loop, so other chats keep being served.
         chosen = await asyncio.to_thread(
-            summarize, article.text, algorithm=algorithm, sentences=sentences
+            _summarize, article.text, algorithm=algorithm, sentences=sentences
         )
         result = Summary(article_id=article.id, algorithm=algorithm, sentences=chosen)
         await self.cache.put_summary(result, sentences)
@@ -159,7 +157,7 @@ class ArticleService:
         if cached is not None:
             return cached
         result = await asyncio.to_thread(
-            extract_points, article.text, algorithm=self.settings.summary_algorithm
+            _extract_points, article.text, algorithm=self.settings.summary_algorithm
         )
         await self.cache.put_points(article.id, result)
         return result
@@ -222,3 +220,19 @@ def parse_timezone(value: str) -> str:
         return check_timezone(value)
     except ValueError as exc:
         raise BadTimezone(value) from exc
+
+
+# The summarizer stack (sumy, nltk, numpy, scipy) takes about a second and 60 MB to
+# import. The first summary loads it, in its worker thread, so the bot starts without it.
+
+
+def _summarize(text: str, *, algorithm: str, sentences: int) -> tuple[str, ...]:
+    from bot.nlp.summarizer import summarize
+
+    return summarize(text, algorithm=algorithm, sentences=sentences)
+
+
+def _extract_points(text: str, *, algorithm: str) -> Points:
+    from bot.nlp.points import extract_points
+
+    return extract_points(text, algorithm=algorithm)

@@ -1,0 +1,165 @@
+"""bot.lazy_imports: aiogram's models are built on first use, and built the same;
+the summarizer stack loads with the first summary, without scipy.stats.
+
+Each check runs in a fresh interpreter: this test process imported aiogram long ago.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+UPDATE = {
+    "update_id": 7,
+    "message": {
+        "message_id": 10,
+        "date": 0,
+        "chat": {"id": -100, "type": "supergroup", "title": "Новости"},
+        "from": {"id": 1, "is_bot": False, "first_name": "Аня"},
+        "text": "/summary",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+        "reply_to_message": {
+            "message_id": 9,
+            "date": 0,
+            "chat": {"id": -100, "type": "supergroup", "title": "Новости"},
+            "from": {"id": 2, "is_bot": True, "first_name": "Svodka", "username": "svodka_bot"},
+            "text": "Сводка",
+            "reply_markup": {
+                "inline_keyboard": [[{"text": "Тезисы", "callback_data": "a:points:1"}]]
+            },
+        },
+    },
+}
+
+# The models the bot meets, whose JSON schema must not change with the hook.
+ROOTS = ["Update", "Message", "CallbackQuery", "ChatMemberUpdated", "InlineKeyboardMarkup"]
+METHOD_ROOTS = ["SendMessage", "AnswerCallbackQuery", "SetMyCommands", "GetUpdates"]
+
+
+def run(script: str) -> Any:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+SCHEMAS = f"""
+    import warnings
+    import aiogram.methods as M, aiogram.types as T
+    warnings.simplefilter("ignore")  # aiogram's Default(...) values have no JSON form
+    out = {{name: getattr(T, name).model_json_schema() for name in {ROOTS!r}}}
+    out.update({{name: getattr(M, name).model_json_schema() for name in {METHOD_ROOTS!r}}})
+    print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_importing_the_bot_builds_no_telegram_type() -> None:
+    built = run("""
+        import json
+        import bot.app
+        import aiogram.types as T, aiogram.methods as M
+        from pydantic import BaseModel
+        bases = (M.TelegramMethod, M.Request, M.Response)
+        def complete(module):
+            models = [getattr(module, n) for n in module.__all__]
+            models = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)
+                      and m not in bases]
+            return sum(m.__pydantic_complete__ for m in models), len(models)
+        print(json.dumps({"types": complete(T), "methods": complete(M)}))
+    """)
+    types_done, types_all = built["types"]
+    methods_done, methods_all = built["methods"]
+    assert types_all > 400 and methods_all > 150
+    # Stock aiogram builds every one of them at import.
+    assert types_done == 0
+    assert methods_done == 0
+
+
+def test_an_update_validates_into_the_nested_types() -> None:
+    seen = run(f"""
+        import json
+        import bot.app
+        from aiogram.types import Update
+        update = Update.model_validate({UPDATE!r})
+        message = update.message
+        reply = message.reply_to_message
+        button = reply.reply_markup.inline_keyboard[0][0]
+        print(json.dumps([
+            type(message).__name__, type(message.chat).__name__, type(message.from_user).__name__,
+            type(message.entities[0]).__name__, message.entities[0].type,
+            type(reply).__name__, reply.from_user.username,
+            type(button).__name__, button.callback_data,
+        ]))
+    """)
+    assert seen == [
+        "Message", "Chat", "User", "MessageEntity", "bot_command",
+        "Message", "svodka_bot", "InlineKeyboardButton", "a:points:1",
+    ]
+
+
+def test_every_type_and_method_still_builds() -> None:
+    failures = run("""
+        import json
+        import bot.app
+        import aiogram.methods as M, aiogram.types as T
+        from aiogram.methods.base import Response
+        from pydantic import BaseModel
+        failures = []
+        for module in (T, M):
+            for name in module.__all__:
+                model = getattr(module, name)
+                if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                    continue
+                if model in (M.TelegramMethod, M.Request, M.Response):
+                    continue
+                try:
+                    model.model_rebuild(raise_errors=True)
+                    if module is M:
+                        Response[model.__returning__].model_rebuild(raise_errors=True)
+                except Exception as error:
+                    failures.append(f"{name}: {error}")
+        print(json.dumps(failures))
+    """)
+    assert failures == []
+
+
+def test_lazily_built_schemas_equal_aiograms_own() -> None:
+    # Stock: aiogram imported before bot, so the hook stands aside.
+    stock = run("import json\nimport aiogram.types\nimport bot.app\n" + textwrap.dedent(SCHEMAS))
+    lazy = run("import json\nimport bot.app\n" + textwrap.dedent(SCHEMAS))
+    assert set(lazy) == set(ROOTS) | set(METHOD_ROOTS)
+    for name in lazy:
+        assert lazy[name] == stock[name], name
+
+
+def test_the_summarizer_stack_loads_with_the_first_summary_not_at_start() -> None:
+    heavy = ["sumy", "nltk", "numpy", "scipy", "scipy.stats"]
+    loaded = run(f"""
+        import json, sys
+        import bot.__main__, bot.app
+        before = [name for name in {heavy!r} if name in sys.modules]
+        from bot.services import _summarize
+        from bot.nlp.summarizer import summarize
+        text = (
+            "Первое предложение о торговле и ценах. Второе предложение об инвестициях в заводы. "
+            "Третье предложение о другом, совсем о другом."
+        )
+        lemma = _summarize(text, algorithm="lexrank", sentences=1)
+        snowball = summarize(text, algorithm="lexrank", sentences=1, stemmer="snowball")
+        after = [name for name in {heavy!r} if name in sys.modules]
+        import scipy.stats  # hidden from nltk only while nltk initialises
+        print(json.dumps([before, after, len(lemma), len(snowball), scipy.stats.norm.cdf(0)]))
+    """)
+    before, after, lemma, snowball, half = loaded
+    assert before == []
+    assert after == ["sumy", "nltk", "numpy", "scipy"]  # not scipy.stats: 50 MB nobody uses
+    assert lemma == snowball == 1
+    assert half == 0.5
