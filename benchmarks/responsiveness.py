@@ -132,7 +132,7 @@ async def one_run(app: App, article: Article, updates: Updates, *, summary: bool
     list[float], float
 ]:
     """Latencies (ms) of the /latest that arrived during the summary; the summary's seconds."""
-    await app.db.execute("DELETE FROM summaries WHERE article_id = ?", (article.id,))
+    await app.service.forget_summaries(article.id)
     arrivals = Arrivals(app, updates)
     session = app.bot.session
     assert isinstance(session, OfflineSession)

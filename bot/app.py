@@ -82,6 +82,7 @@ class App:
         self.scheduler.shutdown()
         await self.intake.close()
         await self.bot.session.close()
+        await self.service.chats.flush()
         await self.db.close()
 
 

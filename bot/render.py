@@ -6,6 +6,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
@@ -129,9 +130,16 @@ def header(article: Article, timezone: str) -> list[Piece]:
 
 
 def article_keyboard(article: Article, *, skip: str = "") -> InlineKeyboardMarkup:
+    return _keyboard(article.id, article.url, skip)
+
+
+# Aiogram's models are frozen, so one keyboard serves every reply about an article; it
+# takes six of them and a callback-data packing per button to build one.
+@lru_cache(maxsize=1024)
+def _keyboard(article_id: int, url: str | None, skip: str) -> InlineKeyboardMarkup:
     def button(label: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            text=label, callback_data=ArticleAction(action=action, id=article.id).pack()
+            text=label, callback_data=ArticleAction(action=action, id=article_id).pack()
         )
 
     row = [
@@ -146,8 +154,8 @@ def article_keyboard(article: Article, *, skip: str = "") -> InlineKeyboardMarku
     if skip != "summary" and skip in {"points", "more", "full"}:
         row.insert(0, button(texts.BTN_SUMMARY, "summary"))
     source = (
-        InlineKeyboardButton(text=texts.BTN_SOURCE, url=article.url)
-        if article.url
+        InlineKeyboardButton(text=texts.BTN_SOURCE, url=url)
+        if url
         else button(texts.BTN_SOURCE, "source")
     )
     return InlineKeyboardMarkup(inline_keyboard=[row[:2], [*row[2:], source]])

@@ -273,7 +273,7 @@ class DigestScheduler:
             delivered += 1
             if reply.article_id is not None:
                 message_ids = [message.message_id for message in outcome.messages]
-                await self.digests.service.remember(chat_id, reply.article_id, message_ids)
+                self.digests.service.remember(chat_id, reply.article_id, message_ids)
         return Sent(chat_id, delivered)
 
     # -- what Telegram tells us -----------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -23,6 +25,11 @@ from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Sum
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
+from storage.memo import Memo
+
+# What to show while a summary or points are computed (a "typing…" status, say): not
+# entered at all when they come from the cache.
+Busy = Callable[[], AbstractAsyncContextManager[object]]
 
 MAX_SENTENCES = 20
 MAX_QUERY = 300
@@ -77,6 +84,11 @@ class ArticleService:
         self.cache = cache
         self.chats = chats
         self.settings = settings
+        # The cache's recently used entries, in memory: a cached /summary then costs no
+        # trip to SQLite. Article ids are never reused and texts never change, so an
+        # entry stays true; one of a deleted article is never asked for again (no
+        # article resolves to it) and ages out.
+        self._kept: Memo[tuple[int, str, int], Summary | Points] = Memo(1024)
 
     @property
     def defaults(self) -> ChatSettings:
@@ -117,50 +129,79 @@ class ArticleService:
             raise NoArticles
         return newest
 
-    async def focus(self, chat_id: int, article_id: int) -> None:
+    def focus(self, chat_id: int, article_id: int) -> None:
         """Makes the article the chat's current one, the target of a bare /points."""
-        await self.chats.set_current(chat_id, article_id)
+        self.chats.record(chat_id, focus=article_id)
 
-    async def remember(
+    def remember(
         self, chat_id: int, article_id: int, message_ids: list[int], *, focus: bool = True
     ) -> None:
         """Records which article the bot's messages were about (and, unless told
         otherwise, makes it the chat's current article)."""
-        if focus:
-            await self.focus(chat_id, article_id)
-        for message_id in message_ids:
-            await self.chats.remember_message(chat_id, message_id, article_id)
+        self.chats.record(
+            chat_id,
+            focus=article_id if focus else None,
+            messages=[(message_id, article_id) for message_id in message_ids],
+        )
 
-    async def summary(self, article: Article, *, algorithm: str, sentences: int) -> Summary:
+    async def summary(
+        self, article: Article, *, algorithm: str, sentences: int, busy: Busy | None = None
+    ) -> Summary:
+        """From the cache, else computed and cached; `busy()` is entered while computing."""
+        key = (article.id, algorithm, sentences)
+        if isinstance(kept := self._kept.get(key), Summary):
+            return kept
         cached = await self.cache.get_summary(article.id, algorithm, sentences)
         if cached is not None:
+            self._kept.put(key, cached)
             return cached
-        # sumy is CPU-bound: off the event loop, so other chats keep being served.
-        chosen = await asyncio.to_thread(
-            _summarize, article.text, algorithm=algorithm, sentences=sentences
-        )
+        async with busy() if busy is not None else nullcontext():
+            # sumy is CPU-bound: off the event loop, so other chats keep being served.
+            chosen = await asyncio.to_thread(
+                _summarize, article.text, algorithm=algorithm, sentences=sentences
+            )
         result = Summary(article_id=article.id, algorithm=algorithm, sentences=chosen)
         await self.cache.put_summary(result, sentences)
+        self._kept.put(key, result)
         return result
 
     async def chat_summary(
-        self, chat_id: int, article: Article, *, longer: bool, settings: ChatSettings | None = None
+        self,
+        chat_id: int,
+        article: Article,
+        *,
+        longer: bool,
+        settings: ChatSettings | None = None,
+        busy: Busy | None = None,
     ) -> Summary:
         """The summary at the chat's settings; pass them when the caller has them already."""
         if settings is None:
             settings = await self.chat_settings(chat_id)
         count = settings.sentences * MORE_FACTOR if longer else settings.sentences
-        return await self.summary(article, algorithm=settings.algorithm, sentences=count)
+        return await self.summary(
+            article, algorithm=settings.algorithm, sentences=count, busy=busy
+        )
 
-    async def points(self, article: Article) -> Points:
+    async def points(self, article: Article, *, busy: Busy | None = None) -> Points:
+        key = (article.id, "points", 0)
+        if isinstance(kept := self._kept.get(key), Points):
+            return kept
         cached = await self.cache.get_points(article.id)
         if cached is not None:
+            self._kept.put(key, cached)
             return cached
-        result = await asyncio.to_thread(
-            _extract_points, article.text, algorithm=self.settings.summary_algorithm
-        )
+        async with busy() if busy is not None else nullcontext():
+            result = await asyncio.to_thread(
+                _extract_points, article.text, algorithm=self.settings.summary_algorithm
+            )
         await self.cache.put_points(article.id, result)
+        self._kept.put(key, result)
         return result
+
+    async def forget_summaries(self, article_id: int | None = None) -> None:
+        """Drops the cached summaries and points of one article, or of all."""
+        await self.cache.clear(article_id)
+        self._kept.discard_where(lambda key: article_id is None or key[0] == article_id)
 
     async def warm(self, article: Article) -> None:
         """Computes the default summary and points so the first request is a cache hit."""

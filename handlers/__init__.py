@@ -13,14 +13,19 @@ def build_router() -> Router:
     root = Router(name="svodka")
     root.include_routers(
         errors.build(),
+        # Before anything that reads messages: an admin's forwarded channel post is an
+        # article to store, whatever its text.
+        admin.build_forwarded(),
+        # Each message is offered to the routers in turn, and every handler on the way
+        # parses its command again: the commonest commands go first.
+        articles.build_commands(),
         start.build(),
+        admin.build(),
         subscriptions.build(),
         settings.build(),
-        # admin before articles: an admin's forwarded post is an article, not a search.
-        admin.build(),
         feeds.build(),
         followups.build(),
-        # Last: it holds the catch-all for plain text in private chats (a search).
-        articles.build(),
+        # Last: the catch-all for plain text in private chats (a search).
+        articles.build_private_text(),
     )
     return root

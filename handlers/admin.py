@@ -28,7 +28,7 @@ async def add_url(
     result = await intake.ingest_url(command.args or "", now=clock())
     await message.answer(ingest_text(result))
     if result.feed_title is None and result.items:
-        await service.focus(message.chat.id, result.items[0].article.id)
+        service.focus(message.chat.id, result.items[0].article.id)
 
 
 async def add(
@@ -70,7 +70,19 @@ async def store(message: Message, new: NewArticle, service: ArticleService, cloc
     article, created = await service.add(new, now=clock())
     template = texts.ADDED if created else texts.ALREADY_STORED
     await message.answer(template.format(id=article.id, title=html.escape(article.title)))
-    await service.focus(message.chat.id, article.id)
+    service.focus(message.chat.id, article.id)
+
+
+def build_forwarded() -> Router:
+    router = Router(name=f"{__name__}.forwarded")
+    router.message.register(
+        forwarded_post,
+        # The rarest condition first: most messages fail it, and the rest go unchecked.
+        OnLoop(F.forward_origin.type == "channel"),
+        OnLoop(F.chat.type == ChatType.PRIVATE),
+        BotAdmin(),
+    )
+    return router
 
 
 def build() -> Router:
@@ -81,10 +93,4 @@ def build() -> Router:
     )
     router.message.register(add, Command("add"), BotAdmin())
     router.message.register(add_refused, Command("add"))
-    router.message.register(
-        forwarded_post,
-        OnLoop(F.chat.type == ChatType.PRIVATE),
-        OnLoop(F.forward_origin.type == "channel"),
-        BotAdmin(),
-    )
     return router

@@ -54,11 +54,17 @@ async def run_search(message: Message, query: str, service: ArticleService) -> N
     await send(message, render.search_reply(query, hits), service)
 
 
-def build() -> Router:
-    router = Router(name=__name__)
-    router.message.register(latest, Command("latest"))
+def build_commands() -> Router:
+    router = Router(name=f"{__name__}.commands")
+    # The commonest commands first: a command is checked against each handler in turn.
     router.message.register(article_command, Command("summary", "more", "points", "full"))
+    router.message.register(latest, Command("latest"))
     router.message.register(search, Command("search"))
+    return router
+
+
+def build_private_text() -> Router:
+    router = Router(name=f"{__name__}.private_text")
     # Plain text is a search only in private chats; in groups the bot speaks when spoken to.
     router.message.register(
         private_text,

@@ -33,7 +33,7 @@ async def send(
     # (slower) sending, so a quick follow-up command already sees it.
     about = [r.article_id for r in replies if r.article_id is not None]
     if about:
-        await service.focus(message.chat.id, about[-1])
+        service.focus(message.chat.id, about[-1])
     sent: list[Message] = []
     for reply in replies:
         sent.append(await message.answer(reply.html, reply_markup=reply.keyboard))
@@ -42,7 +42,7 @@ async def send(
         if reply.article_id is not None:
             by_article.setdefault(reply.article_id, []).append(out.message_id)
     for article_id, message_ids in by_article.items():
-        await service.remember(message.chat.id, article_id, message_ids, focus=False)
+        service.remember(message.chat.id, article_id, message_ids, focus=False)
     return sent
 
 
@@ -52,21 +52,22 @@ async def answer_about(
     """The answer to one follow-up on an article (summary, more, points, full), the same
     whether a command or a button asked for it."""
     settings = await service.chat_settings(message.chat.id)
+
+    def typing() -> ChatActionSender:
+        # "typing…" while an uncached summary is computed, if it takes over half a second.
+        return ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5)
+
     if action == "full":
         replies = render.full_reply(article, settings.timezone)
+    elif action == "points":
+        points = await service.points(article, busy=typing)
+        replies = render.points_reply(article, points, settings.timezone)
     else:
-        # A "typing…" status while an uncached summary is computed; a cached one is sent
-        # before the delay runs out and shows nothing.
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
-            if action == "points":
-                points = await service.points(article)
-                replies = render.points_reply(article, points, settings.timezone)
-            else:
-                longer = action == "more"
-                result = await service.chat_summary(
-                    message.chat.id, article, longer=longer, settings=settings
-                )
-                replies = render.summary_reply(article, result, settings.timezone, longer=longer)
+        longer = action == "more"
+        result = await service.chat_summary(
+            message.chat.id, article, longer=longer, settings=settings, busy=typing
+        )
+        replies = render.summary_reply(article, result, settings.timezone, longer=longer)
     await send(message, replies, service)
 
 

@@ -85,3 +85,10 @@ class SummaryCache:
             _PUT,
             (article_id, "points", _POINTS_ALGORITHM, _POINTS_LENGTH, payload, article_id),
         )
+
+    async def clear(self, article_id: int | None = None) -> None:
+        """Forgets the summaries and points of one article, or of all."""
+        if article_id is None:
+            await self._db.execute("DELETE FROM summaries")
+        else:
+            await self._db.execute("DELETE FROM summaries WHERE article_id = ?", (article_id,))

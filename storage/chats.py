@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.models import ChatSettings
@@ -9,12 +12,32 @@ from storage.db import Database
 from storage.memo import Memo
 from storage.subscriptions import move_chat_subscriptions
 
+log = logging.getLogger(__name__)
+
+_SET_CURRENT = (
+    # Selecting from articles makes a since-deleted article a no-op, not an FK error.
+    "INSERT INTO chats (chat_id, current_article_id)"
+    " SELECT ?, id FROM articles WHERE id = ?"
+    " ON CONFLICT (chat_id) DO UPDATE SET"
+    " current_article_id = excluded.current_article_id"
+)
+_REMEMBER_MESSAGE = (
+    "INSERT INTO bot_messages (chat_id, message_id, article_id)"
+    " SELECT ?, ?, id FROM articles WHERE id = ?"
+    " ON CONFLICT (chat_id, message_id) DO UPDATE SET article_id = excluded.article_id"
+)
+
 
 class ChatRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
         # Every update reads its chat's settings; only this repository writes them.
         self._overrides: Memo[int, dict[str, object]] = Memo(10_000)
+        # Every bare /summary reads its chat's current article; 0 stands for none.
+        self._current: Memo[int, int] = Memo(10_000)
+        # What record() was told and SQLite has not been yet, and the task writing it.
+        self._pending: list[tuple[int, int | None, tuple[tuple[int, int], ...]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def settings(self, chat_id: int, *, default: ChatSettings) -> ChatSettings:
         """The chat's overrides on top of `default`, carrying the real chat id."""
@@ -48,31 +71,69 @@ class ChatRepo:
         # After the write: a read that raced it may have kept the old values.
         self._overrides.pop(chat_id)
 
+    def record(
+        self,
+        chat_id: int,
+        *,
+        focus: int | None = None,
+        messages: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        """Makes `focus` the chat's current article, and records which article each of
+        the bot's `messages` (message id, article id) was about.
+
+        Every answer about an article does this, so it does not wait for SQLite: the
+        current article changes in memory at once, and the rows are written in the
+        background, in order, batched with whatever else arrived meanwhile. Reads of
+        them (`current`, `article_for_message`, `migrate`) wait for pending writes,
+        and `flush()` (App.close) does.
+        """
+        if focus is not None:
+            self._current.put(chat_id, focus)
+        self._pending.append((chat_id, focus, tuple(messages)))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+
+    async def flush(self) -> None:
+        """Waits until everything recorded so far is in SQLite."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            links = [(chat, msg, article) for chat, _, sent in batch for msg, article in sent]
+            focused = [(chat, focus) for chat, focus, _ in batch if focus is not None]
+            try:
+                if links:
+                    await self._db.execute_many(_REMEMBER_MESSAGE, links)
+                if focused:
+                    await self._db.execute_many(_SET_CURRENT, focused)
+            except Exception:
+                # The answers went out; only the links to them are lost. In memory the
+                # current articles stay right.
+                log.exception("could not record %d answer(s) in the database", len(batch))
+
     async def set_current(self, chat_id: int, article_id: int) -> None:
-        # Selecting from articles makes a since-deleted article a no-op, not an FK error.
-        await self._db.execute(
-            "INSERT INTO chats (chat_id, current_article_id)"
-            " SELECT ?, id FROM articles WHERE id = ?"
-            " ON CONFLICT (chat_id) DO UPDATE SET"
-            " current_article_id = excluded.current_article_id",
-            (chat_id, article_id),
-        )
+        changed = await self._db.execute(_SET_CURRENT, (chat_id, article_id))
+        if changed:
+            self._current.put(chat_id, article_id)
 
     async def current(self, chat_id: int) -> int | None:
-        row = await self._db.fetchone(
-            "SELECT current_article_id FROM chats WHERE chat_id = ?", (chat_id,)
-        )
-        return row["current_article_id"] if row else None
+        kept = self._current.get(chat_id)
+        if kept is None:
+            await self.flush()
+            row = await self._db.fetchone(
+                "SELECT current_article_id FROM chats WHERE chat_id = ?", (chat_id,)
+            )
+            kept = (row["current_article_id"] if row else None) or 0
+            self._current.put(chat_id, kept)
+        return kept or None
 
     async def remember_message(self, chat_id: int, message_id: int, article_id: int) -> None:
-        await self._db.execute(
-            "INSERT INTO bot_messages (chat_id, message_id, article_id)"
-            " SELECT ?, ?, id FROM articles WHERE id = ?"
-            " ON CONFLICT (chat_id, message_id) DO UPDATE SET article_id = excluded.article_id",
-            (chat_id, message_id, article_id),
-        )
+        await self._db.execute(_REMEMBER_MESSAGE, (chat_id, message_id, article_id))
 
     async def article_for_message(self, chat_id: int, message_id: int) -> int | None:
+        await self.flush()
         row = await self._db.fetchone(
             "SELECT article_id FROM bot_messages WHERE chat_id = ? AND message_id = ?",
             (chat_id, message_id),
@@ -94,6 +155,7 @@ class ChatRepo:
         What the new id already has (written after the migration) wins over the old row.
         """
         old, new = old_chat_id, new_chat_id
+        await self.flush()
         async with self._db.transaction():
             await self._db.execute(
                 "INSERT INTO chats (chat_id, type, title, algorithm, sentences, timezone,"
@@ -119,3 +181,4 @@ class ChatRepo:
             await move_chat_subscriptions(self._db, old, new)
         for chat_id in (old, new):
             self._overrides.pop(chat_id)
+            self._current.pop(chat_id)

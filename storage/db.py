@@ -135,6 +135,12 @@ class Database:
             await self._conn.execute_fetchall(sql, params)
             return self._conn.total_changes - before
 
+    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """Runs one statement for each row of parameters, in one trip to the database
+        thread."""
+        async with self._exclusive():
+            await self._conn.executemany(sql, rows)
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._exclusive():
             # Always read to the end: a RETURNING statement left half-read would keep

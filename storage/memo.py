@@ -8,6 +8,7 @@ thread on the commonest requests: a cached summary of a recent article.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -35,3 +36,7 @@ class Memo(Generic[K, V]):
 
     def pop(self, key: K) -> None:
         self._items.pop(key, None)
+
+    def discard_where(self, stale: Callable[[K], bool]) -> None:
+        for key in [key for key in self._items if stale(key)]:
+            del self._items[key]

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import pytest
 
+from bot.config import Settings
 from bot.errors import EmptyText
 from bot.models import ChatSettings, KeyPoint, NewArticle, Points, Summary
+from bot.services import ArticleService, Target
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
@@ -503,8 +505,80 @@ async def test_links_to_missing_or_deleted_articles_are_dropped(
     await chats.set_current(1, article.id)
     await chats.remember_message(1, 11, article.id)
     await articles.delete(article.id)
-    assert await chats.current(1) is None
+    # The row loses the link (what the next start reads). The running repository keeps
+    # the id in memory; ArticleService.resolve checks that the article still exists.
+    assert await ChatRepo(db).current(1) is None
     assert await chats.article_for_message(1, 11) is None
+
+
+async def test_a_deleted_current_article_resolves_to_the_newest(
+    articles: ArticleRepo, db: Database
+) -> None:
+    chats = ChatRepo(db)
+    service = ArticleService(articles, SummaryCache(db), chats, Settings(_env_file=None))
+    old, _ = await articles.add(news("Старая", "Старый текст о ценах."), now=NOW)
+    new, _ = await articles.add(
+        news("Новая", "Новый текст о заводах."), now=NOW + timedelta(hours=1)
+    )
+    service.focus(5, old.id)
+    assert (await service.resolve(5, Target())).id == old.id
+    await articles.delete(old.id)
+    assert (await service.resolve(5, Target())).id == new.id
+
+
+async def test_recorded_answers_reach_the_database_in_order(
+    articles: ArticleRepo, db: Database
+) -> None:
+    first, _ = await articles.add(news("Первая", "Текст первой."), now=NOW)
+    second, _ = await articles.add(news("Вторая", "Текст второй."), now=NOW)
+    chats = ChatRepo(db)
+    chats.record(3, focus=first.id, messages=[(100, first.id)])
+    chats.record(3, focus=second.id, messages=[(101, second.id), (100, second.id)])
+    chats.record(4, messages=[(7, first.id)])
+    # At once in memory, before any write.
+    assert await chats.current(3) == second.id
+    await chats.flush()
+    fresh = ChatRepo(db)  # what the next start reads
+    assert await fresh.current(3) == second.id  # the later focus wins
+    assert await fresh.current(4) is None  # messages alone move no focus
+    assert await fresh.article_for_message(3, 100) == second.id  # the later link wins
+    assert await fresh.article_for_message(3, 101) == second.id
+    assert await fresh.article_for_message(4, 7) == first.id
+
+
+async def test_reads_of_answers_wait_for_pending_writes(
+    articles: ArticleRepo, db: Database
+) -> None:
+    article, _ = await articles.add(news("Т", "Текст."), now=NOW)
+    chats = ChatRepo(db)
+    chats.record(-1, focus=article.id, messages=[(5, article.id)])
+    assert await chats.article_for_message(-1, 5) == article.id
+    chats.record(-1, messages=[(6, article.id)])
+    await chats.migrate(-1, -1001)  # moves what was recorded just before, too
+    assert await chats.article_for_message(-1001, 6) == article.id
+    assert await ChatRepo(db).current(-1001) == article.id
+
+
+async def test_a_failed_write_of_answers_is_logged_not_raised(
+    articles: ArticleRepo,
+    db: Database,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    article, _ = await articles.add(news("Т", "Текст."), now=NOW)
+    chats = ChatRepo(db)
+
+    async def broken(sql: str, rows: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(db, "execute_many", broken)
+    chats.record(2, focus=article.id, messages=[(9, article.id)])
+    await chats.flush()
+    assert "could not record 1 answer(s)" in caplog.text
+    assert await chats.current(2) == article.id  # memory stays right
+    monkeypatch.undo()
+    chats.record(2, messages=[(10, article.id)])  # and the next batch is written
+    assert await chats.article_for_message(2, 10) == article.id
 
 
 async def test_mark_introduced_is_true_once(db: Database) -> None:
