@@ -191,12 +191,20 @@ async def run_process(command: list[str], database: Path, texts: list[str],
     return readings
 
 
+_SUMMARY = (
+    "from bot.services import _summarize; _summarize('Цены на нефть выросли за неделю."
+    " Добыча в регионе снизилась на треть. Аналитики ждут новых решений картеля.',"
+    " algorithm='lexrank', sentences=1)"
+)
 IMPORTS = {
     "python": "pass",
-    "+ aiogram": "import aiogram, aiogram.client.session.aiohttp",
-    "+ everything bot.app imports": "import aiogram, bot.__main__, bot.app",
+    "aiogram, importing itself (every type built)": "import aiogram.client.session.aiohttp",
+    "aiogram, imported by the bot (types built on use)":
+        "import bot, aiogram.client.session.aiohttp",
+    "+ everything bot.app imports": "import bot.__main__, bot.app",
     "+ pymorphy3's dictionaries": "import bot.app; from bot.nlp.lemmas import lemma;"
     " lemma('статьи')",
+    "+ the summarizer stack (the first summary)": f"import bot.app; {_SUMMARY}",
 }
 
 

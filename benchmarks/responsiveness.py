@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import tempfile
 import threading
@@ -51,7 +52,7 @@ from bot.app import SWITCH_INTERVAL, App, build_app
 from bot.models import Article, NewArticle, Summary
 from bot.nlp.summarizer import summarize
 from bot.offline import OfflineSession
-from bot.services import ArticleService
+from bot.services import ArticleService, Busy
 
 GOAL_MS = 50.0  # /latest in other chats while a summary runs
 SENTENCES = 1000
@@ -63,7 +64,9 @@ OTHER_CHATS = range(2001, 2101)
 class OnLoopService(ArticleService):
     """The baseline: sumy called directly in the handler's coroutine, as a stock bot would."""
 
-    async def summary(self, article: Article, *, algorithm: str, sentences: int) -> Summary:
+    async def summary(
+        self, article: Article, *, algorithm: str, sentences: int, busy: Busy | None = None
+    ) -> Summary:
         cached = await self.cache.get_summary(article.id, algorithm, sentences)
         if cached is not None:
             return cached
@@ -168,6 +171,8 @@ async def measure(runs: int, eval_dir: Path, on_loop: bool) -> None:
             await threaded.summary(article, algorithm=app.settings.summary_algorithm,
                                    sentences=app.settings.summary_sentences)
             await one_run(app, article, updates, summary=False)
+            # What `python -m bot run` does once its warm-up is over (bot.app.warm_cache).
+            gc.freeze()
             results: dict[str, list[float]] = {"idle": [], "bot (to_thread)": [],
                                                "on loop (stock)": []}
             durations: dict[str, list[float]] = {name: [] for name in results}

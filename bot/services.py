@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -263,8 +264,13 @@ def parse_timezone(value: str) -> str:
         raise BadTimezone(value) from exc
 
 
-# The summarizer stack (sumy, nltk, numpy, scipy) takes about a second and 60 MB to
-# import. The first summary loads it, in its worker thread, so the bot starts without it.
+# The summarizer stack (sumy, nltk, numpy, scipy.sparse) takes most of a second and
+# 40 MB to import: loaded in a worker thread, by load_summarizer() (the warm-up after
+# start) or by the first summary, so the bot polls without waiting for it.
+
+
+def load_summarizer() -> None:
+    importlib.import_module("bot.nlp.points")  # and with it bot.nlp.summarizer and sumy
 
 
 def _summarize(text: str, *, algorithm: str, sentences: int) -> tuple[str, ...]:

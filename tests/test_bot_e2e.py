@@ -241,3 +241,30 @@ async def test_article_in_another_language_is_marked(running: RunningBot) -> Non
     assert "на английском языке" in shown(reply)
     [seed] = await running.say("/summary 1", user_id=ADMIN_ID)
     assert "языке" not in shown(seed)
+
+
+async def test_the_warm_up_caches_recent_articles_and_freezes_the_heap_when_asked(
+    bot_settings: Settings,
+) -> None:
+    import gc
+
+    from bot.app import build_app, warm_cache
+
+    app = await build_app(bot_settings)
+    try:
+        seed = await app.service.articles.newest()
+        assert seed is not None
+        await app.service.forget_summaries()
+        await warm_cache(app)  # as in tests: no freezing
+        assert gc.get_freeze_count() == 0
+        kept = await app.service.cache.get_summary(
+            seed.id, bot_settings.summary_algorithm, bot_settings.summary_sentences
+        )
+        assert kept is not None and kept.sentences
+        assert await app.service.cache.get_points(seed.id) is not None
+        app.freeze_heap = True  # as `python -m bot run` sets it
+        await warm_cache(app)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        await app.close()
