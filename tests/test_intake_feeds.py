@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -47,6 +47,8 @@ class Page:
     delay: float = 0.0
     # Served in chunks without Content-Length, so only counting stops the client.
     stream: bool = False
+    # Awaited before the answer: lets a test hold a request until others arrive.
+    gate: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -99,6 +101,8 @@ class Site:
             return web.Response(status=404, text="Not Found")
         if page.delay:
             await asyncio.sleep(page.delay)
+        if page.gate is not None:
+            await page.gate()
         etag = page.headers.get("ETag")
         if etag is not None and request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
@@ -477,6 +481,33 @@ async def test_oversized_responses_are_refused_without_reading_them_whole(
         assert caught.value.limit == 5 * MB
         assert "5 МБ" in texts.error_text(caught.value)
     assert await stored(db) == []
+
+
+async def test_feeds_are_polled_side_by_side(
+    site: Site, intake: IntakeService, db: Database
+) -> None:
+    # Each feed's server answers only once all three requests are in: polled one after
+    # another, the first would wait past the client's timeout and all three would fail.
+    arrived = 0
+    all_in = asyncio.Event()
+
+    async def meet() -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 3:
+            all_in.set()
+        await all_in.wait()
+
+    for n in (1, 2, 3):
+        entry = Item(ru_title(n), site.url(f"/story/{n}"), ru_text(n), guid=f"s{n}")
+        url = site.put(f"/feed/{n}", rss([entry], title=f"Лента {n}"), gate=meet)
+        await add_feed_row(db, url)
+
+    results = await intake.poll_all(now=NOW)
+
+    assert [r.status for r in results] == ["updated"] * 3
+    assert [r.feed.title for r in results] == ["Лента 1", "Лента 2", "Лента 3"]
+    assert len(await stored(db)) == 3
 
 
 async def test_a_server_that_never_answers_times_out(

@@ -36,6 +36,9 @@ Clock = Callable[[], datetime]
 PAUSE_AFTER = 5
 MAX_ENTRIES = 100
 PAGE_CONCURRENCY = 4
+# Feeds polled at once: each is a different site, so a slow one should not hold up the
+# rest; a handful keeps the bot's own connections and CPU modest.
+FEED_CONCURRENCY = 4
 JOB_ID = "feeds"
 
 
@@ -116,6 +119,7 @@ class IntakeService:
         pause_after: int = PAUSE_AFTER,
         max_entries: int = MAX_ENTRIES,
         page_concurrency: int = PAGE_CONCURRENCY,
+        feed_concurrency: int = FEED_CONCURRENCY,
     ) -> None:
         self.fetcher = fetcher
         self.articles = articles
@@ -124,6 +128,7 @@ class IntakeService:
         self.pause_after = pause_after
         self.max_entries = max_entries
         self.page_concurrency = page_concurrency
+        self.feed_concurrency = feed_concurrency
 
     async def start(self) -> None:
         await self.fetcher.start()
@@ -182,16 +187,22 @@ class IntakeService:
     # --- polling -------------------------------------------------------------------
 
     async def poll_all(self, *, now: datetime) -> list[PollResult]:
-        """Polls every feed that is not paused, one after another. One feed's failure,
-        ours or its own, never stops the others."""
-        results: list[PollResult] = []
-        for feed in await self.feeds.active():
-            try:
-                results.append(await self.poll_feed(feed, now=now))
-            except Exception:
-                # Not the feed's fault (e.g. the store): logged, not counted against it.
-                log.exception("polling feed %s (%s) failed", feed.id, feed.url)
-        return results
+        """Polls every feed that is not paused, `feed_concurrency` at a time, so one slow
+        site does not hold up the rest. One feed's failure, ours or its own, never stops
+        the others. Results come in the feeds' order."""
+        gate = asyncio.Semaphore(self.feed_concurrency)
+
+        async def poll(feed: Feed) -> PollResult | None:
+            async with gate:
+                try:
+                    return await self.poll_feed(feed, now=now)
+                except Exception:
+                    # Not the feed's fault (e.g. the store): logged, not counted against it.
+                    log.exception("polling feed %s (%s) failed", feed.id, feed.url)
+                    return None
+
+        results = await asyncio.gather(*(poll(feed) for feed in await self.feeds.active()))
+        return [result for result in results if result is not None]
 
     async def poll_feed(self, feed: Feed, *, now: datetime) -> PollResult:
         try:
