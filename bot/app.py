@@ -26,6 +26,7 @@ from aiogram.types import (
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
 )
+from apscheduler.triggers.cron import CronTrigger
 
 from bot import texts
 from bot.config import Settings
@@ -168,6 +169,7 @@ async def on_startup(app: App) -> None:
     app.intake.install(
         app.scheduler.scheduler, clock=app.clock, minutes=app.settings.feed_poll_minutes
     )
+    install_housekeeping(app)
     task = asyncio.create_task(warm_cache(app))
     app.background.add(task)
     task.add_done_callback(app.background.discard)
@@ -184,6 +186,40 @@ async def warm_cache(app: App) -> None:
         # every tracked object and holds the GIL throughout: 150-200 ms here once the
         # summarizer stack is in, a pause for every chat. Frozen objects are skipped.
         gc.freeze()
+
+
+HOUSEKEEPING_JOB = "housekeeping"
+# A reply to any of a chat's newest 1,000 answers still targets the article it was about.
+KEEP_MESSAGE_LINKS = 1_000
+# Each feed's newest 1,000 entries are remembered; a feed lists a few hundred at most.
+KEEP_FEED_ENTRIES = 1_000
+
+
+def install_housekeeping(app: App) -> None:
+    """Once a day, at a quiet hour: the tables that grow with every answer and every
+    feed entry are trimmed to what is still useful."""
+    app.scheduler.scheduler.add_job(
+        housekeeping,
+        CronTrigger(hour=4, minute=0, timezone=UTC),
+        args=[app],
+        id=HOUSEKEEPING_JOB,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+
+
+async def housekeeping(app: App) -> None:
+    try:
+        links = await app.service.chats.prune_messages(keep=KEEP_MESSAGE_LINKS)
+        entries = await app.intake.feeds.prune_entries(keep=KEEP_FEED_ENTRIES)
+    except Exception:
+        # The job stays scheduled; tomorrow's run trims what today's could not.
+        log.exception("housekeeping failed")
+        return
+    if links or entries:
+        log.info("housekeeping: %d old message link(s), %d old feed entries removed",
+                 links, entries)
 
 
 async def register_commands(bot: Bot) -> None:

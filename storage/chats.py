@@ -140,6 +140,18 @@ class ChatRepo:
         )
         return row["article_id"] if row else None
 
+    async def prune_messages(self, *, keep: int) -> int:
+        """Forgets all but each chat's newest `keep` links from bot messages to articles
+        (a reply to an older answer then means the chat's current article). Returns
+        how many went."""
+        await self.flush()
+        return await self._db.execute(
+            "DELETE FROM bot_messages WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+            " row_number() OVER (PARTITION BY chat_id ORDER BY message_id DESC) AS n"
+            " FROM bot_messages) WHERE n > ?)",
+            (keep,),
+        )
+
     async def mark_introduced(self, chat_id: int) -> bool:
         """True only for the first call per chat, even when calls race."""
         changed = await self._db.execute(

@@ -143,6 +143,17 @@ class FeedRepo:
         )
         return row is not None
 
+    async def prune_entries(self, *, keep: int) -> int:
+        """Forgets all but each feed's newest `keep` delivered entries. A feed lists far
+        fewer than that, so nothing it still lists is forgotten; and should an old entry
+        come back, its article is still found by link or text. Returns how many went."""
+        return await self._db.execute(
+            "DELETE FROM feed_entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+            " row_number() OVER (PARTITION BY feed_id ORDER BY seen_at DESC, rowid DESC)"
+            " AS n FROM feed_entries) WHERE n > ?)",
+            (keep,),
+        )
+
     async def mark_seen(
         self,
         feed_id: int,

@@ -268,3 +268,19 @@ async def test_the_warm_up_caches_recent_articles_and_freezes_the_heap_when_aske
     finally:
         gc.unfreeze()
         await app.close()
+
+
+async def test_housekeeping_runs_daily_and_trims_message_links(running: RunningBot) -> None:
+    from bot.app import HOUSEKEEPING_JOB, KEEP_MESSAGE_LINKS, housekeeping
+
+    job = running.app.scheduler.scheduler.get_job(HOUSEKEEPING_JOB)
+    assert job is not None
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (4, 0)
+    assert job.next_run_time.utcoffset().total_seconds() == 0
+    seed = await running.app.service.articles.newest()
+    assert seed is not None
+    chats = running.app.service.chats
+    chats.record(77, messages=[(m, seed.id) for m in range(KEEP_MESSAGE_LINKS + 5)])
+    await housekeeping(running.app)
+    assert await chats.article_for_message(77, 4) is None
+    assert await chats.article_for_message(77, 5) == seed.id

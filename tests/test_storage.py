@@ -17,6 +17,7 @@ from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database
+from storage.feeds import FeedRepo
 from storage.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, migrate
 from storage.seeds import read_article_file
 from storage.subscriptions import SubscriptionRepo
@@ -694,3 +695,34 @@ async def test_subscription_migrate_moves_subscription_and_runs(db: Database) ->
     moved = await subscriptions.get(-1005)
     assert moved is not None and moved.at == time(9, 0)
     assert await subscriptions.pending_runs() == [(-1005, "2026-11-26")]
+
+
+async def test_pruning_keeps_each_chats_newest_message_links(
+    articles: ArticleRepo, db: Database
+) -> None:
+    article, _ = await articles.add(news("Т", "Текст."), now=NOW)
+    chats = ChatRepo(db)
+    chats.record(1, messages=[(m, article.id) for m in (10, 11, 12, 13, 14)])
+    chats.record(2, messages=[(5, article.id), (6, article.id)])
+    assert await chats.prune_messages(keep=3) == 2  # waits for the pending writes too
+    assert [await chats.article_for_message(1, m) for m in (10, 11, 12, 13, 14)] == [
+        None, None, article.id, article.id, article.id,
+    ]
+    assert await chats.article_for_message(2, 5) == article.id
+    assert await chats.prune_messages(keep=3) == 0
+
+
+async def test_pruning_keeps_each_feeds_newest_entries(db: Database) -> None:
+    feeds = FeedRepo(db)
+    first, _ = await feeds.add("http://127.0.0.1:1/a.xml", now=NOW)
+    second, _ = await feeds.add("http://127.0.0.1:1/b.xml", now=NOW)
+    for n in range(5):
+        await feeds.mark_seen(
+            first.id, f"a{n}", url=f"http://x/a{n}", article_id=None, now=NOW + timedelta(hours=n)
+        )
+    await feeds.mark_seen(second.id, "b0", url=None, article_id=None, now=NOW)
+    assert await feeds.prune_entries(keep=2) == 3
+    assert [await feeds.seen(first.id, f"a{n}", None) for n in range(5)] == [
+        False, False, False, True, True,
+    ]
+    assert await feeds.seen(second.id, "b0", None)
