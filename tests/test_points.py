@@ -200,6 +200,69 @@ def test_ordinal_words_at_sentence_start() -> None:
     assert points.items[1].detail == "Второе — поддержать экспорт."
 
 
+def test_masculine_ordinal_words_at_sentence_start() -> None:
+    text = (
+        "Вице-премьер назвал три направления сотрудничества. Первый — расширение торговли. "
+        "Второй — инвестиции в инфраструктуру. Третий: обмены студентами, отметил он.\n\n"
+        "Переговоры продолжатся осенью."
+    )
+    points = extract_points(text)
+
+    assert points.enumerated is True
+    assert texts(points) == [
+        "Расширение торговли.",
+        "Инвестиции в инфраструктуру.",
+        "Обмены студентами.",
+    ]
+    assert points.items[1].detail == "Второй — инвестиции в инфраструктуру."
+    assert "Переговоры продолжатся" not in points.items[2].detail
+
+
+def test_feminine_ordinal_words_with_colon_and_yo() -> None:
+    text = (
+        "Министр назвал задачи на год. Первая: снизить инфляцию. Вторая — поддержать "
+        "экспорт. Третья, по словам министра, развивать регионы. Четвёртая — построить "
+        "дороги. Первая партия товаров прибыла в порт."
+    )
+    points = extract_points(text)
+
+    assert points.enumerated is True
+    assert texts(points) == [
+        "Снизить инфляцию.",
+        "Поддержать экспорт.",
+        "Развивать регионы.",
+        "Построить дороги.",
+    ]
+    assert points.items[1].detail == "Вторая — поддержать экспорт."
+    # The last item runs to its paragraph's end; "Первая партия" starts no new item.
+    assert points.items[3].detail.startswith("Четвёртая — построить дороги.")
+
+
+def test_ordinal_words_of_different_genders_make_no_run() -> None:
+    text = "Первое, растёт экспорт. Второй — снижается импорт. Третья: укрепляется рубль."
+    assert extract_points(text).enumerated is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Первый вице-премьер заявил о росте экономики. Второй год подряд экспорт растёт. "
+        "Третий год подряд снижается безработица.",
+        "Первая партия товаров прибыла в порт. Вторая волна поставок ожидается в мае. "
+        "Третья партия задержится.",
+        "Первый, второй и третий этапы пройдут в Москве. Второй, заключительный, — в Казани.",
+        "Первое, второе и третье места заняли россияне. Второе, что важно, — призовые выросли.",
+    ],
+)
+def test_ordinal_adjectives_in_ordinary_sentences_are_not_an_enumeration(text: str) -> None:
+    points = extract_points(text, theses=2)
+
+    assert points.enumerated is False
+    assert len(points.items) == 2
+    for point in points.items:
+        assert point.text in text
+
+
 def test_numbered_list() -> None:
     text = (
         "Программа включает три пункта:\n"

@@ -1,10 +1,12 @@
 """Key points of a statement: the items it enumerates, or else its key theses.
 
 An enumeration is a run of ordinal adverbs ("Во-первых, … Во-вторых, …"), of ordinal
-words at a sentence start ("Первое, … Второе — …"), a numbered list or a bulleted
-list. Each item becomes a short statement: the first sentence of the item without
-its marker and the speech attribution next to it ("как отметил председатель КНР"),
-first letter capitalised. The whole item, verbatim, is kept as the detail.
+words of one gender at a sentence start ("Первое, … Второе — …", "Первый — … Второй: …",
+"Первая — … Вторая — …"), a numbered list or a bulleted list. An ordinal word counts only
+when a comma, a colon or a dash follows it: "Первый вице-премьер заявил" and "Вторая
+волна …" are ordinary sentences. Each item becomes a short statement: the first sentence
+of the item without its marker and the speech attribution next to it ("как отметил
+председатель КНР"), first letter capitalised. The whole item, verbatim, is kept as the detail.
 
 When a text has several enumerations, the one with the most items wins and, among
 equally long ones, the first: a statement's main list is usually its longest, and a
@@ -66,6 +68,19 @@ _ORDINAL_WORDS = {
     "первое": 1, "второе": 2, "третье": 3, "четвертое": 4, "пятое": 5,
     "шестое": 6, "седьмое": 7, "восьмое": 8, "девятое": 9, "десятое": 10,
 }  # fmt: skip
+# "Первый — расширение торговли. Второй — инвестиции." names items of a masculine noun
+# ("пункт", "вопрос"); "Первая: …, Вторая: …" of a feminine one ("задача", "причина").
+_MASCULINE_ORDINAL_WORDS = {
+    "первый": 1, "второй": 2, "третий": 3, "четвертый": 4, "пятый": 5,
+    "шестой": 6, "седьмой": 7, "восьмой": 8, "девятый": 9, "десятый": 10,
+}  # fmt: skip
+_FEMININE_ORDINAL_WORDS = {
+    "первая": 1, "вторая": 2, "третья": 3, "четвертая": 4, "пятая": 5,
+    "шестая": 6, "седьмая": 7, "восьмая": 8, "девятая": 9, "десятая": 10,
+}  # fmt: skip
+# An enumeration keeps to one noun, so one gender: "Первое, … Второй — …" is no run.
+_ORDINAL_WORD_GENDERS = (_ORDINAL_WORDS, _MASCULINE_ORDINAL_WORDS, _FEMININE_ORDINAL_WORDS)
+_ALL_ORDINAL_WORDS = {form: n for forms in _ORDINAL_WORD_GENDERS for form, n in forms.items()}
 
 # --- patterns --------------------------------------------------------------------------
 
@@ -88,8 +103,12 @@ _ADVERB = re.compile(
 )
 _PUNCT_AHEAD = re.compile(_MARKER_PUNCT)
 _ORDINAL_WORD = re.compile(
-    rf"(?<![\w-])(?P<ordinal>{_alternation(_ORDINAL_WORDS)})(?={_MARKER_PUNCT})",
+    rf"(?<![\w-])(?P<ordinal>{_alternation(_ALL_ORDINAL_WORDS)})(?={_MARKER_PUNCT})",
     re.IGNORECASE,
+)
+# "Первый, второй и третий этапы …" lists ordinals as adjectives; it marks no item.
+_NEXT_ORDINAL_WORD = re.compile(
+    rf"{_MARKER_PUNCT}{_SP}*(?:{_alternation(_ALL_ORDINAL_WORDS)})(?![\w-])", re.IGNORECASE
 )
 # "Наконец, …", "И, наконец, …" closes a run of ordinals as its last item.
 _FINALLY = re.compile(
@@ -288,16 +307,21 @@ def _adverb_markers(text: str, layout: _Layout) -> list[_Marker]:
     return found
 
 
-def _word_markers(text: str, layout: _Layout) -> list[_Marker]:
-    found: list[_Marker] = []
+def _word_markers(text: str, layout: _Layout) -> list[list[_Marker]]:
+    """Ordinal-word markers, one list per gender."""
+    found: list[list[_Marker]] = [[] for _ in _ORDINAL_WORD_GENDERS]
     for match in _ORDINAL_WORD.finditer(text):
         index = layout.sentence_at(match.start())
         if index is None:
             continue
         if not _at_clause_start(text, layout.sentences[index][0], match.start(), after_comma=False):
             continue
-        number = _ORDINAL_WORDS[match["ordinal"].lower().replace("ё", "е")]
-        found.append(_Marker(match.start(), match.end(), number))
+        if _NEXT_ORDINAL_WORD.match(text, match.end()):
+            continue
+        form = match["ordinal"].lower().replace("ё", "е")
+        for forms, markers in zip(_ORDINAL_WORD_GENDERS, found, strict=True):
+            if form in forms:
+                markers.append(_Marker(match.start(), match.end(), forms[form]))
     return found
 
 
@@ -392,7 +416,7 @@ def _enumerated_runs(text: str) -> Iterator[list[_Item]]:
     if _ADVERB.search(text) is None and _ORDINAL_WORD.search(text) is None:
         return  # most texts enumerate nothing: no need to split them into sentences
     layout = _layout(text)
-    for markers in (_adverb_markers(text, layout), _word_markers(text, layout)):
+    for markers in (_adverb_markers(text, layout), *_word_markers(text, layout)):
         # Real texts hold one or two enumerations; checking each run scans to its
         # paragraph's end, so a hostile text of thousands of runs is looked at in part.
         for run in itertools.islice(_runs(markers), _MAX_RUNS):
