@@ -25,7 +25,8 @@ collocation scores, Fisher's test, Gale-Church alignment). The hook hides
 `scipy.stats` while nltk initialises; nltk has a fallback for each, and after the
 import `scipy.stats` imports as usual.
 
-If aiogram or nltk was imported before `bot`, the hook for it does nothing.
+If aiogram or nltk was imported before `bot`, the hook for it does nothing; nor does
+it for an `aiogram.types` that no longer ends with that loop.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import importlib.machinery
 import inspect
 import re
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
@@ -59,10 +61,22 @@ class _Finder(importlib.abc.MetaPathFinder):
         if wrap is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None:
+        if spec is None or spec.loader is None or not _looks_as_expected(fullname, spec):
             return None
         spec.loader = _Loader(spec.loader, wrap)
         return spec
+
+
+def _looks_as_expected(name: str, spec: importlib.machinery.ModuleSpec) -> bool:
+    """Whether `aiogram.types` still ends with the loop the hook replaces. A future
+    aiogram that builds its types another way is imported as it is: slower, not broken."""
+    if name != "aiogram.types":
+        return True
+    try:
+        source = Path(spec.origin or "").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    return "model_rebuild(_types_namespace=_types_namespace)" in source
 
 
 class _Loader(importlib.abc.Loader):

@@ -7,6 +7,7 @@ Each check runs in a fresh interpreter: this test process imported aiogram long 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -163,3 +164,20 @@ def test_the_summarizer_stack_loads_with_the_first_summary_not_at_start() -> Non
     assert after == ["sumy", "nltk", "numpy", "scipy"]  # not scipy.stats: 50 MB nobody uses
     assert lemma == snowball == 1
     assert half == 0.5
+
+
+def test_an_aiogram_without_the_eager_loop_is_imported_as_it_is(tmp_path: Path) -> None:
+    # A stand-in "aiogram.types" that builds its models another way: the hook must
+    # leave it alone rather than skip builds it knows nothing about.
+    package = tmp_path / "aiogram"
+    (package / "types").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "types" / "__init__.py").write_text("BUILT = True\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "import bot, aiogram.types as t, sys; print(t.BUILT,"
+         " type(t.__loader__).__name__)"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "SourceFileLoader"]
