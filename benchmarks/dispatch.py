@@ -7,11 +7,13 @@ a bare aiogram handler, in the same run.
 
 Both get the same offline session (benchmarks/_bench.RecordingSession), so the figures
 are the cost of handling an update, not of HTTP. Updates are fed one after another with
-`Dispatcher.feed_update`; each figure is the median of the rounds, and the rounds of
-the variants are interleaved so that a noisy neighbour slows all of them alike.
+`Dispatcher.feed_update`, the loop getting one turn between them as polling gives it;
+work the bot leaves in the background (recording its answers) is waited for within the
+timing at the end of each round. Each figure is the median of the rounds, and the
+rounds of the variants are interleaved so that a noisy neighbour slows all of them alike.
 
-"cached" means the summary or points are in the SQLite cache (as `warm()` leaves them);
-"uncached" clears that cache before each update (not timed), so sumy runs, in a thread.
+"cached" means the summary or points are cached (as `warm()` leaves them); "uncached"
+empties the cache before each update (not timed), so sumy runs, in a thread.
 
     python benchmarks/dispatch.py            # 2,000 updates x 7 rounds
     python benchmarks/dispatch.py --quick    # 300 updates x 3 rounds
@@ -63,7 +65,6 @@ from bot.offline import OfflineSession
 from handlers import articles
 from tests.botapi import FakeTelegram
 
-PROFILE_CALLERS: list[str] = []
 GOAL = 0.5  # cached /summary: at least half the bare handler's throughput
 
 
@@ -346,8 +347,6 @@ async def profile(count: int, *, on_loop: bool) -> None:
     print()
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("tottime").print_stats(15)
-    if PROFILE_CALLERS:
-        stats.print_callers(*PROFILE_CALLERS)
 
 
 def main() -> None:
