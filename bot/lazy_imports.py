@@ -153,21 +153,28 @@ def _hand_out_namespace(package: ModuleType) -> None:
         "Default": Default,
         **{name: getattr(package, name) for name in names},
     }
+    words: dict[type, set[str]] = {}  # a base's names, read once for all its subclasses
     for name in names:
         model = namespace[name]
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             continue
         home = vars(sys.modules[model.__module__])
         # Inherited fields too: pydantic reads a base's annotations in the subclass's
-        # module (MenuButtonCommands has MenuButton's `web_app: WebAppInfo`).
+        # module (MenuButtonCommands has MenuButton's `web_app: WebAppInfo`). Only
+        # aiogram's own classes: pydantic's BaseModel names nothing of aiogram's.
         for klass in model.__mro__:
-            if not issubclass(klass, BaseModel):
+            if not klass.__module__.startswith("aiogram."):
                 continue
-            for annotation in inspect.get_annotations(klass).values():
-                if isinstance(annotation, str):
-                    for word in _WORD.findall(annotation):
-                        if word in namespace and word not in home:
-                            home[word] = namespace[word]
+            if klass not in words:
+                words[klass] = {
+                    word
+                    for annotation in inspect.get_annotations(klass).values()
+                    if isinstance(annotation, str)
+                    for word in _WORD.findall(annotation)
+                    if word in namespace
+                }
+            for word in words[klass]:
+                home.setdefault(word, namespace[word])
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
