@@ -272,8 +272,11 @@ class DigestScheduler:
                 return Sent(chat_id, delivered, failed=True)
             delivered += 1
             if reply.article_id is not None:
-                message_ids = [message.message_id for message in outcome.messages]
-                self.digests.service.remember(chat_id, reply.article_id, message_ids)
+                self.digests.service.remember(
+                    chat_id,
+                    [(message.message_id, reply.article_id) for message in outcome.messages],
+                    focus=reply.article_id,
+                )
         return Sent(chat_id, delivered)
 
     # -- what Telegram tells us -----------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -135,15 +135,11 @@ class ArticleService:
         self.chats.record(chat_id, focus=article_id)
 
     def remember(
-        self, chat_id: int, article_id: int, message_ids: list[int], *, focus: bool = True
+        self, chat_id: int, messages: Sequence[tuple[int, int]], *, focus: int | None = None
     ) -> None:
-        """Records which article the bot's messages were about (and, unless told
-        otherwise, makes it the chat's current article)."""
-        self.chats.record(
-            chat_id,
-            focus=article_id if focus else None,
-            messages=[(message_id, article_id) for message_id in message_ids],
-        )
+        """Records which article each of the bot's messages (message id, article id) was
+        about and, with `focus`, makes that article the chat's current one."""
+        self.chats.record(chat_id, focus=focus, messages=messages)
 
     async def summary(
         self, article: Article, *, algorithm: str, sentences: int, busy: Busy | None = None

@@ -34,15 +34,15 @@ async def send(
     about = [r.article_id for r in replies if r.article_id is not None]
     if about:
         service.focus(message.chat.id, about[-1])
-    sent: list[Message] = []
-    for reply in replies:
-        sent.append(await message.answer(reply.html, reply_markup=reply.keyboard))
-    by_article: dict[int, list[int]] = {}
-    for reply, out in zip(replies, sent, strict=True):
-        if reply.article_id is not None:
-            by_article.setdefault(reply.article_id, []).append(out.message_id)
-    for article_id, message_ids in by_article.items():
-        service.remember(message.chat.id, article_id, message_ids, focus=False)
+    sent = [await message.answer(r.html, reply_markup=r.keyboard) for r in replies]
+    service.remember(
+        message.chat.id,
+        [
+            (out.message_id, reply.article_id)
+            for reply, out in zip(replies, sent, strict=True)
+            if reply.article_id is not None
+        ],
+    )
     return sent
 
 

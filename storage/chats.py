@@ -87,6 +87,8 @@ class ChatRepo:
         them (`current`, `article_for_message`, `migrate`) wait for pending writes,
         and `flush()` (App.close) does.
         """
+        if focus is None and not messages:
+            return
         if focus is not None:
             self._current.put(chat_id, focus)
         self._pending.append((chat_id, focus, tuple(messages)))
