@@ -18,10 +18,10 @@ from pathlib import Path
 from _common import ROOT, SEED
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.handler import FilterObject
-from aiogram.types import Chat, Message, MessageEntity, Update, User
+from aiogram.types import Update, User
 
 from bot.config import Settings
-from bot.offline import OfflineSession
+from bot.offline import OfflineSession, chat, text_update, user
 
 __all__ = ["ROOT", "SEED"]
 
@@ -177,19 +177,11 @@ class Updates:
         self.message_ids = itertools.count(1)
 
     def message(self, text: str, chat_id: int = 1001) -> Update:
-        user = User(id=chat_id, is_bot=False, first_name=f"User {chat_id}", language_code="ru")
-        entities = None
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            entities = [MessageEntity(type="bot_command", offset=0, length=len(command))]
-        return Update(
-            update_id=next(self.update_ids),
-            message=Message(
-                message_id=next(self.message_ids),
-                date=EPOCH,
-                chat=Chat(id=chat_id, type="private", first_name=user.first_name),
-                from_user=user,
-                text=text,
-                entities=entities,
-            ),
+        return text_update(
+            next(self.update_ids),
+            next(self.message_ids),
+            text,
+            chat=chat(chat_id),
+            from_user=user(chat_id),
+            date=EPOCH,
         )

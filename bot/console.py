@@ -16,14 +16,13 @@ from aiogram.types import (
     Chat,
     InlineKeyboardMarkup,
     Message,
-    MessageEntity,
     Update,
     User,
 )
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.offline import ME, OfflineSession
+from bot.offline import ME, OfflineSession, text_update
 from bot.render import strip_tags
 
 TOKEN = "42:console"
@@ -104,20 +103,13 @@ class Console:
                     data=data or "",
                 ),
             )
-        entities = None
-        if line.startswith("/"):
-            length = len(line.split(maxsplit=1)[0])
-            entities = [MessageEntity(type="bot_command", offset=0, length=length)]
-        return Update(
-            update_id=next(self.updates),
-            message=Message(
-                message_id=next(self.message_ids),
-                date=datetime.now(UTC),
-                chat=Chat(id=CHAT_ID, type="private", first_name=YOU.first_name),
-                from_user=YOU,
-                text=line,
-                entities=entities,
-            ),
+        return text_update(
+            next(self.updates),
+            next(self.message_ids),
+            line,
+            chat=Chat(id=CHAT_ID, type="private", first_name=YOU.first_name),
+            from_user=YOU,
+            date=datetime.now(UTC),
         )
 
     async def say(self, line: str) -> None:

@@ -22,7 +22,15 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, ChatMemberOwner, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    Chat,
+    ChatMemberOwner,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
 
 ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
 
@@ -36,6 +44,34 @@ def chat(chat_id: int) -> Chat:
     if chat_id > 0:
         return Chat(id=chat_id, type="private", first_name=f"User {chat_id}")
     return Chat(id=chat_id, type="supergroup", title=f"Chat {chat_id}")
+
+
+def text_update(
+    update_id: int,
+    message_id: int,
+    text: str | None,
+    *,
+    chat: Chat,
+    from_user: User,
+    date: datetime,
+    **fields: Any,
+) -> Update:
+    """A message as Telegram delivers it: a leading /command carries its bot_command
+    entity, its length in UTF-16 code units as Telegram counts them."""
+    entities = None
+    if text is not None and text.startswith("/"):
+        length = len(text.split(maxsplit=1)[0].encode("utf-16-le")) // 2
+        entities = [MessageEntity(type="bot_command", offset=0, length=length)]
+    message = Message(
+        message_id=message_id,
+        date=date,
+        chat=chat,
+        from_user=from_user,
+        text=text,
+        entities=entities,
+        **fields,
+    )
+    return Update(update_id=update_id, message=message)
 
 
 @dataclass

@@ -15,14 +15,13 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Message,
-    MessageEntity,
     Update,
     User,
 )
 
 from bot.app import App, build_app
 from bot.config import Settings
-from bot.offline import OfflineSession, Sent, chat, user
+from bot.offline import OfflineSession, Sent, chat, text_update, user
 
 TOKEN = "123456:HARNESS-token"
 ME = User(id=123456, is_bot=True, first_name="Сводка", username="svodka_bot")
@@ -65,23 +64,16 @@ class Harness:
         **fields: Any,
     ) -> Update:
         chat_id = user_id if chat_id is None else chat_id
-        entities = None
-        if text is not None and text.startswith("/"):
-            length = len(text.split(maxsplit=1)[0].encode("utf-16-le")) // 2
-            entities = [MessageEntity(type="bot_command", offset=0, length=length)]
-        return Update(
-            update_id=next(self._updates),
-            message=Message(
-                message_id=next(self._messages),
-                date=datetime.now(UTC),
-                chat=chat(chat_id),
-                from_user=user(user_id),
-                sender_chat=sender_chat,
-                text=text,
-                entities=entities,
-                reply_to_message=reply_to,
-                **fields,
-            ),
+        return text_update(
+            next(self._updates),
+            next(self._messages),
+            text,
+            chat=chat(chat_id),
+            from_user=user(user_id),
+            date=datetime.now(UTC),
+            sender_chat=sender_chat,
+            reply_to_message=reply_to,
+            **fields,
         )
 
     def press(self, data: str, *, message: Message, user_id: int = 1001) -> Update:
