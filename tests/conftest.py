@@ -12,6 +12,7 @@ from bot.config import Settings
 from storage.articles import ArticleRepo
 from storage.db import Database
 from tests.botapi import DEFAULT_USER_ID, Call, FakeTelegram, _same_chat
+from tests.site import Site
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -47,6 +48,17 @@ BOT_USERNAME = "svodka_bot"
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME) as server:
         yield server
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    """A web site on 127.0.0.1 for feeds and pages (tests/site.py)."""
+    server = Site()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
-from aiohttp import web
 
 from bot import texts
 from bot.intake import Fetcher, IntakeService
@@ -29,97 +27,10 @@ from bot.intake.errors import (
 from storage.articles import ArticleRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
+from tests.site import Site
 
 NOW = datetime(2025, 6, 17, 9, 0, tzinfo=UTC)
 MB = 1024 * 1024
-
-
-# --- a web site on loopback ---------------------------------------------------------
-
-
-@dataclass
-class Page:
-    body: bytes
-    content_type: str = "text/html; charset=utf-8"
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    # Seconds before the answer: longer than the client's timeout means "never answers".
-    delay: float = 0.0
-    # Served in chunks without Content-Length, so only counting stops the client.
-    stream: bool = False
-    # Awaited before the answer: lets a test hold a request until others arrive.
-    gate: Callable[[], Awaitable[None]] | None = None
-
-
-@dataclass
-class Request:
-    path: str
-    headers: dict[str, str]
-
-
-class Site:
-    """Serves what a test puts at each path; records every request with its headers."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, Page] = {}
-        self.requests: list[Request] = []
-        self._runner: web.AppRunner | None = None
-        self.base = ""
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self._handle)
-        # handler_cancellation: a slow handler whose client gave up ends at once.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.2
-        )
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        await web.SockSite(self._runner, sock).start()
-        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def put(self, path: str, body: str | bytes, **kw: Any) -> str:
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        self.pages[path] = Page(data, **kw)
-        return self.url(path)
-
-    def hits(self, path: str) -> list[Request]:
-        return [r for r in self.requests if r.path == path]
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(Request(request.path_qs, dict(request.headers)))
-        page = self.pages.get(request.path_qs) or self.pages.get(request.path)
-        if page is None:
-            return web.Response(status=404, text="Not Found")
-        if page.delay:
-            await asyncio.sleep(page.delay)
-        if page.gate is not None:
-            await page.gate()
-        etag = page.headers.get("ETag")
-        if etag is not None and request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        headers = {"Content-Type": page.content_type, **page.headers}
-        if not page.stream:
-            return web.Response(status=page.status, body=page.body, headers=headers)
-        response = web.StreamResponse(status=page.status, headers=headers)
-        await response.prepare(request)
-        step = 64 * 1024
-        try:
-            for start in range(0, len(page.body), step):
-                await response.write(page.body[start : start + step])
-        except ConnectionError:
-            # The client stopped reading at its size cap: what the test wants.
-            return response
-        await response.write_eof()
-        return response
 
 
 # --- test data: feeds and pages -----------------------------------------------------
@@ -240,16 +151,6 @@ def teaser(n: int) -> str:
 
 
 # --- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    server = Site()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from storage.chats import ChatRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
 from tests.botapi import FakeTelegram, make_bot
+from tests.site import Site
 from tests.test_intake_feeds import (
     EN_TEXT,
     NOW,
     Item,
-    Site,
     html_page,
     rss,
     ru_text,
@@ -36,16 +36,6 @@ from tests.test_intake_feeds import (
 ADMIN = 500
 OTHER_ADMIN = 501
 STRANGER = 777
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    server = Site()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 class Chat:
