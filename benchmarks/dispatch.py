@@ -98,8 +98,14 @@ class Side:
         self.settle = settle
         self.updates = Updates()
 
-    async def rate(self, text: str, count: int, *, before: Callable[[], object] | None = None,
-                   check: str | None = None) -> float:
+    async def rate(
+        self,
+        text: str,
+        count: int,
+        *,
+        before: Callable[[], object] | None = None,
+        check: str | None = None,
+    ) -> float:
         """Updates per second over `count` updates; `before` runs untimed before each one."""
         updates = [self.updates.message(text) for _ in range(count)]
         sent = len(self.replies())
@@ -184,7 +190,8 @@ async def measure(count: int, rounds: int, uncached: int, *, http: bool, on_loop
             assert article is not None
             # The summary's first sentence: proof that the reply is the summary itself.
             summary = await app.service.summary(
-                article, algorithm=app.settings.summary_algorithm,
+                article,
+                algorithm=app.settings.summary_algorithm,
                 sentences=app.settings.summary_sentences,
             )
             marker = summary.sentences[0][:40]
@@ -213,8 +220,9 @@ async def measure(count: int, rounds: int, uncached: int, *, http: bool, on_loop
         rows.append([name, f"{rate:,.1f}", f"{1000 / rate:.1f}", f"{rate / bare_rate:.4f}"])
     print(f"machine: {machine()}")
     where = "aiohttp session to a Bot API test server on 127.0.0.1" if http else "offline session"
-    print(f"{where}; cached: {count} updates x {rounds} rounds, median;"
-          f" uncached: {uncached} updates")
+    print(
+        f"{where}; cached: {count} updates x {rounds} rounds, median; uncached: {uncached} updates"
+    )
     if on_loop:
         print(f"what if: {rewrapped} F filters of the production Dispatcher rewrapped in OnLoop")
     print(table(["update", "updates/s", "ms/update", "ratio to bare"], rows))
@@ -353,10 +361,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 updates x 3 rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile of cached /summary")
-    parser.add_argument("--http", action="store_true",
-                        help="both through aiogram's aiohttp session to a loopback server")
-    parser.add_argument("--filters-on-loop", action="store_true",
-                        help="what if: every F filter wrapped in handlers.common.OnLoop")
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="both through aiogram's aiohttp session to a loopback server",
+    )
+    parser.add_argument(
+        "--filters-on-loop",
+        action="store_true",
+        help="what if: every F filter wrapped in handlers.common.OnLoop",
+    )
     args = parser.parse_args()
     if args.profile:
         asyncio.run(profile(1000, on_loop=args.filters_on_loop))

@@ -85,9 +85,7 @@ def chat_ids(count: int) -> list[int]:
 
 def peak(times: list[float], window: float = 1.0) -> int:
     times = sorted(times)
-    return max(
-        (bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0
-    )
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 
 async def measure(
@@ -134,24 +132,44 @@ async def naive(bot: Bot, chats: list[int]) -> None:
 
 def table(rows: list[Row]) -> str:
     header = (
-        "run", "chats", "requests", "delivered", "blocked", "lost", "dupes",
-        "violations", "peak req/s", "seconds", "msg/s", f"of {CEILING}/s",
+        "run",
+        "chats",
+        "requests",
+        "delivered",
+        "blocked",
+        "lost",
+        "dupes",
+        "violations",
+        "peak req/s",
+        "seconds",
+        "msg/s",
+        f"of {CEILING}/s",
     )
     lines = [header]
     for r in rows:
         lines.append(
             (
-                r.name, str(r.chats), str(r.requests), str(r.delivered), str(r.blocked),
-                str(r.lost), str(r.duplicates), str(r.violations), str(r.peak_per_sec),
-                f"{r.seconds:.1f}", f"{r.rate:.1f}",
+                r.name,
+                str(r.chats),
+                str(r.requests),
+                str(r.delivered),
+                str(r.blocked),
+                str(r.lost),
+                str(r.duplicates),
+                str(r.violations),
+                str(r.peak_per_sec),
+                f"{r.seconds:.1f}",
+                f"{r.rate:.1f}",
                 # Against the ceiling only when nothing was dropped to get there.
                 f"{r.rate / CEILING:.0%}" if r.lost == 0 else "-",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = [
-        "  ".join(cell.rjust(width) if i else cell.ljust(width)
-                  for i, (cell, width) in enumerate(zip(line, widths, strict=True)))
+        "  ".join(
+            cell.rjust(width) if i else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+        )
         for line in lines
     ]
     out.insert(1, "-" * len(out[0]))
@@ -173,11 +191,15 @@ async def main(argv: list[str] | None = None) -> None:
         await measure("paced (Deliverer)", chats, args.seed, paced),
         await measure("naive gather", chats, args.seed, naive),
     ]
-    print(f"fan-out of one digest message to {count} chats; limits enforced, "
-          "5% of sends answered 429, 1% 403")
+    print(
+        f"fan-out of one digest message to {count} chats; limits enforced, "
+        "5% of sends answered 429, 1% 403"
+    )
     print(table(rows))
-    print("lost: a chat that did not block the bot yet got nothing; "
-          "msg/s: delivered per wall-clock second")
+    print(
+        "lost: a chat that did not block the bot yet got nothing; "
+        "msg/s: delivered per wall-clock second"
+    )
 
 
 if __name__ == "__main__":

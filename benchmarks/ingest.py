@@ -245,15 +245,12 @@ async def bench_search(folder: Path, articles: list[NewArticle]) -> SearchFigure
             params: list[object] = [p for w in words for p in (f"%{w}%", f"%{w}%")]
             started = time.perf_counter()
             rows = await db.fetchall(
-                f"SELECT id, title, text FROM articles WHERE {where}"
-                " ORDER BY id DESC LIMIT 5",
+                f"SELECT id, title, text FROM articles WHERE {where} ORDER BY id DESC LIMIT 5",
                 params,
             )
             baseline_ms.append((time.perf_counter() - started) * 1000)
             baseline_found += bool(rows)
-        return SearchFigures(
-            len(articles), build, ours_ms, baseline_ms, ours_found, baseline_found
-        )
+        return SearchFigures(len(articles), build, ours_ms, baseline_ms, ours_found, baseline_found)
     finally:
         await db.close()
 
@@ -262,21 +259,31 @@ def report(ingest: IngestFigures, search: SearchFigures) -> None:
     ours_rate = ingest.stored / ingest.ours_seconds
     base_rate = ingest.entries / ingest.baseline_seconds
     print(f"ingest: {ingest.entries} feed entries from 127.0.0.1, {ingest.stored} stored")
-    print(f"  IntakeService.poll_feed + ArticleRepo.add  {ours_rate:8.1f} articles/s"
-          f"  ({ingest.ours_seconds:.2f} s)")
-    print(f"  baseline: parse + plain INSERT            {base_rate:8.1f} articles/s"
-          f"  ({ingest.baseline_seconds:.2f} s)")
-    print(f"  ratio ours/baseline: {ours_rate / base_rate:.3f}"
-          f" (indexing costs {base_rate / ours_rate:.1f}x)")
+    print(
+        f"  IntakeService.poll_feed + ArticleRepo.add  {ours_rate:8.1f} articles/s"
+        f"  ({ingest.ours_seconds:.2f} s)"
+    )
+    print(
+        f"  baseline: parse + plain INSERT            {base_rate:8.1f} articles/s"
+        f"  ({ingest.baseline_seconds:.2f} s)"
+    )
+    print(
+        f"  ratio ours/baseline: {ours_rate / base_rate:.3f}"
+        f" (indexing costs {base_rate / ours_rate:.1f}x)"
+    )
     print()
-    print(f"search: {len(QUERIES)} queries over {search.articles} articles"
-          f" (store built at {search.articles / search.build_seconds:.1f} articles/s)")
+    print(
+        f"search: {len(QUERIES)} queries over {search.articles} articles"
+        f" (store built at {search.articles / search.build_seconds:.1f} articles/s)"
+    )
     for name, times, found in (
         ("ArticleRepo.search (FTS5 over lemmas)", search.ours_ms, search.ours_found),
         ("baseline: LIKE '%word%'", search.baseline_ms, search.baseline_found),
     ):
-        print(f"  {name:38s} median {statistics.median(times):7.2f} ms"
-              f"  max {max(times):7.2f} ms  queries with hits {found}/{len(QUERIES)}")
+        print(
+            f"  {name:38s} median {statistics.median(times):7.2f} ms"
+            f"  max {max(times):7.2f} ms  queries with hits {found}/{len(QUERIES)}"
+        )
     ratio = statistics.median(search.baseline_ms) / statistics.median(search.ours_ms)
     print(f"  ratio baseline/ours (median): {ratio:.2f}x")
 

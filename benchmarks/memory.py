@@ -91,8 +91,9 @@ def bulk_fill(path: Path, count: int) -> None:
                 article_id = first + offset
                 new, title_index, text_index = synthetic.article(article_id)
                 added = to_db_time(START + timedelta(minutes=offset))
-                rows.append((article_id, new.title, new.source, added, new.text,
-                             content_hash(new.text)))
+                rows.append(
+                    (article_id, new.title, new.source, added, new.text, content_hash(new.text))
+                )
                 fts.append((article_id, title_index, text_index))
             conn.executemany(
                 "INSERT INTO articles (id, title, source, added_at, text, content_hash)"
@@ -163,14 +164,19 @@ async def converse(tg: FakeTelegram, texts: list[str]) -> None:
         )
 
 
-async def run_process(command: list[str], database: Path, texts: list[str],
-                      *, warm: int) -> dict[str, tuple[float, float]]:
+async def run_process(
+    command: list[str], database: Path, texts: list[str], *, warm: int
+) -> dict[str, tuple[float, float]]:
     readings: dict[str, tuple[float, float]] = {}
     async with FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME) as tg:
         tg.message("/help", user_id=FIRST_USER)  # its answer says the bot is up and polling
         process = await asyncio.create_subprocess_exec(
-            *command, env=bot_env(tg.url, database), cwd=database.parent,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            *command,
+            env=bot_env(tg.url, database),
+            cwd=database.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await tg.wait_for(
@@ -199,8 +205,9 @@ _SUMMARY = (
 IMPORTS = {
     "python": "pass",
     "aiogram, importing itself (every type built)": "import aiogram.client.session.aiohttp",
-    "aiogram, imported by the bot (types built on use)":
-        "import bot, aiogram.client.session.aiohttp",
+    "aiogram, imported by the bot (types built on use)": (
+        "import bot, aiogram.client.session.aiohttp"
+    ),
     "+ everything bot.app imports": "import bot.__main__, bot.app",
     "+ pymorphy3's dictionaries": "import bot.app; from bot.nlp.lemmas import lemma;"
     " lemma('статьи')",
@@ -210,18 +217,33 @@ IMPORTS = {
 
 def import_rss(statement: str) -> float:
     """VmRSS (MB) of a fresh interpreter after `statement`."""
-    probe = "print(next(line.split()[1] for line in open('/proc/self/status')" \
+    probe = (
+        "print(next(line.split()[1] for line in open('/proc/self/status')"
         " if line.startswith('VmRSS:')))"
+    )
     result = subprocess.run(
-        [python(), "-c", f"{statement}\n{probe}"], capture_output=True, text=True, check=True,
+        [python(), "-c", f"{statement}\n{probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
         env=bot_env("http://127.0.0.1:9", Path("unused")),
     )
     return int(result.stdout.split()[-1]) / 1024
 
 
 def updates(quick: bool) -> list[str]:
-    texts = ["/latest", "/latest 30", "/search Казахстан", "/search торговля и инвестиции",
-             "/summary", "/points", "/summary 5000", "/points 5000", "/full 42", "Токаев"]
+    texts = [
+        "/latest",
+        "/latest 30",
+        "/search Казахстан",
+        "/search торговля и инвестиции",
+        "/summary",
+        "/points",
+        "/summary 5000",
+        "/points 5000",
+        "/full 42",
+        "Токаев",
+    ]
     if not quick:
         texts += [f"/summary {n}" for n in range(100, 9000, 450)]
         texts += ["/search сотрудничество", "/search саммит Центральная Азия", "/latest 10"]
@@ -254,8 +276,12 @@ async def measure(count: int, quick: bool) -> None:
     print(table(["process", "when", "VmRSS MB", "VmHWM MB"], rows))
     if not quick:
         print("\nwhere it goes: VmRSS of a fresh interpreter after importing")
-        print(table(["imports", "VmRSS MB"],
-                    [[name, f"{import_rss(code):.0f}"] for name, code in IMPORTS.items()]))
+        print(
+            table(
+                ["imports", "VmRSS MB"],
+                [[name, f"{import_rss(code):.0f}"] for name, code in IMPORTS.items()],
+            )
+        )
     bot_rss = bot["after updates"][0]
     ratio = bot_rss / bare["after updates"][0]
     print(f"\nbot / bare (VmRSS after updates): {ratio:.2f}")

@@ -131,9 +131,9 @@ class Arrivals:
             await asyncio.gather(*self.tasks)
 
 
-async def one_run(app: App, article: Article, updates: Updates, *, summary: bool) -> tuple[
-    list[float], float
-]:
+async def one_run(
+    app: App, article: Article, updates: Updates, *, summary: bool
+) -> tuple[list[float], float]:
     """Latencies (ms) of the /latest that arrived during the summary; the summary's seconds."""
     await app.service.forget_summaries(article.id)
     arrivals = Arrivals(app, updates)
@@ -164,17 +164,24 @@ async def measure(runs: int, eval_dir: Path, on_loop: bool) -> None:
                 long_document(eval_dir), now=datetime.now(UTC)
             )
             updates = Updates()
-            stock = OnLoopService(app.service.articles, app.service.cache, app.service.chats,
-                                  app.settings)
+            stock = OnLoopService(
+                app.service.articles, app.service.cache, app.service.chats, app.settings
+            )
             threaded = app.service
             # Warm-up: pymorphy3's dictionaries and the lemma cache, the first getMe.
-            await threaded.summary(article, algorithm=app.settings.summary_algorithm,
-                                   sentences=app.settings.summary_sentences)
+            await threaded.summary(
+                article,
+                algorithm=app.settings.summary_algorithm,
+                sentences=app.settings.summary_sentences,
+            )
             await one_run(app, article, updates, summary=False)
             # What `python -m bot run` does once its warm-up is over (bot.app.warm_cache).
             gc.freeze()
-            results: dict[str, list[float]] = {"idle": [], "bot (to_thread)": [],
-                                               "on loop (stock)": []}
+            results: dict[str, list[float]] = {
+                "idle": [],
+                "bot (to_thread)": [],
+                "on loop (stock)": [],
+            }
             durations: dict[str, list[float]] = {name: [] for name in results}
             for _ in range(runs):
                 for name, service, summary in (
@@ -193,20 +200,34 @@ async def measure(runs: int, eval_dir: Path, on_loop: bool) -> None:
     rows = []
     for name, values in results.items():
         summary_s = "—" if name == "idle" else f"{min(durations[name]):.2f}"
-        rows.append([name, len(values), f"{percentile(values, 50):.1f}",
-                     f"{percentile(values, 95):.1f}", f"{max(values):.1f}", summary_s])
+        rows.append(
+            [
+                name,
+                len(values),
+                f"{percentile(values, 50):.1f}",
+                f"{percentile(values, 95):.1f}",
+                f"{max(values):.1f}",
+                summary_s,
+            ]
+        )
     bot_p95 = percentile(results["bot (to_thread)"], 95)
     stock_p95 = percentile(results["on loop (stock)"], 95)
     bot_max = max(results["bot (to_thread)"])
     print(f"machine: {machine()}")
-    print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms; "
-          + (f"{rewrapped} F filters rewrapped in OnLoop" if on_loop else "filters as shipped"))
-    print(f"/latest every {INTERVAL * 1000:.0f} ms during a summary of {SENTENCES} sentences;"
-          f" {runs} summaries per variant; milliseconds")
+    print(
+        f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms; "
+        + (f"{rewrapped} F filters rewrapped in OnLoop" if on_loop else "filters as shipped")
+    )
+    print(
+        f"/latest every {INTERVAL * 1000:.0f} ms during a summary of {SENTENCES} sentences;"
+        f" {runs} summaries per variant; milliseconds"
+    )
     print(table(["variant", "/latest", "p50", "p95", "max", "summary s (best)"], rows))
     print(f"\np95 on loop / p95 bot: {stock_p95 / bot_p95:.1f}x")
-    print(f"goal: /latest under {GOAL_MS:.0f} ms during the summary: p95 {bot_p95:.1f} ms -> "
-          f"{verdict(bot_p95 < GOAL_MS)}; max {bot_max:.1f} ms -> {verdict(bot_max < GOAL_MS)}")
+    print(
+        f"goal: /latest under {GOAL_MS:.0f} ms during the summary: p95 {bot_p95:.1f} ms -> "
+        f"{verdict(bot_p95 < GOAL_MS)}; max {bot_max:.1f} ms -> {verdict(bot_max < GOAL_MS)}"
+    )
 
 
 def main() -> None:
@@ -214,12 +235,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 summaries per variant")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument(
-        "--switch-interval", type=float, default=SWITCH_INTERVAL, metavar="SECONDS",
+        "--switch-interval",
+        type=float,
+        default=SWITCH_INTERVAL,
+        metavar="SECONDS",
         help="sys.setswitchinterval for this run (default: what `python -m bot` sets; "
         "Python's own default is 0.005)",
     )
-    parser.add_argument("--filters-on-loop", action="store_true",
-                        help="what if: every F filter wrapped in handlers.common.OnLoop")
+    parser.add_argument(
+        "--filters-on-loop",
+        action="store_true",
+        help="what if: every F filter wrapped in handlers.common.OnLoop",
+    )
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)

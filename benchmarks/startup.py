@@ -88,8 +88,12 @@ async def time_to_exit(command: list[str]) -> float:
 async def measure(runs: int) -> dict[str, list[float]]:
     bot = [python(), "-m", "bot"]
     bare = [python(), "-c", BARE_BOT]
-    times: dict[str, list[float]] = {"first start": [], "restart": [], "bare aiogram": [],
-                                     "python": []}
+    times: dict[str, list[float]] = {
+        "first start": [],
+        "restart": [],
+        "bare aiogram": [],
+        "python": [],
+    }
     with tempfile.TemporaryDirectory(prefix="svodka-startup-") as tmp:
         for run in range(runs):
             database = Path(tmp) / f"run-{run}" / "svodka.sqlite3"
@@ -109,7 +113,10 @@ def import_seconds() -> tuple[float, dict[str, float]]:
     # bot.__main__ imports bot.app only when it runs, so import both as `run` would.
     result = subprocess.run(
         [python(), "-X", "importtime", "-c", "import bot.__main__, bot.app"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     packages: dict[str, float] = {}
@@ -131,8 +138,13 @@ def main() -> None:
     times = asyncio.run(measure(runs))
     bare = median(times["bare aiogram"])
     rows = [
-        [name, f"{median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}",
-         f"{median(values) / bare:.2f}"]
+        [
+            name,
+            f"{median(values):.2f}",
+            f"{min(values):.2f}",
+            f"{max(values):.2f}",
+            f"{median(values) / bare:.2f}",
+        ]
         for name, values in times.items()
     ]
     print(f"machine: {machine()}")
@@ -144,10 +156,16 @@ def main() -> None:
     if args.importtime:
         total, packages = import_seconds()
         top = sorted(packages.items(), key=lambda item: -item[1])[:12]
-        print(f"\nimports of python -m bot (python -X importtime): {total:.2f} s in all;"
-              " the packages that take longest, by their modules' own time:")
-        print(table(["package", "seconds", "share"],
-                    [[name, f"{seconds:.2f}", f"{seconds / total:.0%}"] for name, seconds in top]))
+        print(
+            f"\nimports of python -m bot (python -X importtime): {total:.2f} s in all;"
+            " the packages that take longest, by their modules' own time:"
+        )
+        print(
+            table(
+                ["package", "seconds", "share"],
+                [[name, f"{seconds:.2f}", f"{seconds / total:.0%}"] for name, seconds in top],
+            )
+        )
 
 
 if __name__ == "__main__":

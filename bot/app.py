@@ -218,8 +218,9 @@ async def housekeeping(app: App) -> None:
         log.exception("housekeeping failed")
         return
     if links or entries:
-        log.info("housekeeping: %d old message link(s), %d old feed entries removed",
-                 links, entries)
+        log.info(
+            "housekeeping: %d old message link(s), %d old feed entries removed", links, entries
+        )
 
 
 async def register_commands(bot: Bot) -> None:

@@ -104,9 +104,7 @@ class FloodControl(BaseMiddleware):
         """How many senders are remembered (for tests and debugging)."""
         return len(self._buckets)
 
-    async def __call__(
-        self, handler: Handler, event: TelegramObject, data: dict[str, Any]
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         key = sender_key(event)
         bot: Bot | None = data.get("bot")
         if key is None or bot is None or not await counts(event, bot):

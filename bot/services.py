@@ -175,9 +175,7 @@ class ArticleService:
         if settings is None:
             settings = await self.chat_settings(chat_id)
         count = settings.sentences * MORE_FACTOR if longer else settings.sentences
-        return await self.summary(
-            article, algorithm=settings.algorithm, sentences=count, busy=busy
-        )
+        return await self.summary(article, algorithm=settings.algorithm, sentences=count, busy=busy)
 
     async def points(self, article: Article, *, busy: Busy | None = None) -> Points:
         key = (article.id, "points", 0)

@@ -72,8 +72,18 @@ def articles_count(n: int) -> str:
 
 
 MONTHS = (
-    "января", "февраля", "марта", "апреля", "мая", "июня",
-    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
 )
 
 # Headers and labels
@@ -216,6 +226,7 @@ def error_text(exc: BaseException) -> str:
             return FEED_NOT_FOUND.format(number=esc(number))
     return UNEXPECTED
 
+
 # Digest buttons: one row per article, so each label carries the article's number.
 DIGEST_BUTTON = "№{id} {label}"
 BTN_TEXT = "Текст"
@@ -248,7 +259,7 @@ def file_reason(reason: str) -> str:
     head = prefix.replace("line", "строка").replace("item", "запись")
     for english, russian in FILE_REASONS.items():
         if rest.startswith(english):
-            tail = rest[len(english):].replace(" on line", ", строка")
+            tail = rest[len(english) :].replace(" on line", ", строка")
             return f"{head}: {russian}{tail}" if head else f"{russian}{tail}"
     return reason
 
@@ -291,10 +302,22 @@ FEED_PAUSED = (
 
 # Articles that are not in Russian are kept, and the reader is told.
 LANGUAGE_NAMES = {
-    "en": "английском", "uk": "украинском", "be": "белорусском", "kk": "казахском",
-    "bg": "болгарском", "sr": "сербском", "pl": "польском", "de": "немецком",
-    "fr": "французском", "es": "испанском", "it": "итальянском", "pt": "португальском",
-    "tr": "турецком", "zh": "китайском", "ja": "японском", "ar": "арабском",
+    "en": "английском",
+    "uk": "украинском",
+    "be": "белорусском",
+    "kk": "казахском",
+    "bg": "болгарском",
+    "sr": "сербском",
+    "pl": "польском",
+    "de": "немецком",
+    "fr": "французском",
+    "es": "испанском",
+    "it": "итальянском",
+    "pt": "португальском",
+    "tr": "турецком",
+    "zh": "китайском",
+    "ja": "японском",
+    "ar": "арабском",
 }
 FOREIGN_LANGUAGE = "Статья на {language} языке: краткое изложение может быть неточным."
 FOREIGN_LANGUAGE_CODE = (

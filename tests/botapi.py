@@ -58,28 +58,61 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-QUERY_INVALID = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after entity parsing
 CALLBACK_DATA_LIMIT = 64  # bytes
 
 # Parameters whose values are plain strings even when they look like JSON ("123", "true").
 _STRING_PARAMS = frozenset(
     {
-        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url",
-        "secret_token", "ip_address", "certificate", "description", "short_description",
-        "name", "title", "language_code", "action", "emoji", "business_connection_id",
-        "message_effect_id", "custom_title", "query", "data", "first_name", "last_name",
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_message_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "certificate",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "language_code",
+        "action",
+        "emoji",
+        "business_connection_id",
+        "message_effect_id",
+        "custom_title",
+        "query",
+        "data",
+        "first_name",
+        "last_name",
     }
 )
 # Methods that put a message into a chat: the ones Telegram's flood limits count.
 _SEND_METHODS = frozenset(
     {
-        "sendmessage", "sendphoto", "senddocument", "sendaudio", "sendvideo", "sendanimation",
-        "sendvoice", "sendvideonote", "sendmediagroup", "sendlocation", "sendvenue",
-        "sendcontact", "sendpoll", "senddice", "sendsticker", "sendpaidmedia",
-        "forwardmessage", "forwardmessages", "copymessage", "copymessages",
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendaudio",
+        "sendvideo",
+        "sendanimation",
+        "sendvoice",
+        "sendvideonote",
+        "sendmediagroup",
+        "sendlocation",
+        "sendvenue",
+        "sendcontact",
+        "sendpoll",
+        "senddice",
+        "sendsticker",
+        "sendpaidmedia",
+        "forwardmessage",
+        "forwardmessages",
+        "copymessage",
+        "copymessages",
     }
 )
 _SUPERGROUP_BASE = -1_000_000_000_000
@@ -94,12 +127,23 @@ class EntityParseError(ValueError):
 
 
 _HTML_TAGS: dict[str, str] = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic",
-    "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji", "tg-time": "date_time",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+    "tg-time": "date_time",
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -206,9 +250,7 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
                 quote = source[j]
                 close = source.find(quote, j + 1)
                 if close == -1:
-                    raise EntityParseError(
-                        f"Unclosed start tag at byte offset {at(tag_start)}"
-                    )
+                    raise EntityParseError(f"Unclosed start tag at byte offset {at(tag_start)}")
                 value = source[j + 1 : close]
                 j = close + 1
             else:
@@ -225,9 +267,7 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         stack.append((name, attrs, pos))
         i = j
     if stack:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"'
-        )
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -574,9 +614,13 @@ class FakeTelegram:
         for admin in admins:
             if isinstance(admin, Mapping) and "status" in admin:
                 user = self.user(admin["user"])
-                members.append(member(user, admin["status"], **{
-                    k: v for k, v in admin.items() if k not in ("status", "user")
-                }))
+                members.append(
+                    member(
+                        user,
+                        admin["status"],
+                        **{k: v for k, v in admin.items() if k not in ("status", "user")},
+                    )
+                )
             else:
                 members.append(member(self.user(admin), "administrator"))
         self._admins[chat_id] = members
@@ -591,9 +635,14 @@ class FakeTelegram:
     def migrate(self, chat_id: int, new_chat_id: int, *, notify: bool = False) -> None:
         """The group became a supergroup: calls for the old id answer 400 with the new id."""
         self.migrated[chat_id] = new_chat_id
-        self._chats.setdefault(new_chat_id, {
-            **self.chat(chat_id), "id": new_chat_id, "type": "supergroup",
-        })
+        self._chats.setdefault(
+            new_chat_id,
+            {
+                **self.chat(chat_id),
+                "id": new_chat_id,
+                "type": "supergroup",
+            },
+        )
         if notify:
             self.message("", chat_id=chat_id, migrate_to_chat_id=new_chat_id)
             self.message("", chat_id=new_chat_id, migrate_from_chat_id=chat_id)
@@ -903,9 +952,7 @@ class FakeTelegram:
                 if roll < rate:
                     if code == 403 and chat is not None:
                         self.block(chat)
-                    raise ApiError(
-                        code, retry_after=randomly.retry_after if code == 429 else None
-                    )
+                    raise ApiError(code, retry_after=randomly.retry_after if code == 429 else None)
                 roll -= rate
 
     def _check_limits(self, chat: Any, now: float) -> None:
@@ -1221,13 +1268,20 @@ class FakeTelegram:
         chat = self.chat(self._resolve_chat(params))
         gifts = dict.fromkeys(
             (
-                "unlimited_gifts", "limited_gifts", "unique_gifts",
-                "premium_subscription", "gifts_from_channels",
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
             ),
             False,
         )
-        return {**chat, "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": gifts}
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._resolve_chat(params)
@@ -1310,10 +1364,21 @@ def member(user: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
         )
     elif status == "restricted":
         flags = (
-            "can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
-            "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
-            "can_send_other_messages", "can_add_web_page_previews", "can_react_to_messages",
-            "can_edit_tag", "can_change_info", "can_invite_users", "can_pin_messages",
+            "can_send_messages",
+            "can_send_audios",
+            "can_send_documents",
+            "can_send_photos",
+            "can_send_videos",
+            "can_send_video_notes",
+            "can_send_voice_notes",
+            "can_send_polls",
+            "can_send_other_messages",
+            "can_add_web_page_previews",
+            "can_react_to_messages",
+            "can_edit_tag",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
             "can_manage_topics",
         )
         base.update(dict.fromkeys(flags, False))

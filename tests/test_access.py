@@ -31,7 +31,9 @@ def in_group(**kw: Any) -> dict[str, Any]:
 
 def channel_origin(message_id: int = 7) -> dict[str, Any]:
     return {
-        "type": "channel", "date": 1_750_000_000, "message_id": message_id,
+        "type": "channel",
+        "date": 1_750_000_000,
+        "message_id": message_id,
         "chat": {"id": CHANNEL, "type": "channel", "title": "Новости", "username": "novosti"},
     }
 
@@ -79,8 +81,12 @@ async def test_add_is_for_bot_admins_only(running: RunningBot) -> None:
 
 
 async def test_feed_commands_are_for_bot_admins_only(running: RunningBot) -> None:
-    for command in ("/feeds", "/feed_add https://example.ru/rss", "/feed_remove 1",
-                    "/feed_resume 1"):
+    for command in (
+        "/feeds",
+        "/feed_add https://example.ru/rss",
+        "/feed_remove 1",
+        "/feed_resume 1",
+    ):
         [refused] = await running.say(command, user_id=4242)
         assert shown(refused) == texts.NOT_ALLOWED, command
     [listing] = await running.say("/feeds", user_id=ADMIN_ID)
@@ -132,7 +138,8 @@ async def test_in_a_group_only_its_admins_change_subscription_and_settings(
     # An anonymous admin writes as the group itself.
     group_chat = running.tg.chat(GROUP, "supergroup")
     saved = await running.say(
-        cmd("settings") + " sentences 7", count=2,
+        cmd("settings") + " sentences 7",
+        count=2,
         **in_group(user_id=ANONYMOUS, sender_chat=group_chat),
     )
     assert "Предложений в изложении: 7" in shown(saved[-1])
@@ -152,7 +159,9 @@ async def test_automatic_forwards_from_the_linked_channel_are_ignored(
 ) -> None:
     channel = running.tg.chat(CHANNEL, "channel")
     forward = in_group(
-        user_id=TELEGRAM, sender_chat=channel, is_automatic_forward=True,
+        user_id=TELEGRAM,
+        sender_chat=channel,
+        is_automatic_forward=True,
         forward_origin=channel_origin(),
     )
     # Not a command: a channel post that starts with one must not subscribe the group...
@@ -199,6 +208,7 @@ async def test_settings_never_show_or_change_another_chat(running: RunningBot) -
     [own] = await running.say("/settings", user_id=ADMIN)
     assert "Алгоритм: lexrank" in shown(own)
     # Another group sees its own settings, not the first group's.
-    [other] = await running.say(cmd("settings"), chat_id=-1_000_000_501,
-                                chat_type="supergroup", user_id=ADMIN)
+    [other] = await running.say(
+        cmd("settings"), chat_id=-1_000_000_501, chat_type="supergroup", user_id=ADMIN
+    )
     assert "Алгоритм: lexrank" in shown(other)

@@ -108,11 +108,15 @@ def count_articles(path: Path) -> int:
 
 
 @contextmanager
-def bot_process(args: list[str], env: dict[str, str], cwd: Path, log: IO[str]) -> Iterator[
-    subprocess.Popen[str]
-]:
+def bot_process(
+    args: list[str], env: dict[str, str], cwd: Path, log: IO[str]
+) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, stdout=log, stderr=log,
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=log,
         text=True,
     )
     try:
@@ -180,9 +184,9 @@ async def wait_until(condition: object, timeout: float, what: str) -> None:
 
 
 @asynccontextmanager
-async def running_bot(env: dict[str, str], cwd: Path, log: IO[str]) -> AsyncIterator[
-    asyncio.subprocess.Process
-]:
+async def running_bot(
+    env: dict[str, str], cwd: Path, log: IO[str]
+) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=log, stderr=log
     )
@@ -224,9 +228,11 @@ async def test_digest_killed_mid_send_is_resent_once_and_no_subscription_is_lost
             # Every further message to it waits out a 429 that outlasts the process.
             tg.fail("sendMessage", error_code=429, retry_after=60, chat_id=slow, times=None)
             await wait_until(
-                lambda: runs(database).get(done_a) == "sent"
-                and runs(database).get(done_b) == "sent",
-                20, "two chats' digests to complete",
+                lambda: (
+                    runs(database).get(done_a) == "sent" and runs(database).get(done_b) == "sent"
+                ),
+                20,
+                "two chats' digests to complete",
             )
             first.send_signal(signal.SIGKILL)
             await first.wait()
@@ -243,7 +249,7 @@ async def test_digest_killed_mid_send_is_resent_once_and_no_subscription_is_lost
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 15) == 0
 
-    after = {chat: tg.sent(chat)[before[chat]:] for chat in chats}
+    after = {chat: tg.sent(chat)[before[chat] :] for chat in chats}
     # The completed digests were not sent again; the interrupted one went out whole, once.
     assert after[done_a] == [] and after[done_b] == []
     assert len(after[slow]) == parts
@@ -275,9 +281,7 @@ async def test_a_failed_update_is_logged_with_its_update_and_chat_and_never_the_
     # Telegram fails the reply and then the apology.
     running.tg.fail("sendMessage", error_code=500, chat_id=chat, times=2)
     update_id = running.tg.message("/latest", user_id=chat)
-    await wait_until(
-        lambda: "could not apologise" in caplog.text, 10, "the failure to be logged"
-    )
+    await wait_until(lambda: "could not apologise" in caplog.text, 10, "the failure to be logged")
     failed = [r for r in caplog.records if r.levelno == logging.ERROR and "failed" in r.msg]
     assert [r.getMessage() for r in failed] == [f"update {update_id} in chat {chat} failed"]
     # The Bot API moves behind a redirect loop: aiohttp names the URL, token and all.
@@ -359,7 +363,10 @@ def broken_api(kind: str) -> Iterator[str]:
     ids=["redirect-loop", "token-refused"],
 )
 def test_run_against_a_broken_api_says_so_in_one_line_without_the_token(
-    kind: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -381,8 +388,9 @@ def test_run_against_a_broken_api_says_so_in_one_line_without_the_token(
 def test_redaction_masks_messages_arguments_and_tracebacks() -> None:
     settings = Settings(_env_file=None, bot_token=TOKEN)  # type: ignore[call-arg]
     redactor = RedactSecrets(["", "short", TOKEN, SECRET_HALF])
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET %s failed", (
-        f"http://api/bot{TOKEN}/getMe",), None)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "GET %s failed", (f"http://api/bot{TOKEN}/getMe",), None
+    )
     try:
         raise RuntimeError(f"url=/bot{TOKEN}/x and {SECRET_HALF}")
     except RuntimeError:

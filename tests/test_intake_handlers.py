@@ -56,9 +56,7 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(
-    tg: FakeTelegram, db: Database, tmp_path: Path
-) -> AsyncIterator[Chat]:
+async def chat(tg: FakeTelegram, db: Database, tmp_path: Path) -> AsyncIterator[Chat]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_path=tmp_path / "unused.sqlite3",
@@ -132,9 +130,7 @@ async def test_add_with_a_url_stores_the_page_article(chat: Chat, site: Site, db
     assert (await chat.say(f"/add {url}")).startswith("Такая статья уже есть, её номер 1")
 
 
-async def test_add_with_an_english_page_says_the_summary_may_be_off(
-    chat: Chat, site: Site
-) -> None:
+async def test_add_with_an_english_page_says_the_summary_may_be_off(chat: Chat, site: Site) -> None:
     url = site.put("/en", html_page("City approves a transport plan", EN_TEXT))
 
     reply = await chat.say(f"/add {url}")

@@ -34,7 +34,10 @@ EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
     ("raw", "normal"),
     [
         ("HTTPS://Example.RU:443/News/1/", "https://example.ru/News/1"),
-        ("http://example.ru:80/a?utm_source=tg&utm_campaign=x&id=5#top", "http://example.ru/a?id=5"),
+        (
+            "http://example.ru:80/a?utm_source=tg&utm_campaign=x&id=5#top",
+            "http://example.ru/a?id=5",
+        ),
         ("https://example.ru/a?b=2&a=1&fbclid=XYZ&yclid=1", "https://example.ru/a?a=1&b=2"),
         ("https://example.ru/", "https://example.ru"),
         ("https://user:secret@example.ru:8443/x", "https://example.ru:8443/x"),
@@ -101,7 +104,7 @@ def test_page_encoding_follows_the_declaration_order(
 
 
 def test_undeclared_windows_1251_page_is_guessed() -> None:
-    body = ("<p>Председатель правительства провёл совещание о развитии транспорта.</p>" * 5)
+    body = "<p>Председатель правительства провёл совещание о развитии транспорта.</p>" * 5
     assert html_encoding(body.encode("cp1251"), None) in {"cp1251", "windows-1251"}
 
 

@@ -46,7 +46,11 @@ METHOD_ROOTS = ["SendMessage", "AnswerCallbackQuery", "SetMyCommands", "GetUpdat
 def run(script: str) -> Any:
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -101,8 +105,15 @@ def test_an_update_validates_into_the_nested_types() -> None:
         ]))
     """)
     assert seen == [
-        "Message", "Chat", "User", "MessageEntity", "bot_command",
-        "Message", "svodka_bot", "InlineKeyboardButton", "a:points:1",
+        "Message",
+        "Chat",
+        "User",
+        "MessageEntity",
+        "bot_command",
+        "Message",
+        "svodka_bot",
+        "InlineKeyboardButton",
+        "a:points:1",
     ]
 
 
@@ -174,9 +185,16 @@ def test_an_aiogram_without_the_eager_loop_is_imported_as_it_is(tmp_path: Path) 
     (package / "__init__.py").write_text("")
     (package / "types" / "__init__.py").write_text("BUILT = True\n")
     result = subprocess.run(
-        [sys.executable, "-c", "import bot, aiogram.types as t, sys; print(t.BUILT,"
-         " type(t.__loader__).__name__)"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import bot, aiogram.types as t, sys; print(t.BUILT, type(t.__loader__).__name__)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
     )
     assert result.returncode == 0, result.stderr[-2000:]

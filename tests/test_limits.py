@@ -85,7 +85,9 @@ async def test_add_of_a_too_long_text_is_refused_and_nothing_is_stored(
             length=len(body.strip()), limit=1000
         )
         origin = {
-            "type": "channel", "date": 1_750_000_000, "message_id": 5,
+            "type": "channel",
+            "date": 1_750_000_000,
+            "message_id": 5,
             "chat": {"id": -1001234, "type": "channel", "title": "Канал"},
         }
         [forwarded] = await bot.say(
@@ -135,8 +137,7 @@ async def test_the_bucket_refills_and_a_new_flood_gets_a_new_notice(tmp_path: Pa
 async def test_button_presses_share_the_budget_and_get_a_toast(harness: Harness) -> None:
     [summary] = await harness.say("/summary 1", user_id=7)
     assert summary.message is not None
-    presses = [harness.press("art:points:1", message=summary.message, user_id=7)
-               for _ in range(12)]
+    presses = [harness.press("art:points:1", message=summary.message, user_id=7) for _ in range(12)]
     before = len(harness.sent)
     await asyncio.gather(*(harness.feed(p) for p in presses))
     shown = harness.sent[before:]
@@ -197,14 +198,17 @@ async def test_anonymous_admins_of_different_groups_do_not_share_a_bucket(
         chat = Chat(id=group, type="supergroup", title="Группа")
         shown: list[Sent] = []
         for _ in range(BURST):
-            shown += await harness.say("/latest", user_id=anonymous, chat_id=group,
-                                       sender_chat=chat)
+            shown += await harness.say(
+                "/latest", user_id=anonymous, chat_id=group, sender_chat=chat
+            )
         assert notices(shown) == [], group
 
 
 def _private(user_id: int) -> Message:
     return Message(
-        message_id=1, date=datetime.now(UTC), text="/latest",
+        message_id=1,
+        date=datetime.now(UTC),
+        text="/latest",
         chat=Chat(id=user_id, type="private"),
         from_user=User(id=user_id, is_bot=False, first_name="U"),
     )

@@ -42,15 +42,82 @@ MESSAGE_LIMIT = 4096
 # marks, bidi and zero-width controls, C0 controls, markup, enumeration markers, search
 # syntax. Joined in any order, they make text no fixed corpus would.
 FRAGMENTS = (
-    "Во-первых, ", "Во-вторых, ", "В-третьих, ", "Первое — ", "1. ", "2) ", "• ", "- ",
-    "Председатель КНР Си Цзиньпин заявил, что ", "Казахстан и Китай ", "сотрудничество",
-    "Москва, 17 июня /ТАСС/. ", "в 2024 г. ", "т. е. ", "и т. д.", "«цитата»", "(скобка",
-    "The quick brown fox. ", "中华人民共和国。", "مرحبا بالعالم. ", "שלום. ", "Ελλάδα. ",
-    "👩‍👩‍👧‍👦", "👍🏽", "🇷🇺", "é", "й", "\u0301", "\u200b", "\u200d", "\u202e", "\ufeff",
-    "\x00", "\x1b[31m", "\x7f", "\u2028", "\r\n", "\n\n", "\n", "\t", " ", ". ", "! ", "? ",
-    "…", "...", "—", "-", ":", ";", "<b>", "</i>", "&amp;", "&", "<a href='x'>", "&#0;",
-    '"', "'", "*", "NEAR(", "AND", "OR", "NOT", "^", "(", ")", "{a b}:", "\\", "%", "_",
-    "№5", "#3", "-100123", "99999999999999999999", "0", "1",
+    "Во-первых, ",
+    "Во-вторых, ",
+    "В-третьих, ",
+    "Первое — ",
+    "1. ",
+    "2) ",
+    "• ",
+    "- ",
+    "Председатель КНР Си Цзиньпин заявил, что ",
+    "Казахстан и Китай ",
+    "сотрудничество",
+    "Москва, 17 июня /ТАСС/. ",
+    "в 2024 г. ",
+    "т. е. ",
+    "и т. д.",
+    "«цитата»",
+    "(скобка",
+    "The quick brown fox. ",
+    "中华人民共和国。",
+    "مرحبا بالعالم. ",
+    "שלום. ",
+    "Ελλάδα. ",
+    "👩‍👩‍👧‍👦",
+    "👍🏽",
+    "🇷🇺",
+    "é",
+    "й",
+    "\u0301",
+    "\u200b",
+    "\u200d",
+    "\u202e",
+    "\ufeff",
+    "\x00",
+    "\x1b[31m",
+    "\x7f",
+    "\u2028",
+    "\r\n",
+    "\n\n",
+    "\n",
+    "\t",
+    " ",
+    ". ",
+    "! ",
+    "? ",
+    "…",
+    "...",
+    "—",
+    "-",
+    ":",
+    ";",
+    "<b>",
+    "</i>",
+    "&amp;",
+    "&",
+    "<a href='x'>",
+    "&#0;",
+    '"',
+    "'",
+    "*",
+    "NEAR(",
+    "AND",
+    "OR",
+    "NOT",
+    "^",
+    "(",
+    ")",
+    "{a b}:",
+    "\\",
+    "%",
+    "_",
+    "№5",
+    "#3",
+    "-100123",
+    "99999999999999999999",
+    "0",
+    "1",
 )
 fragment = st.sampled_from(FRAGMENTS)
 # Any Unicode but surrogates (Telegram delivers valid UTF-8; hypothesis's default).
@@ -131,17 +198,59 @@ def test_one_long_sentence_without_punctuation() -> None:
 # --- the bot: every command through the production Dispatcher ------------------------------
 
 COMMANDS = (
-    "/latest", "/summary", "/points", "/more", "/full", "/search", "/settings",
-    "/subscribe", "/unsubscribe", "/digest", "/add", "/help", "",  # "" is plain text
+    "/latest",
+    "/summary",
+    "/points",
+    "/more",
+    "/full",
+    "/search",
+    "/settings",
+    "/subscribe",
+    "/unsubscribe",
+    "/digest",
+    "/add",
+    "/help",
+    "",  # "" is plain text
 )
 ARGUMENTS = (
-    '"', "*", "NEAR(a b)", "a AND b OR NOT c", "^Казахстан", "title:Китай", "-Китай",
-    "{title}: Китай", "Казахстан*", "'; DROP TABLE articles; --", "<b>жирный</b> & <i>",
-    "№1", "#1", "1", "0", "-1", "2", "99999999999999999999999", "-100123", "1e9", "٣",
-    "algorithm lsa", "algorithm gpt", "sentences 0", "sentences 20", "sentences 9999",
-    "timezone Asia/Almaty", "timezone Europe", "timezone ../../etc/passwd", "tz UTC",
-    "08:30", "25:61", "9:5", "08:30 Asia/Almaty", "Mars/Olympus", "08:30 09:30",
-    "-100123 sentences 5", "sentences 5 -100123",
+    '"',
+    "*",
+    "NEAR(a b)",
+    "a AND b OR NOT c",
+    "^Казахстан",
+    "title:Китай",
+    "-Китай",
+    "{title}: Китай",
+    "Казахстан*",
+    "'; DROP TABLE articles; --",
+    "<b>жирный</b> & <i>",
+    "№1",
+    "#1",
+    "1",
+    "0",
+    "-1",
+    "2",
+    "99999999999999999999999",
+    "-100123",
+    "1e9",
+    "٣",
+    "algorithm lsa",
+    "algorithm gpt",
+    "sentences 0",
+    "sentences 20",
+    "sentences 9999",
+    "timezone Asia/Almaty",
+    "timezone Europe",
+    "timezone ../../etc/passwd",
+    "tz UTC",
+    "08:30",
+    "25:61",
+    "9:5",
+    "08:30 Asia/Almaty",
+    "Mars/Olympus",
+    "08:30 09:30",
+    "-100123 sentences 5",
+    "sentences 5 -100123",
 )
 argument = st.one_of(
     st.sampled_from(ARGUMENTS),
@@ -207,7 +316,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     # pacing has its own tests, and hundreds of examples cannot wait for it.
     scheduler = harness.app.scheduler
     scheduler.deliverer = Deliverer(
-        harness.app.bot, on_blocked=scheduler.on_blocked, on_migrated=scheduler.on_migrated,
+        harness.app.bot,
+        on_blocked=scheduler.on_blocked,
+        on_migrated=scheduler.on_migrated,
         limits=Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=10**6),
     )
     result = Bot(loop, harness)
@@ -234,17 +345,29 @@ def check_shown(bot: Bot, shown: list[Sent]) -> None:
         assert utf16_len(plain) <= MESSAGE_LIMIT
 
 
-chats = st.sampled_from([
-    # (user, chat): a private chat, a bot admin in private, a group member, the group owner
-    (1001, 1001), (ADMIN_ID, ADMIN_ID), (1002, -1_000_000_001), (GROUP_OWNER, -1_000_000_001),
-])
+chats = st.sampled_from(
+    [
+        # (user, chat): a private chat, a bot admin in private, a group member, the group owner
+        (1001, 1001),
+        (ADMIN_ID, ADMIN_ID),
+        (1002, -1_000_000_001),
+        (GROUP_OWNER, -1_000_000_001),
+    ]
+)
 
 
 @settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
-@given(command=st.sampled_from(COMMANDS), args=argument, who=chats, reply=st.booleans(),
-       mention=st.booleans())
+@given(
+    command=st.sampled_from(COMMANDS),
+    args=argument,
+    who=chats,
+    reply=st.booleans(),
+    mention=st.booleans(),
+)
 def test_any_command_with_any_arguments_is_answered_safely(
     bot: Bot, command: str, args: str, who: tuple[int, int], reply: bool, mention: bool
 ) -> None:
@@ -263,11 +386,14 @@ def test_any_command_with_any_arguments_is_answered_safely(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(query=st.one_of(
-    st.lists(st.one_of(st.sampled_from(ARGUMENTS), fragment, anything), min_size=1,
-             max_size=8).map(" ".join),
-    hostile_text,
-))
+@given(
+    query=st.one_of(
+        st.lists(
+            st.one_of(st.sampled_from(ARGUMENTS), fragment, anything), min_size=1, max_size=8
+        ).map(" ".join),
+        hostile_text,
+    )
+)
 def test_any_search_is_answered_without_an_error(bot: Bot, query: str) -> None:
     text = f"/search {query}"[:4096]
     shown = bot.run(text, user_id=1001, chat_id=1001, reply=False)
@@ -283,16 +409,17 @@ def test_any_search_is_answered_without_an_error(bot: Bot, query: str) -> None:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.one_of(
-    st.text(min_size=1, max_size=64),
-    st.builds(
-        "art:{}:{}".format,
-        st.sampled_from(["points", "summary", "more", "full", "source", "x", ""]),
-        st.one_of(st.integers(-5, 10**12), st.text(max_size=10)),
-    ),
-))
+@given(
+    data=st.one_of(
+        st.text(min_size=1, max_size=64),
+        st.builds(
+            "art:{}:{}".format,
+            st.sampled_from(["points", "summary", "more", "full", "source", "x", ""]),
+            st.one_of(st.integers(-5, 10**12), st.text(max_size=10)),
+        ),
+    )
+)
 def test_any_button_data_is_answered_safely(bot: Bot, data: str) -> None:
     if bot.last_reply is None:
         bot.run("/summary 1", user_id=1001, chat_id=1001, reply=False)
     check_shown(bot, bot.press(data, user_id=1001))
-

@@ -706,7 +706,11 @@ async def test_pruning_keeps_each_chats_newest_message_links(
     chats.record(2, messages=[(5, article.id), (6, article.id)])
     assert await chats.prune_messages(keep=3) == 2  # waits for the pending writes too
     assert [await chats.article_for_message(1, m) for m in (10, 11, 12, 13, 14)] == [
-        None, None, article.id, article.id, article.id,
+        None,
+        None,
+        article.id,
+        article.id,
+        article.id,
     ]
     assert await chats.article_for_message(2, 5) == article.id
     assert await chats.prune_messages(keep=3) == 0
@@ -723,6 +727,10 @@ async def test_pruning_keeps_each_feeds_newest_entries(db: Database) -> None:
     await feeds.mark_seen(second.id, "b0", url=None, article_id=None, now=NOW)
     assert await feeds.prune_entries(keep=2) == 3
     assert [await feeds.seen(first.id, f"a{n}", None) for n in range(5)] == [
-        False, False, False, True, True,
+        False,
+        False,
+        False,
+        True,
+        True,
     ]
     assert await feeds.seen(second.id, "b0", None)

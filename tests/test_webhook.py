@@ -72,9 +72,7 @@ async def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
 async def test_updates_without_the_configured_secret_are_refused(
     bot_settings: Settings, tg: FakeTelegram
 ) -> None:
-    settings = bot_settings.model_copy(
-        update={"webhook_secret": SecretStr("s3cret-Webhook_value")}
-    )
+    settings = bot_settings.model_copy(update={"webhook_secret": SecretStr("s3cret-Webhook_value")})
     async with webhook_bot(settings, tg) as (_, url):
         [registered] = tg.calls_to("setWebhook")
         assert registered.params["secret_token"] == "s3cret-Webhook_value"

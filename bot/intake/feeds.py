@@ -145,8 +145,26 @@ class _PlainText(HTMLParser):
 
     _BLOCKS = frozenset(
         {
-            "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-            "blockquote", "tr", "table", "section", "article", "figure", "hr", "pre",
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "tr",
+            "table",
+            "section",
+            "article",
+            "figure",
+            "hr",
+            "pre",
         }
     )
     _SKIP = frozenset({"script", "style", "figcaption"})

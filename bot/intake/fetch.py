@@ -36,8 +36,19 @@ ACCEPT = (
 _TRACKING_PREFIXES = ("utm_", "openstat", "_openstat", "mc_", "pk_", "hsa_")
 _TRACKING_NAMES = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gclsrc", "yclid", "ysclid", "msclkid", "igshid",
-        "ref", "ref_src", "_ga", "_gl", "mkt_tok",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gclsrc",
+        "yclid",
+        "ysclid",
+        "msclkid",
+        "igshid",
+        "ref",
+        "ref_src",
+        "_ga",
+        "_gl",
+        "mkt_tok",
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
