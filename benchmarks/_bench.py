@@ -142,9 +142,9 @@ def rss_mb(pid: int | str = "self") -> tuple[float, float]:
 
 
 def filters_on_loop(dp: Dispatcher) -> int:
-    """What if every bare `F` filter were wrapped in handlers.common.OnLoop: rewraps them
+    """What if every bare `F` filter were wrapped in bot.filters.OnLoop: rewraps them
     in this Dispatcher and returns how many there were. A what-if for the benchmarks."""
-    from handlers.common import OnLoop
+    from bot.filters import OnLoop
 
     count = 0
     for router in dp.chain_tail:

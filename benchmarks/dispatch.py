@@ -149,14 +149,13 @@ async def production(
     assert replies is not None
     settings = bot_settings(workdir) if api_url is None else bot_settings(workdir, api_url=api_url)
     app = await build_app(settings, session=session, token=TOKEN)
-    article = await app.service.articles.newest()
-    assert article is not None, "the seeds give the store its first article"
-    await app.service.warm(article)
-    return app, Side(app.dp, app.bot, replies, settle=app.service.chats.flush)
+    [article] = await app.services.articles.latest(1)
+    await app.services.articles.warm(article)
+    return app, Side(app.dp, app.bot, replies, settle=app.services.chats.flush)
 
 
 async def clear_cache(app: App) -> None:
-    await app.service.forget_summaries()
+    await app.services.articles.forget_summaries()
 
 
 async def sides(stack: AsyncExitStack, workdir: Path, http: bool) -> tuple[App, Side, Side]:
@@ -186,10 +185,9 @@ async def measure(count: int, rounds: int, uncached: int, *, http: bool, on_loop
         async with AsyncExitStack() as stack:
             app, prod, bare = await sides(stack, Path(tmp), http)
             rewrapped = filters_on_loop(app.dp) if on_loop else 0
-            article = await app.service.articles.newest()
-            assert article is not None
+            [article] = await app.services.articles.latest(1)
             # The summary's first sentence: proof that the reply is the summary itself.
-            summary = await app.service.summary(
+            summary = await app.services.articles.summary(
                 article,
                 algorithm=app.settings.summary_algorithm,
                 sentences=app.settings.summary_sentences,
@@ -330,12 +328,18 @@ async def profile(count: int, *, on_loop: bool) -> None:
             pending = iter(messages)
             command = CommandObject(prefix="/", command="summary")
             handler_ms = await mean_ms(
-                lambda: articles.article_command(next(pending), command, app.bot, app.service)
+                lambda: articles.article_command(
+                    next(pending), command, app.bot, app.services.articles, app.services.chats
+                )
             )
             trip_ms = {
                 "asyncio.to_thread(int)": await mean_ms(lambda: asyncio.to_thread(int)),
-                "Database.fetchall('SELECT 1')": await mean_ms(lambda: app.db.fetchall("SELECT 1")),
-                "Database.execute('SELECT 1')": await mean_ms(lambda: app.db.execute("SELECT 1")),
+                "Database.fetchall('SELECT 1')": await mean_ms(
+                    lambda: app.services.db.fetchall("SELECT 1")
+                ),
+                "Database.execute('SELECT 1')": await mean_ms(
+                    lambda: app.services.db.execute("SELECT 1")
+                ),
             }
             profiler = cProfile.Profile()
             profiler.enable()
@@ -369,7 +373,7 @@ def main() -> None:
     parser.add_argument(
         "--filters-on-loop",
         action="store_true",
-        help="what if: every F filter wrapped in handlers.common.OnLoop",
+        help="what if: every F filter wrapped in bot.filters.OnLoop",
     )
     args = parser.parse_args()
     if args.profile:

@@ -1,11 +1,14 @@
-"""Fan-out of one digest message to many chats, within Telegram's limits.
+"""Fan-out of the daily digest to many chats, within Telegram's limits.
 
 Both runs go through aiogram's aiohttp session to the Bot API test server, which
 enforces Telegram's limits (30 messages/s overall, 1/s per chat, 20/min per group:
 excess is counted as a violation and answered 429) and answers a random 5% of sends
 with 429 and 1% with 403 (a chat that blocks the bot stays blocked).
 
-    paced   bot.delivery.Deliverer.fan_out
+    paced   what the bot does when every chat's digest falls due at the same minute:
+            each chat's job (bot.jobs.send_digest) runs at once, as APScheduler starts
+            them; each claims its run, builds the chat's digest and sends it through
+            the one Deliverer (bot.subscriptions.SubscriptionService)
     naive   asyncio.gather(bot.send_message(...) for every chat), no pacing, no retries
 
     python benchmarks/fanout.py            # 1,000 chats
@@ -19,19 +22,28 @@ import asyncio
 import bisect
 import logging
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery import Deliverer
+from bot.app import build_app
+from bot.config import Settings
+from bot.jobs import send_digest
 from tests.botapi import FakeTelegram, make_bot
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+# Every chat's digest is due at 09:00 UTC; the clock stands still there.
+DUE = datetime(2026, 6, 17, 9, 0, tzinfo=UTC)
 
 CEILING = 30  # messages per second, Telegram's overall limit
 DIGEST = (
@@ -88,16 +100,15 @@ def peak(times: list[float], window: float = 1.0) -> int:
     return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 
-async def measure(
-    name: str, chats: list[int], seed: int, send_all: Callable[[Bot, list[int]], Awaitable[None]]
-) -> Row:
+# Sends to every chat once the test server is up; returns the seconds the sending took.
+Run = Callable[[FakeTelegram, list[int]], Awaitable[float]]
+
+
+async def measure(name: str, chats: list[int], seed: int, send_all: Run) -> Row:
     async with FakeTelegram() as tg:
         tg.enforce_limits(global_per_sec=CEILING, per_chat_per_sec=1, per_group_per_min=20)
         tg.random_faults("sendMessage", {429: 0.05, 403: 0.01}, seed=seed, retry_after=1)
-        async with make_bot(tg) as bot:
-            started = time.perf_counter()
-            await send_all(bot, chats)
-            seconds = time.perf_counter() - started
+        seconds = await send_all(tg, chats)
         per_chat = Counter(call.chat_id for call in tg.sent())
         blocked = {chat for chat in chats if chat in tg.blocked}
         requests = tg.calls_to("sendMessage")
@@ -115,19 +126,35 @@ async def measure(
         )
 
 
-async def paced(bot: Bot, chats: list[int]) -> None:
-    deliverer = Deliverer(bot)
-    await deliverer.fan_out((chat, [(DIGEST, KEYBOARD)]) for chat in chats)
+async def paced(tg: FakeTelegram, chats: list[int]) -> float:
+    with tempfile.TemporaryDirectory(prefix="svodka-fanout-") as tmp:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, database_path=Path(tmp) / "db.sqlite3", seeds_dir=SEEDS
+        )
+        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+        app = await build_app(settings, session=session, token=tg.token, clock=lambda: DUE)
+        try:
+            subscriptions = app.subscriptions
+            for chat in chats:
+                await subscriptions.subscribe(chat, "09:00 UTC", user_id=None, now=DUE)
+            started = time.perf_counter()
+            await asyncio.gather(*(send_digest(subscriptions, chat, app.clock) for chat in chats))
+            return time.perf_counter() - started
+        finally:
+            await app.close()
 
 
-async def naive(bot: Bot, chats: list[int]) -> None:
-    await asyncio.gather(
-        *(
-            bot.send_message(chat, DIGEST, parse_mode="HTML", reply_markup=KEYBOARD)
-            for chat in chats
-        ),
-        return_exceptions=True,
-    )
+async def naive(tg: FakeTelegram, chats: list[int]) -> float:
+    async with make_bot(tg) as bot:
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                bot.send_message(chat, DIGEST, parse_mode="HTML", reply_markup=KEYBOARD)
+                for chat in chats
+            ),
+            return_exceptions=True,
+        )
+        return time.perf_counter() - started
 
 
 def table(rows: list[Row]) -> str:
@@ -184,6 +211,7 @@ async def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # A 429 now and then is expected here; the table has the totals.
     logging.getLogger("bot.delivery").setLevel(logging.ERROR)
+    logging.getLogger("bot.subscriptions").setLevel(logging.ERROR)
     count = args.chats or (100 if args.quick else 1000)
     chats = chat_ids(count)
 
@@ -192,7 +220,7 @@ async def main(argv: list[str] | None = None) -> None:
         await measure("naive gather", chats, args.seed, naive),
     ]
     print(
-        f"fan-out of one digest message to {count} chats; limits enforced, "
+        f"fan-out of the daily digest (one message) to {count} chats; limits enforced, "
         "5% of sends answered 429, 1% 403"
     )
     print(table(rows))

@@ -198,7 +198,7 @@ async def run_process(
 
 
 _SUMMARY = (
-    "from bot.services import _summarize; _summarize('Цены на нефть выросли за неделю."
+    "from bot.articles import _summarize; _summarize('Цены на нефть выросли за неделю."
     " Добыча в регионе снизилась на треть. Аналитики ждут новых решений картеля.',"
     " algorithm='lexrank', sentences=1)"
 )

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,13 +14,11 @@ from pydantic import ValidationError
 
 from bot import texts
 from bot.config import Settings
-from bot.errors import BadSentenceCount, SvodkaError
+from bot.errors import SvodkaError
 from bot.models import Article, NewArticle
 
 if TYPE_CHECKING:
-    from bot.intake.service import ArticleSink
-    from storage.articles import ArticleRepo
-    from storage.db import Database
+    from bot.root import Services
 
 
 class CliError(Exception):
@@ -29,22 +26,23 @@ class CliError(Exception):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bot", description="Сводка: новости кратко.")
+    help = texts.CLI_HELP
+    p = argparse.ArgumentParser(prog="python -m bot", description=texts.CLI_DESCRIPTION)
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("run", help="запустить бота (long polling или webhook)")
-    console = sub.add_parser("console", help="офлайн-чат с ботом, без токена и сети")
-    console.add_argument("--once", metavar="TEXT", help="ответить на одну строку и выйти")
-    ingest = sub.add_parser("ingest", help="добавить статьи из файлов, папок, лент и страниц")
+    sub.add_parser("run", help=help["run"])
+    console = sub.add_parser("console", help=help["console"])
+    console.add_argument("--once", metavar="TEXT", help=help["console --once"])
+    ingest = sub.add_parser("ingest", help=help["ingest"])
     ingest.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
-    summary = sub.add_parser("summarize", help="краткое изложение статьи")
+    summary = sub.add_parser("summarize", help=help["summarize"])
     summary.add_argument("target", metavar="PATH_OR_ID")
     summary.add_argument("--algorithm", "-a", default=None)
     summary.add_argument("--sentences", "-n", default=None)
-    points = sub.add_parser("points", help="главные тезисы статьи")
+    points = sub.add_parser("points", help=help["points"])
     points.add_argument("target", metavar="PATH_OR_ID")
-    backup = sub.add_parser("backup", help="копия базы данных (в том числе при работающем боте)")
+    backup = sub.add_parser("backup", help=help["backup"])
     backup.add_argument("path", metavar="PATH")
-    backup.add_argument("--force", action="store_true", help="перезаписать существующий файл")
+    backup.add_argument("--force", action="store_true", help=help["backup --force"])
     return p
 
 
@@ -114,39 +112,29 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]).upper()
-        raise CliError(f"ошибка настройки {field}: {first['msg']}") from exc
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _open_store(settings: Settings) -> tuple[Database, ArticleRepo]:
-    from storage.articles import ArticleRepo
-    from storage.db import Database
-
-    db = await Database.open(settings.database_path)
-    return db, ArticleRepo(db)
+        raise CliError(texts.CLI_BAD_SETTING.format(field=field, reason=first["msg"])) from exc
 
 
 async def _article(settings: Settings, target: str) -> Article | NewArticle:
     """A file is read without being stored; a number is looked up in the store."""
-    from storage.seeds import load_seeds, read_article_file
+    from bot.root import open_services
+    from storage.seeds import read_article_file
 
     path = Path(target)
     if not target.strip().isdigit() or await asyncio.to_thread(path.exists):
         articles = read_article_file(path)
         if len(articles) != 1:
-            raise CliError(f"в файле {target} {texts.articles_count(len(articles))}, нужна одна")
+            count = texts.articles_count(len(articles))
+            raise CliError(texts.CLI_NOT_ONE_ARTICLE.format(path=target, count=count))
         return articles[0]
-    db, repo = await _open_store(settings)
+    services = await open_services(settings)
     try:
-        await load_seeds(settings.seeds_dir, repo, now=now())
-        article = await repo.get(int(target))
+        await services.load_seeds()
+        article = await services.articles.get(int(target))
     finally:
-        await db.close()
+        await services.close()
     if article is None:
-        raise CliError(f"статьи с номером {target} нет")
+        raise CliError(texts.CLI_NO_ARTICLE.format(number=target))
     return article
 
 
@@ -163,14 +151,12 @@ def _print_header(article: Article | NewArticle) -> None:
 
 async def summarize_command(settings: Settings, args: argparse.Namespace) -> None:
     from bot.nlp.summarizer import summarize
-    from bot.services import parse_algorithm, parse_sentences
+    from bot.parsing import parse_algorithm, parse_sentences
 
     algorithm = parse_algorithm(args.algorithm) if args.algorithm else settings.summary_algorithm
     if args.sentences is not None:
-        value = str(args.sentences)
-        if not value.strip().isdigit() or int(value) < 1:
-            raise BadSentenceCount(value)
-        count = parse_sentences(value) if int(value) <= 20 else int(value)
+        # Unlike a chat, the command line may ask for a summary of any length.
+        count = parse_sentences(str(args.sentences), limit=None)
     else:
         count = settings.summary_sentences
     article = await _article(settings, args.target)
@@ -199,63 +185,57 @@ def plain(markup: str) -> str:
     return strip_tags(markup)
 
 
+def error_line(exc: SvodkaError) -> str:
+    return texts.CLI_ERROR.format(message=plain(texts.error_text(exc)))
+
+
 async def ingest_command(settings: Settings, args: argparse.Namespace) -> None:
     from bot.intake import check_url
+    from bot.root import open_services
     from storage.seeds import read_path
 
     urls = [check_url(p) for p in args.paths if "://" in p]
     # Read everything first: a bad path stops the command before anything is stored.
     batches = [(p, read_path(Path(p))) for p in args.paths if "://" not in p]
-    db, repo = await _open_store(settings)
+    services = await open_services(settings)
     try:
-        from bot.services import ArticleService
-        from storage.cache import SummaryCache
-        from storage.chats import ChatRepo
-
-        service = ArticleService(repo, SummaryCache(db), ChatRepo(db), settings)
         for path, articles in batches:
             new = 0
             for item in articles:
-                _, created = await service.add(item, now=now())
+                _, created = await services.articles.add(item, now=services.clock())
                 new += created
-            print(f"{path}: {texts.articles_count(len(articles))}, новых {new}")
+            count = texts.articles_count(len(articles))
+            print(texts.CLI_INGESTED.format(source=path, count=count, new=new))
         if urls:
-            await _ingest_urls(urls, db, service)
+            await _ingest_urls(urls, services)
     finally:
-        await db.close()
+        await services.close()
 
 
-async def _ingest_urls(urls: list[str], db: Database, service: ArticleSink) -> None:
+async def _ingest_urls(urls: list[str], services: Services) -> None:
     """Feeds and pages; one URL that fails is reported and the others still go in."""
-    from bot.intake import Fetcher, IntakeService
-    from storage.feeds import FeedRepo
-
-    intake = IntakeService(Fetcher(), service, FeedRepo(db))
+    intake = services.intake
     await intake.start()
     failed = 0
-    try:
-        for url in urls:
-            try:
-                result = await intake.ingest_url(url, now=now())
-            except SvodkaError as exc:
-                failed += 1
-                print(f"ошибка: {plain(texts.error_text(exc))}", file=sys.stderr)
-                continue
-            print(f"{url}: {texts.articles_count(len(result.items))}, новых {len(result.added)}")
-            for item in result.added:
-                if note := texts.language_note(item.lang):
-                    print(f"  №{item.article.id}: {note}")
-    finally:
-        await intake.close()
+    for url in urls:
+        try:
+            result = await intake.ingest_url(url, now=services.clock())
+        except SvodkaError as exc:
+            failed += 1
+            print(error_line(exc), file=sys.stderr)
+            continue
+        count = texts.articles_count(len(result.items))
+        print(texts.CLI_INGESTED.format(source=url, count=count, new=len(result.added)))
+        for item in result.added:
+            if note := texts.language_note(item.lang):
+                print(f"  №{item.article.id}: {note}")
     if failed:
-        raise CliError(f"не загружено адресов: {failed} из {len(urls)}")
+        raise CliError(texts.CLI_URLS_FAILED.format(failed=failed, total=len(urls)))
 
 
 def backup_command(settings: Settings, args: argparse.Namespace) -> None:
-    """A consistent copy of the live database through SQLite's online backup API: it
-    reads one snapshot while the bot keeps writing (WAL readers do not block writers)."""
-    import os
-    import sqlite3
+    """A consistent copy of the live database, also while the bot runs."""
+    from storage.backup import BackupFailed, copy_database
 
     source = Path(settings.database_path)
     target = Path(args.path)
@@ -270,33 +250,14 @@ def backup_command(settings: Settings, args: argparse.Namespace) -> None:
             raise CliError(texts.BACKUP_IS_FOLDER.format(path=target))
         if not args.force:
             raise CliError(texts.BACKUP_EXISTS.format(path=target))
-    # Written beside the target and renamed when complete, so a copy cut short (disk
-    # full, Ctrl+C) never passes for a good one and --force never loses the old copy early.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        # Read-only: a backup must not be able to change the live database.
-        live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            copy = sqlite3.connect(partial)
-            try:
-                live.backup(copy)
-                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
-                articles = copy.execute("SELECT count(*) FROM articles").fetchone()[0]
-            finally:
-                copy.close()
-        finally:
-            live.close()
-        if check != "ok":
-            raise CliError(texts.BACKUP_FAILED.format(reason=check))
-        os.replace(partial, target)
-    except sqlite3.Error as exc:
-        raise CliError(texts.BACKUP_FAILED.format(reason=exc)) from None
-    finally:
-        partial.unlink(missing_ok=True)
+        articles = copy_database(source, target)
+    except BackupFailed as exc:
+        raise CliError(texts.BACKUP_FAILED.format(reason=exc.reason)) from None
     print(
         texts.BACKUP_DONE.format(
             path=target,
-            articles=texts.articles_count(int(articles)),
+            articles=texts.articles_count(articles),
             size=texts.size_text(target.stat().st_size),
         )
     )
@@ -320,10 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 asyncio.run(run(settings))
             except MissingToken:
-                raise CliError(
-                    "не задан BOT_TOKEN: скопируйте .env.example в .env и впишите токен, "
-                    "или попробуйте бота без сети: python -m bot console"
-                ) from None
+                raise CliError(texts.CLI_NO_TOKEN) from None
             # At start-up only: once running, aiogram's polling retries these itself.
             except TelegramUnauthorizedError:
                 raise CliError(texts.TOKEN_REFUSED) from None
@@ -345,10 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "backup":
             backup_command(settings, args)
     except CliError as exc:
-        print(f"ошибка: {exc}", file=sys.stderr)
+        print(texts.CLI_ERROR.format(message=exc), file=sys.stderr)
         return 2
     except SvodkaError as exc:
-        print(f"ошибка: {plain(texts.error_text(exc))}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

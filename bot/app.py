@@ -1,4 +1,7 @@
-"""The composition root: Settings -> Database -> services -> Bot -> Dispatcher."""
+"""The composition root: Settings -> services (bot/root.py) -> Bot -> Dispatcher.
+
+`build_app` builds the bot on `open_services`, which the CLI commands use alone.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,8 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher, F
@@ -26,36 +27,24 @@ from aiogram.types import (
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
 )
-from apscheduler.triggers.cron import CronTrigger
 
-from bot import texts
+from bot import jobs, texts
+from bot.articles import load_summarizer
+from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.digest import DigestService
-from bot.intake import Fetcher, IntakeService
+from bot.delivery import Limits, admin_notifier
+from bot.filters import AdminCache, OnLoop
+from bot.jobs import Jobs
 from bot.middlewares import FloodControl
-from bot.scheduler import DigestScheduler
-from bot.services import ArticleService, load_summarizer
+from bot.root import Services, open_services
+from bot.subscriptions import SubscriptionService
 from handlers import build_router
-from handlers.common import AdminCache, OnLoop
-from handlers.feeds import admin_notifier
-from storage.articles import ArticleRepo
-from storage.cache import SummaryCache
-from storage.chats import ChatRepo
-from storage.db import Database
-from storage.feeds import FeedRepo
-from storage.seeds import load_seeds
 from storage.subscriptions import SubscriptionRepo
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MissingToken(RuntimeError):
@@ -64,19 +53,57 @@ class MissingToken(RuntimeError):
 
 @dataclass
 class App:
-    settings: Settings
-    db: Database
+    services: Services
     bot: Bot
     dp: Dispatcher
-    service: ArticleService
-    digests: DigestService
-    scheduler: DigestScheduler
-    intake: IntakeService
-    clock: Clock
+    jobs: Jobs
+    subscriptions: SubscriptionService
     background: set[asyncio.Task[None]] = field(default_factory=set)
     # Set by run(): after the warm-up, the heap so far is moved out of the garbage
     # collector's reach (gc.freeze). Not in tests, which start many apps in one process.
     freeze_heap: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    async def start(self) -> None:
+        """What the Dispatcher runs at start-up, before the first update."""
+        services = self.services
+        await register_commands(self.bot)
+        await services.intake.start()
+        if added := await services.intake.ensure_feeds(self.settings.feeds, now=self.clock()):
+            log.info("added %d feed(s) from FEEDS", added)
+        await jobs.install(
+            self.jobs,
+            subscriptions=self.subscriptions,
+            chats=services.chats,
+            intake=services.intake,
+            settings=self.settings,
+        )
+        self.jobs.start()
+        self.subscriptions.start()
+        task = asyncio.create_task(self.warm_cache())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def warm_cache(self) -> None:
+        """Loads the summarizer stack and computes default summaries and points for recent
+        articles, so first requests are cache hits; then, with `freeze_heap`, freezes the
+        heap."""
+        await asyncio.to_thread(load_summarizer)
+        articles = self.services.articles
+        for article in await articles.latest(50):
+            await articles.warm(article)
+        if self.freeze_heap:
+            # What is loaded by now lives as long as the process. A full collection walks
+            # every tracked object and holds the GIL throughout: 150-200 ms here once the
+            # summarizer stack is in, a pause for every chat. Frozen objects are skipped.
+            gc.freeze()
 
     async def close(self) -> None:
         for task in self.background:
@@ -84,11 +111,10 @@ class App:
         for task in list(self.background):
             with suppress(asyncio.CancelledError):
                 await task
-        self.scheduler.shutdown()
-        await self.intake.close()
+        self.subscriptions.close()
+        self.jobs.shutdown()
         await self.bot.session.close()
-        await self.service.chats.flush()
-        await self.db.close()
+        await self.services.close()
 
 
 def make_session(settings: Settings) -> BaseSession:
@@ -101,48 +127,50 @@ async def build_app(
     session: BaseSession | None = None,
     token: str | None = None,
     clock: Clock = utc_now,
+    limits: Limits | None = None,
 ) -> App:
-    """Opens the store, loads the seeds and wires the Dispatcher. Nothing is sent yet."""
+    """Opens the store, loads the seeds and wires the Dispatcher. Nothing is sent yet.
+    `limits` overrides Telegram's sending limits (tests that cannot wait for them)."""
     if token is None:
         if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
             raise MissingToken
         token = settings.bot_token.get_secret_value().strip()
-    db = await Database.open(settings.database_path)
+    bot = Bot(
+        token,
+        session=session or make_session(settings),
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML,
+            link_preview=LinkPreviewOptions(is_disabled=True),
+        ),
+    )
+    services = await open_services(
+        settings, clock=clock, notify=admin_notifier(bot, settings.admin_ids)
+    )
     try:
-        articles = ArticleRepo(db)
-        chats = ChatRepo(db)
-        subscriptions = SubscriptionRepo(db)
-        added = await load_seeds(settings.seeds_dir, articles, now=clock())
-        if added:
-            log.info("loaded %d new seed article(s) from %s", added, settings.seeds_dir)
-        service = ArticleService(articles, SummaryCache(db), chats, settings)
-        bot = Bot(
-            token,
-            session=session or make_session(settings),
-            default=DefaultBotProperties(
-                parse_mode=ParseMode.HTML,
-                link_preview=LinkPreviewOptions(is_disabled=True),
-            ),
-        )
-        digests = DigestService(articles, subscriptions, chats, service, settings)
-        scheduler = DigestScheduler(bot, digests, settings, clock=clock)
-        intake = IntakeService(
-            Fetcher(), service, FeedRepo(db), notify=admin_notifier(bot, settings.admin_ids)
+        await services.load_seeds()
+        schedule = Jobs(clock=clock)
+        subscriptions = SubscriptionService(
+            # Stateless over the one connection, like every repository but ChatRepo.
+            SubscriptionRepo(services.db),
+            services.chats,
+            services.digests,
+            schedule,
+            bot,
+            settings,
+            clock=clock,
+            limits=limits,
         )
     except BaseException:
-        await db.close()
+        await services.close()
         raise
     dp = Dispatcher(
         settings=settings,
-        db=db,
-        service=service,
-        chats=chats,
-        subscriptions=subscriptions,
-        digests=digests,
-        scheduler=scheduler,
-        intake=intake,
-        admins=AdminCache(),
         clock=clock,
+        articles=services.articles,
+        chats=services.chats,
+        subscriptions=subscriptions,
+        intake=services.intake,
+        admins=AdminCache(),
     )
     flood = FloodControl(burst=settings.flood_burst, rate=settings.flood_rate)
     # Outer: an update over the limit is dropped before any filter runs (filters may ask
@@ -154,73 +182,9 @@ async def build_app(
     # are neither commands, nor articles, nor the word of the group's admins.
     dp.message.filter(OnLoop(~F.is_automatic_forward))
     dp.include_router(build_router())
-    app = App(settings, db, bot, dp, service, digests, scheduler, intake, clock)
-    dp["app"] = app
-    dp.startup.register(on_startup)
+    app = App(services, bot, dp, schedule, subscriptions)
+    dp.startup.register(app.start)
     return app
-
-
-async def on_startup(app: App) -> None:
-    await register_commands(app.bot)
-    await app.scheduler.start()
-    await app.intake.start()
-    if added := await app.intake.ensure_feeds(app.settings.feeds, now=app.clock()):
-        log.info("added %d feed(s) from FEEDS", added)
-    app.intake.install(
-        app.scheduler.scheduler, clock=app.clock, minutes=app.settings.feed_poll_minutes
-    )
-    install_housekeeping(app)
-    task = asyncio.create_task(warm_cache(app))
-    app.background.add(task)
-    task.add_done_callback(app.background.discard)
-
-
-async def warm_cache(app: App) -> None:
-    """Loads the summarizer stack and computes default summaries and points for recent
-    articles, so first requests are cache hits; then, with `freeze_heap`, freezes the heap."""
-    await asyncio.to_thread(load_summarizer)
-    for article in await app.service.latest(50):
-        await app.service.warm(article)
-    if app.freeze_heap:
-        # What is loaded by now lives as long as the process. A full collection walks
-        # every tracked object and holds the GIL throughout: 150-200 ms here once the
-        # summarizer stack is in, a pause for every chat. Frozen objects are skipped.
-        gc.freeze()
-
-
-HOUSEKEEPING_JOB = "housekeeping"
-# A reply to any of a chat's newest 1,000 answers still targets the article it was about.
-KEEP_MESSAGE_LINKS = 1_000
-# Each feed's newest 1,000 entries are remembered; a feed lists a few hundred at most.
-KEEP_FEED_ENTRIES = 1_000
-
-
-def install_housekeeping(app: App) -> None:
-    """Once a day, at a quiet hour: the tables that grow with every answer and every
-    feed entry are trimmed to what is still useful."""
-    app.scheduler.scheduler.add_job(
-        housekeeping,
-        CronTrigger(hour=4, minute=0, timezone=UTC),
-        args=[app],
-        id=HOUSEKEEPING_JOB,
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
-
-
-async def housekeeping(app: App) -> None:
-    try:
-        links = await app.service.chats.prune_messages(keep=KEEP_MESSAGE_LINKS)
-        entries = await app.intake.feeds.prune_entries(keep=KEEP_FEED_ENTRIES)
-    except Exception:
-        # The job stays scheduled; tomorrow's run trims what today's could not.
-        log.exception("housekeeping failed")
-        return
-    if links or entries:
-        log.info(
-            "housekeeping: %d old message link(s), %d old feed entries removed", links, entries
-        )
 
 
 async def register_commands(bot: Bot) -> None:

@@ -5,36 +5,12 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ALGORITHMS = ("lexrank", "textrank", "lsa", "luhn", "kl", "sumbasic", "edmundson")
-
-
-def parse_hhmm(value: str) -> time:
-    """`9:05` or `09:05` -> time; anything else raises ValueError."""
-    hours, sep, minutes = value.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
-        raise ValueError(f"time must look like HH:MM, got {value!r}")
-    h, m = int(hours), int(minutes)
-    if not (0 <= h < 24 and 0 <= m < 60) or len(hours) > 2:
-        raise ValueError(f"time must look like HH:MM, got {value!r}")
-    return time(h, m)
-
-
-def check_timezone(value: str) -> str:
-    """Returns the IANA name if it is known, raises ValueError otherwise."""
-    name = value.strip()
-    if not name or name.startswith("/") or ".." in name:
-        raise ValueError(f"unknown time zone {value!r}")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        # "Europe" names a folder of the zone database: OSError, not ZoneInfoNotFoundError.
-        raise ValueError(f"unknown time zone {value!r}") from exc
-    return name
+from bot.nlp import ALGORITHMS
+from bot.parsing import check_timezone, parse_hhmm
 
 
 def _split_list(value: object) -> object:

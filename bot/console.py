@@ -8,7 +8,6 @@ import html
 import itertools
 import os
 import sys
-from datetime import UTC, datetime
 from typing import TextIO
 
 from aiogram.types import (
@@ -20,14 +19,16 @@ from aiogram.types import (
     User,
 )
 
+from bot import texts
 from bot.app import build_app
+from bot.clock import utc_now
 from bot.config import Settings
 from bot.offline import ME, OfflineSession, text_update
 from bot.render import strip_tags
 
 TOKEN = "42:console"
 CHAT_ID = 1
-YOU = User(id=CHAT_ID, is_bot=False, first_name="Вы", language_code="ru")
+YOU = User(id=CHAT_ID, is_bot=False, first_name=texts.CONSOLE_YOU, language_code="ru")
 
 
 class ConsoleSession(OfflineSession):
@@ -109,7 +110,7 @@ class Console:
             line,
             chat=Chat(id=CHAT_ID, type="private", first_name=YOU.first_name),
             from_user=YOU,
-            date=datetime.now(UTC),
+            date=utc_now(),
         )
 
     async def say(self, line: str) -> None:
@@ -124,11 +125,7 @@ async def run_console(settings: Settings, once: str | None = None) -> None:
         if once is not None:
             await console.say(once)
             return
-        print(
-            "Сводка — офлайн-чат. Команды: /help; номер кнопки — нажать её; пустая строка или "
-            "Ctrl+D — выход.",
-            file=console.out,
-        )
+        print(texts.CONSOLE_WELCOME, file=console.out)
         console.out.flush()
         await console.say("/latest")
         loop = asyncio.get_running_loop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -93,17 +93,6 @@ class ChatDelivery:
     blocked: bool = False
     migrated_to: int | None = None
     retries: int = 0
-
-
-@dataclass(slots=True)
-class FanOutReport:
-    chats: int = 0
-    sent: int = 0  # messages delivered
-    failed: int = 0  # messages given up on (not counting chats that blocked the bot)
-    blocked: int = 0  # chats that blocked or removed the bot
-    migrated: int = 0  # groups found to have become supergroups
-    retries: int = 0  # 429 waits and transient-error retries
-    deliveries: list[ChatDelivery] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -210,41 +199,6 @@ class Deliverer:
                 result.failed += len(messages) - index - 1
                 break
         return result
-
-    async def fan_out(
-        self,
-        jobs: Iterable[tuple[int, Sequence[OutgoingLike]]],
-        *,
-        concurrency: int = 100,
-    ) -> FanOutReport:
-        """Deliver to many chats at once; a slow or failing chat holds up only itself.
-
-        Workers take chats from ``jobs`` one at a time, so a huge job list is never
-        turned into that many tasks at once.
-        """
-        report = FanOutReport()
-        pending = iter(jobs)
-
-        async def worker() -> None:
-            for chat_id, messages in pending:
-                try:
-                    delivery = await self.send_many(chat_id, messages)
-                except Exception:
-                    # Whatever went wrong is this chat's alone; the other chats go on.
-                    self._log.exception("chat %s: delivery failed", chat_id)
-                    delivery = ChatDelivery(chat_id, chat_id, failed=len(messages))
-                report.deliveries.append(delivery)
-                report.chats += 1
-                report.sent += len(delivery.messages)
-                report.failed += delivery.failed
-                report.retries += delivery.retries
-                report.blocked += delivery.blocked
-                report.migrated += delivery.migrated_to is not None
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, concurrency)):
-                group.create_task(worker())
-        return report
 
     # -- one message ----------------------------------------------------------------
 
@@ -412,3 +366,19 @@ def _normalise(item: OutgoingLike) -> Outgoing:
         text, markup = item
         return Outgoing(text, markup)
     return Outgoing(item.html, item.keyboard)
+
+
+def admin_notifier(bot: Bot, admin_ids: Sequence[int]) -> Callable[[str], Awaitable[None]]:
+    """A notice to each ADMIN_IDS user (the intake's `notify`, a feed paused, say)."""
+    log = logging.getLogger(__name__)
+
+    async def notify(text: str) -> None:
+        for admin_id in admin_ids:
+            try:
+                await bot.send_message(admin_id, text)
+            except TelegramAPIError as exc:
+                # An admin who never opened a chat with the bot cannot be written to;
+                # the others still are.
+                log.warning("could not notify admin %s: %s", admin_id, exc)
+
+    return notify

@@ -1,18 +1,16 @@
-"""What goes into a chat's digest, and subscribing to it."""
+"""What goes into a chat's digest, and when it is due."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.config import Settings, check_timezone, parse_hhmm
-from bot.errors import BadSubscribe, BadTime, BadTimezone
+from bot.articles import ArticleService
+from bot.chats import ChatService
+from bot.clock import as_utc
 from bot.models import Digest, DigestItem, Subscription
-from bot.services import ArticleService
 from storage.articles import ArticleRepo
-from storage.chats import ChatRepo
 from storage.subscriptions import SubscriptionRepo
 
 # A digest is a roundup, not an archive: past this many articles it points to /latest.
@@ -22,54 +20,9 @@ DIGEST_SENTENCES = 2
 FIRST_WINDOW = timedelta(hours=24)
 
 
-@lru_cache(maxsize=1)
-def _zones_by_lower_name() -> dict[str, str]:
-    # Zone files are case-sensitive on Linux, but people type `asia/almaty`.
-    return {name.lower(): name for name in available_timezones()}
-
-
-def _zone_name(value: str) -> str | None:
-    try:
-        return check_timezone(value)
-    except (ValueError, OSError):
-        # OSError: a directory of the zone database such as `Europe` is not a zone.
-        return _zones_by_lower_name().get(value.strip().lower())
-
-
-def parse_subscribe(args: str, *, default_at: time, default_timezone: str) -> tuple[time, str]:
-    """`[HH:MM] [Area/City]` in either order, each optional -> (time, IANA zone).
-
-    A word with digits is read as a time and one with a slash as a zone, so the reply can
-    say which of the two was malformed; anything else is the wrong form altogether.
-    """
-    words = args.split()
-    if len(words) > 2:
-        raise BadSubscribe(args)
-    at: time | None = None
-    zone: str | None = None
-    for word in words:
-        if "/" not in word and any(ch.isdigit() for ch in word):
-            if at is not None:
-                raise BadSubscribe(args)
-            try:
-                at = parse_hhmm(word)
-            except ValueError as exc:
-                raise BadTime(word) from exc
-            continue
-        name = _zone_name(word)
-        if name is None:
-            if "/" in word:
-                raise BadTimezone(word)
-            raise BadSubscribe(args)
-        if zone is not None:
-            raise BadSubscribe(args)
-        zone = name
-    return at or default_at, zone or default_timezone
-
-
 def local_period(now: datetime, timezone: str) -> str:
     """The local date of `now` in the chat's zone: the key of one day's digest."""
-    return _aware(now).astimezone(ZoneInfo(timezone)).date().isoformat()
+    return as_utc(now).astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
 def date_label(period: str) -> str:
@@ -78,8 +31,32 @@ def date_label(period: str) -> str:
     return f"{day.day} {texts.MONTHS[day.month - 1]} {day.year}"
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def scheduled_at(sub: Subscription, period: str) -> datetime:
+    """The instant of the chat's digest on the local date `period`, in UTC.
+
+    A wall time skipped by a DST change (02:30 on a spring-forward night) resolves with
+    the offset from before the change, i.e. an hour later on the new clock; a repeated
+    one (01:30 on a fall-back night) means its first occurrence. This is also where
+    APScheduler's CronTrigger fires, so a wake-up always finds its own day due.
+    """
+    day = date.fromisoformat(period)
+    local = datetime.combine(day, sub.at, tzinfo=ZoneInfo(sub.timezone))
+    return as_utc(local)
+
+
+def latest_due(sub: Subscription, now: datetime) -> tuple[str, datetime] | None:
+    """The most recent digest the subscription should have had by `now`: its period
+    (the local date) and scheduled instant. None for an ended subscription."""
+    if not sub.active:
+        return None
+    now = as_utc(now)
+    today = now.astimezone(ZoneInfo(sub.timezone)).date()
+    for day in (today, today - timedelta(days=1)):
+        at = scheduled_at(sub, day.isoformat())
+        if at <= now:
+            return day.isoformat(), at
+    # Unreachable: yesterday's time of day is always before today began.
+    return None
 
 
 class DigestService:
@@ -87,59 +64,25 @@ class DigestService:
         self,
         articles: ArticleRepo,
         subscriptions: SubscriptionRepo,
-        chats: ChatRepo,
+        chats: ChatService,
         service: ArticleService,
-        settings: Settings,
     ) -> None:
-        self.articles = articles
-        self.subscriptions = subscriptions
-        self.chats = chats
-        self.service = service
-        self.settings = settings
-
-    async def subscribe(
-        self, chat_id: int, args: str, *, user_id: int | None, now: datetime
-    ) -> Subscription:
-        """Subscribes or changes the time/zone. What the command leaves out is kept from an
-        active subscription, else DIGEST_TIME and the chat's time zone setting."""
-        current = await self.subscriptions.get(chat_id)
-        chat = await self.service.chat_settings(chat_id)
-        keep = current is not None and current.active
-        at, zone = parse_subscribe(
-            args,
-            default_at=current.at if keep and current else self.settings.digest_time,
-            default_timezone=current.timezone if keep and current else chat.timezone,
-        )
-        return await self.subscriptions.subscribe(chat_id, at, zone, user_id, now=now)
-
-    async def unsubscribe(self, chat_id: int, *, now: datetime) -> bool:
-        return await self.subscriptions.end(chat_id, "unsubscribed", now=now)
-
-    async def follow_timezone(
-        self, chat_id: int, timezone: str, *, now: datetime
-    ) -> Subscription | None:
-        """After `/settings timezone`: an active subscription keeps its local time in the
-        new zone. None when the chat has no active subscription."""
-        current = await self.subscriptions.get(chat_id)
-        if current is None or not current.active:
-            return None
-        if current.timezone == timezone:
-            return current
-        return await self.subscriptions.subscribe(
-            chat_id, current.at, timezone, current.subscribed_by, now=now
-        )
+        self._articles = articles
+        self._subscriptions = subscriptions
+        self._chats = chats
+        self._service = service
 
     async def timezone(self, chat_id: int) -> str:
         """The zone the chat's digest is dated in: its subscription's, else its setting."""
-        current = await self.subscriptions.get(chat_id)
+        current = await self._subscriptions.get(chat_id)
         if current is not None and current.active:
             return current.timezone
-        return (await self.service.chat_settings(chat_id)).timezone
+        return (await self._chats.settings(chat_id)).timezone
 
     async def since(self, chat_id: int, *, now: datetime) -> datetime:
         """Where the chat's next digest starts: its previous digest, or a day ago."""
-        previous = await self.subscriptions.last_sent_at(chat_id)
-        return previous if previous is not None else _aware(now) - FIRST_WINDOW
+        previous = await self._subscriptions.last_sent_at(chat_id)
+        return previous if previous is not None else as_utc(now) - FIRST_WINDOW
 
     async def build(self, chat_id: int, *, now: datetime, period: str | None = None) -> Digest:
         """The articles stored since the chat's previous digest (oldest first, so that what
@@ -147,18 +90,18 @@ class DigestService:
         zone = await self.timezone(chat_id)
         period = period or local_period(now, zone)
         since = await self.since(chat_id, now=now)
-        found = await self.articles.added_since(since, limit=DIGEST_SHOWN)
+        found = await self._articles.added_since(since, limit=DIGEST_SHOWN)
         # Articles stored after `now` belong to the next digest; the scheduled run
         # records `now` as the watermark.
-        found = [article for article in found if article.added_at <= _aware(now)]
+        found = [article for article in found if article.added_at <= as_utc(now)]
         if not found:
             return Digest(chat_id=chat_id, period=period)
-        total = await self.articles.count_since(since)
-        chat = await self.service.chat_settings(chat_id)
+        total = await self._articles.count_since(since)
+        chat = await self._chats.settings(chat_id)
         sentences = min(DIGEST_SENTENCES, chat.sentences)
         items = []
         for article in found:
-            summary = await self.service.summary(
+            summary = await self._service.summary(
                 article, algorithm=chat.algorithm, sentences=sentences
             )
             items.append(DigestItem(article=article, summary=summary.sentences[:sentences]))

@@ -61,10 +61,6 @@ class BadArticleFile(SvodkaError):
         self.reason = reason
 
 
-class NotAllowed(SvodkaError):
-    pass
-
-
 class UnknownSetting(SvodkaError):
     def __init__(self, key: str) -> None:
         super().__init__(key)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
@@ -31,6 +31,8 @@ from aiogram.types import (
     Update,
     User,
 )
+
+from bot.clock import Clock, utc_now
 
 ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
 
@@ -91,7 +93,7 @@ class OfflineSession(BaseSession):
         *,
         me: User = ME,
         group_owner: int = 900,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__()
         self.me = me

@@ -1,4 +1,8 @@
-"""Models -> HTML-safe messages of at most 4096 characters, with their inline buttons."""
+"""Models -> HTML-safe messages within Telegram's 4096 UTF-16 units, with their buttons.
+
+Every answer the bot sends is built here; long ones are split by `paginate`, the one
+splitter.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.models import Article, Digest, DigestItem, Points, SearchHit, Summary
+from bot.models import Article, Digest, DigestItem, Points, SearchHit, Subscription, Summary
 from bot.nlp.tokenizer import split_sentences
+from bot.parsing import LATEST_MAX
+
+if TYPE_CHECKING:
+    from bot.articles import FollowUp
+    from bot.intake import UrlIngest
+    from bot.subscriptions import ChatOverview
+    from storage.feeds import Feed
 
 # Telegram's limit is 4096 characters of the parsed text, counted in UTF-16 code units.
 MESSAGE_LIMIT = 4096
@@ -91,9 +103,11 @@ def _split_long(piece: Piece, limit: int) -> list[Piece]:
     return [Piece(text, piece.style) for text in merged]
 
 
-def paginate(pieces: Iterable[Piece], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Joins paragraphs into as few messages as fit, splitting only at paragraph or
-    sentence boundaries where it can."""
+def paginate(
+    pieces: Iterable[Piece], limit: int = MESSAGE_LIMIT, *, separator: str = SEPARATOR
+) -> list[str]:
+    """Joins paragraphs (or, with `separator="\n"`, lines) into as few messages as fit,
+    splitting only at paragraph or sentence boundaries where it can."""
     flat: list[Piece] = []
     for piece in pieces:
         if not piece.raw and utf16_len(piece.text) > limit:
@@ -104,13 +118,13 @@ def paginate(pieces: Iterable[Piece], limit: int = MESSAGE_LIMIT) -> list[str]:
     size = 0
     for piece in flat:
         length = utf16_len(piece.visible())
-        if messages and size + len(SEPARATOR) + length <= limit:
+        if messages and size + len(separator) + length <= limit:
             messages[-1].append(piece)
-            size += len(SEPARATOR) + length
+            size += len(separator) + length
         else:
             messages.append([piece])
             size = length
-    return [SEPARATOR.join(p.html() for p in message) for message in messages]
+    return [separator.join(p.html() for p in message) for message in messages]
 
 
 def format_date(moment: datetime, timezone: str) -> str:
@@ -191,6 +205,16 @@ def full_reply(article: Article, timezone: str) -> list[Reply]:
     return _with_keyboard(article, paginate(pieces), "full")
 
 
+def follow_up_reply(answer: FollowUp) -> list[Reply]:
+    """The answer to /summary, /more, /points or /full, or to their buttons."""
+    article, zone = answer.article, answer.timezone
+    if answer.points is not None:
+        return points_reply(article, answer.points, zone)
+    if answer.summary is not None:
+        return summary_reply(article, answer.summary, zone, longer=answer.action == "more")
+    return full_reply(article, zone)
+
+
 def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
     if not articles:
         return [Reply(texts.NO_ARTICLES)]
@@ -198,7 +222,7 @@ def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
     for article in articles:
         date = format_date(article.date, timezone)
         pieces.append(Piece(f"№{article.id} · {date}\n{article.title}"))
-    pieces.append(Piece("/summary N — кратко, /points N — тезисы", "i"))
+    pieces.append(Piece(texts.LIST_FOOTER, "i"))
     return [Reply(body) for body in paginate(pieces)]
 
 
@@ -211,12 +235,8 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
         pieces.append(Piece(f"№{hit.article.id}. {hit.article.title}", "b"))
         if hit.snippet:
             pieces.append(Piece(hit.snippet))
-    pieces.append(Piece("/summary N — кратко, /points N — тезисы", "i"))
+    pieces.append(Piece(texts.LIST_FOOTER, "i"))
     return [Reply(body) for body in paginate(pieces)]
-
-
-# The most /latest shows; a digest's "и ещё N" names `/latest N` only up to it.
-LATEST_MAX = 30
 
 
 @dataclass(slots=True)
@@ -296,7 +316,7 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
         for body in paginate(pieces):
             add(body, utf16_len(strip_tags(body)), item.article)
     if digest.more:
-        word = texts.plural(digest.more, "статья", "статьи", "статей")
+        word = texts.articles_word(digest.more)
         template = texts.DIGEST_MORE_LATEST if digest.more <= LATEST_MAX else texts.DIGEST_MORE
         line = template.format(n=digest.more, word=word)
         add(html.escape(line, quote=False), utf16_len(line), None)
@@ -308,3 +328,85 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
         )
         for draft in drafts
     ]
+
+
+def settings_reply(overview: ChatOverview) -> str:
+    settings, sub = overview.settings, overview.subscription
+    state = (
+        texts.SUBSCRIPTION_AT.format(at=f"{sub.at:%H:%M}", timezone=sub.timezone)
+        if sub is not None
+        else texts.SUBSCRIPTION_NONE
+    )
+    return texts.SETTINGS.format(
+        algorithm=settings.algorithm,
+        sentences=settings.sentences,
+        timezone=settings.timezone,
+        subscription=state,
+    )
+
+
+def subscribed_reply(sub: Subscription) -> str:
+    return texts.SUBSCRIBED.format(at=f"{sub.at:%H:%M}", timezone=sub.timezone)
+
+
+def added_reply(article: Article, created: bool) -> str:
+    """The reply to an article stored from a chat (/add, a forwarded post, a page)."""
+    template = texts.ADDED if created else texts.ALREADY_STORED
+    return template.format(id=article.id, title=html.escape(article.title))
+
+
+def feeds_reply(feeds: Sequence[Feed]) -> list[Reply]:
+    """The admins' feed list, one feed a line or two, split at line ends."""
+    if not feeds:
+        return [Reply(texts.FEEDS_EMPTY)]
+    lines = [texts.FEEDS_TITLE]
+    for feed in feeds:
+        lines.append(
+            texts.FEED_LINE.format(
+                id=feed.id, title=html.escape(feed.name[:120]), url=html.escape(feed.url[:300])
+            )
+        )
+        error = html.escape((feed.last_error or "")[:200])
+        if feed.paused:
+            lines.append(texts.FEED_LINE_PAUSED.format(id=feed.id, error=error))
+        elif feed.failures:
+            lines.append(texts.FEED_LINE_FAILING.format(failures=feed.failures, error=error))
+    lines.append(texts.FEEDS_FOOTER)
+    pieces = [Piece(line, raw=True) for line in lines]
+    return [Reply(body) for body in paginate(pieces, separator="\n")]
+
+
+# A feed added with /add lists at most this many of its new articles.
+MAX_LISTED = 10
+
+
+def ingest_reply(result: UrlIngest) -> str:
+    """The reply to `/add URL`: the page's article, or what a feed's entries gave."""
+    if result.feed_title is None and len(result.items) == 1:
+        item = result.items[0]
+        lines = [added_reply(item.article, item.created)]
+        if note := texts.language_note(item.lang):
+            lines.append(note)
+        return "\n".join(lines)
+    added = result.added
+    lines = [
+        texts.ADD_FROM_FEED.format(
+            title=html.escape(result.feed_title or result.url),
+            new=len(added),
+            old=len(result.items) - len(added),
+        )
+    ]
+    if added:
+        lines.append(texts.ADD_FROM_FEED_LIST)
+        lines += [
+            texts.ADD_FROM_FEED_LINE.format(
+                id=item.article.id, title=html.escape(item.article.title[:150])
+            )
+            for item in added[:MAX_LISTED]
+        ]
+        if len(added) > MAX_LISTED:
+            lines.append("…")
+    foreign = sum(1 for item in added if not item.russian)
+    if foreign:
+        lines.append(texts.FOREIGN_IN_BATCH.format(n=foreign))
+    return "\n".join(lines)

@@ -67,8 +67,12 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
+def articles_word(n: int) -> str:
+    return plural(n, "статья", "статьи", "статей")
+
+
 def articles_count(n: int) -> str:
-    return f"{n} {plural(n, 'статья', 'статьи', 'статей')}"
+    return f"{n} {articles_word(n)}"
 
 
 MONTHS = (
@@ -93,9 +97,8 @@ SUMMARY_LABEL = "Кратко"
 MORE_LABEL = "Подробнее"
 POINTS_LABEL = "Главное"
 THESES_LABEL = "Ключевые тезисы (перечисления в тексте нет)"
-FULL_LABEL = "Полный текст"
-SOURCE_LABEL = "Источник"
-CONTINUED = "(продолжение {part}/{total})"
+# Under /latest and /search results.
+LIST_FOOTER = "/summary N — кратко, /points N — тезисы"
 
 # Buttons
 BTN_POINTS = "Тезисы"
@@ -105,7 +108,6 @@ BTN_FULL = "Полный текст"
 BTN_SOURCE = "Источник"
 
 # Answers to button presses (shown as a short toast)
-CB_DONE = "Готово"
 CB_GONE = "Эта статья больше не доступна."
 CB_SOURCE_NONE = "У этой статьи нет ссылки на источник. Источник: {source}"
 
@@ -132,7 +134,6 @@ BAD_SETTINGS = (
 BAD_SUBSCRIBE = "Формат: /subscribe [ЧЧ:ММ] [Регион/Город], например: /subscribe 08:30 Asia/Almaty"
 EMPTY_TEXT = "Текст пустой: нечего сохранить."
 TEXT_TOO_LONG = "Текст слишком длинный: {length} символов, можно не больше {limit}."
-TEXT_TOO_SHORT = "Слишком короткий текст для статьи: нужен заголовок и хотя бы одно предложение."
 NOT_ALLOWED = "Это могут делать только администраторы бота."
 NOT_GROUP_ADMIN = "Менять подписку и настройки группы могут только её администраторы."
 UNEXPECTED = "Что-то пошло не так. Мы уже разбираемся; попробуйте ещё раз чуть позже."
@@ -167,8 +168,9 @@ DIGEST_MORE = "…и ещё {n} {word}: /latest"
 def error_text(exc: BaseException) -> str:
     """The one Russian line for each domain error (used by the bot and the CLI)."""
     from bot import errors
-    from bot.config import ALGORITHMS
     from bot.intake import errors as intake
+    from bot.nlp import ALGORITHMS
+    from bot.parsing import MAX_SENTENCES
 
     def esc(value: object) -> str:
         return _escape(str(value)[:80])
@@ -183,7 +185,7 @@ def error_text(exc: BaseException) -> str:
         case errors.UnknownAlgorithm(name=name):
             return BAD_ALGORITHM.format(name=esc(name), choices=", ".join(ALGORITHMS))
         case errors.BadSentenceCount():
-            return BAD_SENTENCES.format(limit=20)
+            return BAD_SENTENCES.format(limit=MAX_SENTENCES)
         case errors.BadCount(limit=limit):
             return BAD_LATEST.format(limit=limit)
         case errors.BadTime(value=value):
@@ -198,8 +200,6 @@ def error_text(exc: BaseException) -> str:
             return TEXT_TOO_LONG.format(length=length, limit=limit)
         case errors.BadArticleFile(path=path, reason=reason):
             return f"Не могу прочитать «{esc(path)}»: {esc(file_reason(reason))}."
-        case errors.NotAllowed():
-            return NOT_ALLOWED
         case errors.BadSubscribe():
             return BAD_SUBSCRIBE
         case intake.BadUrl(url=url):
@@ -338,6 +338,36 @@ def language_note(lang: str) -> str | None:
 
 # Flood control: the one notice a user gets when commands come faster than the limit.
 FLOOD = "Слишком много запросов подряд: эти я пропущу. Подождите несколько секунд и повторите."
+
+# The command line: `python -m bot --help`, and what the commands print
+CLI_DESCRIPTION = "Сводка: новости кратко."
+CLI_HELP = {
+    "run": "запустить бота (long polling или webhook)",
+    "console": "офлайн-чат с ботом, без токена и сети",
+    "console --once": "ответить на одну строку и выйти",
+    "ingest": "добавить статьи из файлов, папок, лент и страниц",
+    "summarize": "краткое изложение статьи",
+    "points": "главные тезисы статьи",
+    "backup": "копия базы данных (в том числе при работающем боте)",
+    "backup --force": "перезаписать существующий файл",
+}
+CLI_ERROR = "ошибка: {message}"
+CLI_BAD_SETTING = "ошибка настройки {field}: {reason}"
+CLI_NOT_ONE_ARTICLE = "в файле {path} {count}, нужна одна"
+CLI_NO_ARTICLE = "статьи с номером {number} нет"
+CLI_INGESTED = "{source}: {count}, новых {new}"
+CLI_URLS_FAILED = "не загружено адресов: {failed} из {total}"
+CLI_NO_TOKEN = (
+    "не задан BOT_TOKEN: скопируйте .env.example в .env и впишите токен, "
+    "или попробуйте бота без сети: python -m bot console"
+)
+
+# `python -m bot console`
+CONSOLE_WELCOME = (
+    "Сводка — офлайн-чат. Команды: /help; номер кнопки — нажать её; пустая строка или "
+    "Ctrl+D — выход."
+)
+CONSOLE_YOU = "Вы"
 
 # `python -m bot backup PATH [--force]`
 BACKUP_DONE = "копия базы сохранена: {path} ({articles}, {size})"

@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-import html
-
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, MessageOriginChannel
 
-from bot import texts
+from bot import render, texts
+from bot.articles import ArticleService
+from bot.chats import ChatService
+from bot.clock import Clock
+from bot.filters import BotAdmin, OnLoop
 from bot.intake import IntakeService
 from bot.models import NewArticle
-from bot.services import ArticleService, split_title
-from handlers.common import BotAdmin, Clock, OnLoop
-from handlers.feeds import ingest_text
+from bot.parsing import split_title
+from handlers.common import admins_and_refusal
 
 
 async def add_url(
     message: Message,
     command: CommandObject,
     intake: IntakeService,
-    service: ArticleService,
+    chats: ChatService,
     clock: Clock,
 ) -> None:
     """`/add URL`: the article on a web page, or the entries of a feed."""
     result = await intake.ingest_url(command.args or "", now=clock())
-    await message.answer(ingest_text(result))
+    await message.answer(render.ingest_reply(result))
     if result.feed_title is None and result.items:
-        service.focus(message.chat.id, result.items[0].article.id)
+        chats.focus(message.chat.id, result.items[0].article.id)
 
 
 async def add(
-    message: Message, command: CommandObject, service: ArticleService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    articles: ArticleService,
+    chats: ChatService,
+    clock: Clock,
 ) -> None:
     text = command.args or ""
     replied = message.reply_to_message
@@ -41,16 +46,14 @@ async def add(
     if not text.strip():
         await message.answer(texts.ADD_HINT)
         return
-    await store(message, split_title(text), service, clock)
+    await store(message, split_title(text), articles, chats, clock)
 
 
-async def add_refused(message: Message) -> None:
-    await message.answer(texts.NOT_ALLOWED)
-
-
-async def forwarded_post(message: Message, service: ArticleService, clock: Clock) -> None:
+async def forwarded_post(
+    message: Message, articles: ArticleService, chats: ChatService, clock: Clock
+) -> None:
     origin = message.forward_origin
-    assert isinstance(origin, MessageOriginChannel)  # guaranteed by the filter above
+    assert isinstance(origin, MessageOriginChannel)  # guaranteed by the router's filters
     body = message.text or message.caption or ""
     new = split_title(body)
     url = None
@@ -63,34 +66,34 @@ async def forwarded_post(message: Message, service: ArticleService, clock: Clock
         url=url,
         published_at=origin.date,
     )
-    await store(message, new, service, clock)
+    await store(message, new, articles, chats, clock)
 
 
-async def store(message: Message, new: NewArticle, service: ArticleService, clock: Clock) -> None:
-    article, created = await service.add(new, now=clock())
-    template = texts.ADDED if created else texts.ALREADY_STORED
-    await message.answer(template.format(id=article.id, title=html.escape(article.title)))
-    service.focus(message.chat.id, article.id)
+async def store(
+    message: Message, new: NewArticle, articles: ArticleService, chats: ChatService, clock: Clock
+) -> None:
+    article, created = await articles.add(new, now=clock())
+    await message.answer(render.added_reply(article, created))
+    chats.focus(message.chat.id, article.id)
 
 
 def build_forwarded() -> Router:
     router = Router(name=f"{__name__}.forwarded")
-    router.message.register(
-        forwarded_post,
+    router.message.filter(
         # The rarest condition first: most messages fail it, and the rest go unchecked.
         OnLoop(F.forward_origin.type == "channel"),
         OnLoop(F.chat.type == ChatType.PRIVATE),
         BotAdmin(),
     )
+    router.message.register(forwarded_post)
     return router
 
 
 def build() -> Router:
-    router = Router(name=__name__)
+    admins, others = admins_and_refusal(__name__, ("add",))
     # A lone URL after /add: the page's article (or a feed's entries), not the URL as text.
-    router.message.register(
-        add_url, Command("add", magic=F.args.regexp(r"^\s*\S+://\S*\s*$")), BotAdmin()
-    )
-    router.message.register(add, Command("add"), BotAdmin())
-    router.message.register(add_refused, Command("add"))
+    admins.message.register(add_url, Command("add", magic=F.args.regexp(r"^\s*\S+://\S*\s*$")))
+    admins.message.register(add, Command("add"))
+    router = Router(name=__name__)
+    router.include_routers(admins, others)
     return router

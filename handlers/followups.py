@@ -8,21 +8,26 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, InaccessibleMessage
 
 from bot import texts
+from bot.articles import FOLLOW_UPS, ArticleService
+from bot.chats import ChatService
 from bot.render import ArticleAction
-from bot.services import ArticleService
 from handlers.common import answer_about
 
 
 async def follow_up(
-    callback: CallbackQuery, callback_data: ArticleAction, bot: Bot, service: ArticleService
+    callback: CallbackQuery,
+    callback_data: ArticleAction,
+    bot: Bot,
+    articles: ArticleService,
+    chats: ChatService,
 ) -> None:
-    article = await service.articles.get(callback_data.id)
+    article = await articles.get(callback_data.id)
     message = callback.message
     if (
         article is None
         or message is None
         or isinstance(message, InaccessibleMessage)
-        or callback_data.action not in {"summary", "more", "points", "full", "source"}
+        or callback_data.action not in {*FOLLOW_UPS, "source"}
     ):
         await callback.answer(texts.CB_GONE, show_alert=True)
         return
@@ -33,7 +38,7 @@ async def follow_up(
         return
     # Answer first: Telegram shows a spinner on the button until it is answered.
     await callback.answer()
-    await answer_about(message, article, callback_data.action, bot, service)
+    await answer_about(message, article, callback_data.action, bot, articles, chats)
 
 
 async def stale_button(callback: CallbackQuery) -> None:

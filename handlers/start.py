@@ -7,8 +7,8 @@ from aiogram.filters import JOIN_TRANSITION, ChatMemberUpdatedFilter, Command, C
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot import texts
-from handlers.common import GROUP_TYPES
-from storage.chats import ChatRepo
+from bot.chats import ChatService
+from bot.filters import GROUP_TYPES
 
 
 async def help_command(message: Message, bot: Bot) -> None:
@@ -17,9 +17,8 @@ async def help_command(message: Message, bot: Bot) -> None:
     await message.answer(texts.help_text(me.username if group else None))
 
 
-async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatRepo) -> None:
-    # Re-adding the bot must not repeat the greeting: the flag lives in SQLite.
-    if await chats.mark_introduced(event.chat.id):
+async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatService) -> None:
+    if await chats.introduce(event.chat.id):
         me = await bot.me()
         await bot.send_message(event.chat.id, texts.GROUP_INTRO.format(username=me.username))
 

@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Self
 
 import aiosqlite
 
+from bot.clock import as_utc
 from storage.schema import migrate
 
 Params = Sequence[object]
@@ -19,16 +20,11 @@ Params = Sequence[object]
 
 def to_db_time(value: datetime) -> str:
     """UTC ISO string of fixed width, so that text order is time order; naive means UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(value).isoformat(timespec="microseconds")
 
 
 def from_db_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(value))
 
 
 def from_db_time_or_none(value: str | None) -> datetime | None:

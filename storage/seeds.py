@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from bot.clock import as_utc
 from bot.errors import BadArticleFile
 from bot.models import NewArticle
 from storage.articles import ArticleRepo
@@ -141,7 +142,7 @@ def _iso_time(path: Path, value: object, where: str) -> datetime | None:
     except ValueError as exc:
         raise _bad(path, f"{where}has a bad published_at") from exc
     # A time without an offset is taken as UTC, the way the store keeps it.
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return as_utc(parsed)
 
 
 def _parse_json(path: Path, content: str) -> list[NewArticle]:

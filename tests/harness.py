@@ -20,7 +20,9 @@ from aiogram.types import (
 )
 
 from bot.app import App, build_app
+from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.delivery import Limits
 from bot.offline import OfflineSession, Sent, chat, text_update, user
 
 TOKEN = "123456:HARNESS-token"
@@ -41,9 +43,11 @@ class Harness:
         self._messages = itertools.count(10_000)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Harness:
+    async def start(
+        cls, settings: Settings, *, clock: Clock = utc_now, limits: Limits | None = None
+    ) -> Harness:
         session = OfflineSession(me=ME, group_owner=GROUP_OWNER)
-        app = await build_app(settings, session=session, token=TOKEN)
+        app = await build_app(settings, session=session, token=TOKEN, clock=clock, limits=limits)
         return cls(app, session)
 
     async def close(self) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
+from storage.articles import ArticleRepo
+from storage.subscriptions import SubscriptionRepo
 from tests.botapi import Call
 from tests.conftest import ADMIN_ID, BOT_USERNAME, RunningBot
 
@@ -39,7 +41,7 @@ def channel_origin(message_id: int = 7) -> dict[str, Any]:
 
 
 async def stored(running: RunningBot) -> int:
-    return await running.app.service.articles.count()
+    return await ArticleRepo(running.app.services.db).count()
 
 
 # --- reading: anyone, in any chat -------------------------------------------------------
@@ -106,7 +108,7 @@ async def test_forwarded_channel_posts_are_stored_for_bot_admins_only(
     assert await stored(running) == 1
     [added] = await running.say(post, user_id=ADMIN_ID, forward_origin=channel_origin(9))
     assert "Статья сохранена" in shown(added)
-    article = await running.app.service.articles.get(2)
+    article = await running.app.services.articles.get(2)
     assert article is not None and article.url == "https://t.me/novosti/9"
 
 
@@ -128,7 +130,7 @@ async def test_in_a_group_only_its_admins_change_subscription_and_settings(
     running: RunningBot,
 ) -> None:
     running.tg.set_admins(GROUP, [ADMIN])
-    subscriptions = running.app.digests.subscriptions
+    subscriptions = SubscriptionRepo(running.app.services.db)
     for command in ("subscribe 08:30", "unsubscribe", "settings sentences 7"):
         [refused] = await running.say(cmd(command), **in_group(user_id=MEMBER))
         assert shown(refused) == texts.NOT_GROUP_ADMIN, command
@@ -170,7 +172,7 @@ async def test_automatic_forwards_from_the_linked_channel_are_ignored(
     # ...nor an article, even when it looks like one.
     await running.quiet("Новость канала\nСегодня в канале вышла большая новость.", **forward)
     assert running.tg.sent(GROUP) == []
-    assert await running.app.digests.subscriptions.get(GROUP) is None
+    assert await SubscriptionRepo(running.app.services.db).get(GROUP) is None
     assert await stored(running) == 1
 
 
@@ -203,7 +205,7 @@ async def test_settings_never_show_or_change_another_chat(running: RunningBot) -
         for reply in replies:
             assert "lsa" not in shown(reply), attempt
             assert "Предложений в изложении: 7" not in shown(reply), attempt
-    group = await running.app.service.chat_settings(GROUP)
+    group = await running.app.services.chats.settings(GROUP)
     assert (group.algorithm, group.sentences) == ("lsa", 7)
     [own] = await running.say("/settings", user_id=ADMIN)
     assert "Алгоритм: lexrank" in shown(own)

@@ -248,22 +248,25 @@ async def test_the_warm_up_caches_recent_articles_and_freezes_the_heap_when_aske
 ) -> None:
     import gc
 
-    from bot.app import build_app, warm_cache
+    from bot.app import build_app
+    from storage.articles import ArticleRepo
+    from storage.cache import SummaryCache
 
     app = await build_app(bot_settings)
     try:
-        seed = await app.service.articles.newest()
+        seed = await ArticleRepo(app.services.db).newest()
         assert seed is not None
-        await app.service.forget_summaries()
-        await warm_cache(app)  # as in tests: no freezing
+        await app.services.articles.forget_summaries()
+        await app.warm_cache()  # as in tests: no freezing
         assert gc.get_freeze_count() == 0
-        kept = await app.service.cache.get_summary(
+        cache = SummaryCache(app.services.db)
+        kept = await cache.get_summary(
             seed.id, bot_settings.summary_algorithm, bot_settings.summary_sentences
         )
         assert kept is not None and kept.sentences
-        assert await app.service.cache.get_points(seed.id) is not None
+        assert await cache.get_points(seed.id) is not None
         app.freeze_heap = True  # as `python -m bot run` sets it
-        await warm_cache(app)
+        await app.warm_cache()
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
@@ -271,16 +274,17 @@ async def test_the_warm_up_caches_recent_articles_and_freezes_the_heap_when_aske
 
 
 async def test_housekeeping_runs_daily_and_trims_message_links(running: RunningBot) -> None:
-    from bot.app import HOUSEKEEPING_JOB, KEEP_MESSAGE_LINKS, housekeeping
+    from bot.jobs import HOUSEKEEPING_JOB, KEEP_MESSAGE_LINKS, housekeeping
+    from storage.articles import ArticleRepo
 
-    job = running.app.scheduler.scheduler.get_job(HOUSEKEEPING_JOB)
+    job = running.app.jobs.scheduler.get_job(HOUSEKEEPING_JOB)
     assert job is not None
     assert (job.next_run_time.hour, job.next_run_time.minute) == (4, 0)
     assert job.next_run_time.utcoffset().total_seconds() == 0
-    seed = await running.app.service.articles.newest()
+    seed = await ArticleRepo(running.app.services.db).newest()
     assert seed is not None
-    chats = running.app.service.chats
-    chats.record(77, messages=[(m, seed.id) for m in range(KEEP_MESSAGE_LINKS + 5)])
-    await housekeeping(running.app)
+    chats = running.app.services.chats
+    chats.remember(77, [(m, seed.id) for m in range(KEEP_MESSAGE_LINKS + 5)])
+    await housekeeping(chats, running.app.services.intake)
     assert await chats.article_for_message(77, 4) is None
     assert await chats.article_for_message(77, 5) == seed.id

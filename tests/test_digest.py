@@ -7,24 +7,17 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.app import App
 from bot.config import Settings
-from bot.digest import (
-    DIGEST_SHOWN,
-    DigestService,
-    date_label,
-    local_period,
-    parse_subscribe,
-)
+from bot.digest import DIGEST_SHOWN, date_label, local_period
 from bot.errors import BadSubscribe, BadTime, BadTimezone
 from bot.models import Article, Digest, DigestItem, NewArticle
+from bot.parsing import SettingChange, parse_subscribe
 from bot.render import MESSAGE_LIMIT, ArticleAction, digest_replies, strip_tags, utf16_len
-from bot.services import ArticleService
-from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
-from storage.chats import ChatRepo
-from storage.db import Database
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import parse_html
+from tests.harness import Harness
 
 NOW = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
 CHAT = 501
@@ -47,19 +40,16 @@ def make_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def digests(tmp_path: Path) -> AsyncIterator[DigestService]:
-    settings = make_settings(tmp_path)
-    db = await Database.open(settings.database_path)
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    harness = await Harness.start(make_settings(tmp_path))
     try:
-        articles, chats = ArticleRepo(db), ChatRepo(db)
-        service = ArticleService(articles, SummaryCache(db), chats, settings)
-        yield DigestService(articles, SubscriptionRepo(db), chats, service, settings)
+        yield harness.app
     finally:
-        await db.close()
+        await harness.close()
 
 
-async def add(digests: DigestService, n: int, at: datetime, text: str = TEXT) -> Article:
-    article, created = await digests.articles.add(
+async def add(app: App, n: int, at: datetime, text: str = TEXT) -> Article:
+    article, created = await app.services.articles.add(
         NewArticle(title=f"Новость {n}", text=f"{text} Номер {n}.", source="ТАСС"), now=at
     )
     assert created
@@ -130,36 +120,36 @@ def test_bad_subscribe_arguments_raise_the_error_that_names_the_form(
 
 
 async def test_subscribe_uses_chat_timezone_and_keeps_what_is_not_said(
-    digests: DigestService,
+    app: App,
 ) -> None:
-    await digests.chats.update_settings(CHAT, timezone="Asia/Almaty")
-    sub = await digests.subscribe(CHAT, "", user_id=7, now=NOW)
+    await app.services.chats.change(CHAT, SettingChange("timezone", "Asia/Almaty"))
+    sub = await app.subscriptions.subscribe(CHAT, "", user_id=7, now=NOW)
     assert (sub.at, sub.timezone, sub.subscribed_by) == (time(9, 0), "Asia/Almaty", 7)
 
-    sub = await digests.subscribe(CHAT, "07:15", user_id=7, now=NOW)
+    sub = await app.subscriptions.subscribe(CHAT, "07:15", user_id=7, now=NOW)
     assert (sub.at, sub.timezone) == (time(7, 15), "Asia/Almaty")
-    sub = await digests.subscribe(CHAT, "Europe/Berlin", user_id=7, now=NOW)
+    sub = await app.subscriptions.subscribe(CHAT, "Europe/Berlin", user_id=7, now=NOW)
     assert (sub.at, sub.timezone) == (time(7, 15), "Europe/Berlin")
 
 
-async def test_bad_subscribe_stores_nothing(digests: DigestService) -> None:
+async def test_bad_subscribe_stores_nothing(app: App) -> None:
     with pytest.raises(BadTime):
-        await digests.subscribe(CHAT, "25:99", user_id=7, now=NOW)
-    assert await digests.subscriptions.get(CHAT) is None
+        await app.subscriptions.subscribe(CHAT, "25:99", user_id=7, now=NOW)
+    assert await SubscriptionRepo(app.services.db).get(CHAT) is None
 
 
-async def test_unsubscribe_ends_once(digests: DigestService) -> None:
-    await digests.subscribe(CHAT, "08:00", user_id=7, now=NOW)
-    assert await digests.unsubscribe(CHAT, now=NOW)
-    assert not await digests.unsubscribe(CHAT, now=NOW)
-    sub = await digests.subscriptions.get(CHAT)
+async def test_unsubscribe_ends_once(app: App) -> None:
+    await app.subscriptions.subscribe(CHAT, "08:00", user_id=7, now=NOW)
+    assert await app.subscriptions.unsubscribe(CHAT, now=NOW)
+    assert not await app.subscriptions.unsubscribe(CHAT, now=NOW)
+    sub = await SubscriptionRepo(app.services.db).get(CHAT)
     assert sub is not None and not sub.active
 
 
-async def test_timezone_change_moves_an_active_subscription(digests: DigestService) -> None:
-    assert await digests.follow_timezone(CHAT, "Asia/Almaty", now=NOW) is None
-    await digests.subscribe(CHAT, "08:00 Europe/Moscow", user_id=7, now=NOW)
-    moved = await digests.follow_timezone(CHAT, "Asia/Almaty", now=NOW)
+async def test_timezone_change_moves_an_active_subscription(app: App) -> None:
+    assert await app.subscriptions.follow_timezone(CHAT, "Asia/Almaty", now=NOW) is None
+    await app.subscriptions.subscribe(CHAT, "08:00 Europe/Moscow", user_id=7, now=NOW)
+    moved = await app.subscriptions.follow_timezone(CHAT, "Asia/Almaty", now=NOW)
     assert moved is not None and (moved.at, moved.timezone) == (time(8), "Asia/Almaty")
 
 
@@ -173,11 +163,11 @@ def test_period_is_the_local_date() -> None:
 # -- what goes into a digest -----------------------------------------------------------
 
 
-async def test_first_digest_covers_the_last_day(digests: DigestService) -> None:
-    await add(digests, 1, NOW - timedelta(hours=30))
-    second = await add(digests, 2, NOW - timedelta(hours=10))
-    third = await add(digests, 3, NOW - timedelta(hours=1))
-    digest = await digests.build(CHAT, now=NOW)
+async def test_first_digest_covers_the_last_day(app: App) -> None:
+    await add(app, 1, NOW - timedelta(hours=30))
+    second = await add(app, 2, NOW - timedelta(hours=10))
+    third = await add(app, 3, NOW - timedelta(hours=1))
+    digest = await app.services.digests.build(CHAT, now=NOW)
     assert [item.article.id for item in digest.items] == [second.id, third.id]
     assert digest.more == 0
     assert digest.period == "2026-06-17"
@@ -186,31 +176,33 @@ async def test_first_digest_covers_the_last_day(digests: DigestService) -> None:
         assert all(sentence in item.article.text for sentence in item.summary)
 
 
-async def test_next_digest_starts_where_the_previous_one_ended(digests: DigestService) -> None:
-    await add(digests, 1, NOW - timedelta(hours=2))
-    await digests.subscriptions.claim_run(CHAT, "2026-06-17", now=NOW)
-    await digests.subscriptions.complete_run(CHAT, "2026-06-17", now=NOW, last_article_id=1)
+async def test_next_digest_starts_where_the_previous_one_ended(app: App) -> None:
+    await add(app, 1, NOW - timedelta(hours=2))
+    await SubscriptionRepo(app.services.db).claim_run(CHAT, "2026-06-17", now=NOW)
+    await SubscriptionRepo(app.services.db).complete_run(
+        CHAT, "2026-06-17", now=NOW, last_article_id=1
+    )
     later = NOW + timedelta(days=1)
-    fresh = await add(digests, 2, NOW + timedelta(hours=5))
+    fresh = await add(app, 2, NOW + timedelta(hours=5))
     # Stored after the moment the digest is built: belongs to the one after.
-    await add(digests, 3, later + timedelta(minutes=1))
-    digest = await digests.build(CHAT, now=later)
+    await add(app, 3, later + timedelta(minutes=1))
+    digest = await app.services.digests.build(CHAT, now=later)
     assert [item.article.id for item in digest.items] == [fresh.id]
 
 
-async def test_summaries_are_cached_with_the_chat_algorithm(digests: DigestService) -> None:
-    await digests.chats.update_settings(CHAT, algorithm="luhn")
-    stored = await add(digests, 1, NOW - timedelta(hours=1))
-    await digests.build(CHAT, now=NOW)
-    cached = await digests.service.cache.get_summary(stored.id, "luhn", 2)
+async def test_summaries_are_cached_with_the_chat_algorithm(app: App) -> None:
+    await app.services.chats.change(CHAT, SettingChange("algorithm", "luhn"))
+    stored = await add(app, 1, NOW - timedelta(hours=1))
+    await app.services.digests.build(CHAT, now=NOW)
+    cached = await SummaryCache(app.services.db).get_summary(stored.id, "luhn", 2)
     assert cached is not None and len(cached.sentences) == 2
 
 
 async def test_nothing_new_is_an_empty_digest_said_in_one_message(
-    digests: DigestService,
+    app: App,
 ) -> None:
-    await add(digests, 1, NOW - timedelta(days=3))
-    digest = await digests.build(CHAT, now=NOW)
+    await add(app, 1, NOW - timedelta(days=3))
+    digest = await app.services.digests.build(CHAT, now=NOW)
     assert digest.items == () and digest.more == 0
     replies = digest_replies(digest, date_label(digest.period), "Europe/Moscow")
     assert len(replies) == 1
@@ -218,9 +210,9 @@ async def test_nothing_new_is_an_empty_digest_said_in_one_message(
     assert replies[0].keyboard is None
 
 
-async def test_digest_is_capped_and_says_how_many_more(digests: DigestService) -> None:
-    stored = [await add(digests, n, NOW - timedelta(minutes=60 - n)) for n in range(13)]
-    digest = await digests.build(CHAT, now=NOW)
+async def test_digest_is_capped_and_says_how_many_more(app: App) -> None:
+    stored = [await add(app, n, NOW - timedelta(minutes=60 - n)) for n in range(13)]
+    digest = await app.services.digests.build(CHAT, now=NOW)
     assert len(digest.items) == DIGEST_SHOWN
     assert digest.more == 3
     # Oldest first: the three left out are the newest, exactly what /latest 3 lists.

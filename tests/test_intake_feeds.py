@@ -619,17 +619,18 @@ async def test_feeds_from_settings_are_stored_once_and_bad_ones_skipped(
 
 
 async def test_install_schedules_one_polling_job(intake: IntakeService) -> None:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.start(paused=True)
+    from bot.jobs import Jobs
+
+    jobs = Jobs(clock=lambda: NOW)
+    jobs.scheduler.start(paused=True)
     try:
-        intake.install(scheduler, clock=lambda: NOW, minutes=30)
-        intake.install(scheduler, clock=lambda: NOW, minutes=30)
-        [job] = scheduler.get_jobs()
+        jobs.feed_polling(intake, minutes=30)
+        jobs.feed_polling(intake, minutes=30)
+        [job] = jobs.scheduler.get_jobs()
     finally:
-        scheduler.shutdown(wait=False)
+        jobs.scheduler.shutdown(wait=False)
     assert isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval == timedelta(minutes=30)
     assert job.max_instances == 1 and job.coalesce
@@ -644,7 +645,9 @@ async def test_scheduled_poll_survives_a_store_failure(
         async def add(self, new: Any, *, now: datetime) -> Any:
             raise RuntimeError("disk full")
 
+    from bot.jobs import poll_feeds
+
     intake.articles = BrokenStore()
-    await intake._poll_job(lambda: NOW)  # logs, does not raise
+    await poll_feeds(intake, lambda: NOW)  # logs, does not raise
     [feed] = await intake.list_feeds()
     assert feed.failures == 0  # our fault, not the feed's

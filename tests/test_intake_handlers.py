@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
 
 from bot import texts
+from bot.app import App
 from bot.config import Settings
-from bot.intake import Fetcher, IntakeService
-from bot.services import ArticleService
-from handlers import admin, errors, feeds
 from storage.articles import ArticleRepo
-from storage.cache import SummaryCache
-from storage.chats import ChatRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
-from tests.botapi import FakeTelegram, make_bot
+from tests.botapi import FakeTelegram
+from tests.conftest import RunningBot
 from tests.site import Site
 from tests.test_intake_feeds import (
     EN_TEXT,
@@ -39,12 +32,11 @@ STRANGER = 777
 
 
 class Chat:
-    """A Dispatcher with the admin and feed routers, polling the test Bot API server."""
+    """The production app polling the test Bot API server, its admins writing to it."""
 
-    def __init__(self, tg: FakeTelegram, bot: Bot, dp: Dispatcher) -> None:
+    def __init__(self, tg: FakeTelegram, app: App) -> None:
         self.tg = tg
-        self.bot = bot
-        self.dp = dp
+        self.app = app
 
     async def say(self, text: str, *, user: int = ADMIN) -> str:
         before = len(self.tg.sent(user))
@@ -56,32 +48,15 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(tg: FakeTelegram, db: Database, tmp_path: Path) -> AsyncIterator[Chat]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_path=tmp_path / "unused.sqlite3",
-        admin_ids=[ADMIN, OTHER_ADMIN],
+async def chat(tg: FakeTelegram, bot_settings: Settings, tmp_path: Path) -> AsyncIterator[Chat]:
+    settings = bot_settings.model_copy(
+        update={"admin_ids": [ADMIN, OTHER_ADMIN], "seeds_dir": tmp_path / "no-seeds"}
     )
-    articles = ArticleRepo(db)
-    service = ArticleService(articles, SummaryCache(db), ChatRepo(db), settings)
-    bot = make_bot(tg, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    intake = IntakeService(
-        Fetcher(timeout=2.0),
-        service,
-        FeedRepo(db),
-        notify=feeds.admin_notifier(bot, settings.admin_ids),
-    )
-    await intake.start()
-    dp = Dispatcher(settings=settings, service=service, intake=intake, clock=lambda: NOW)
-    dp.include_routers(errors.build(), admin.build(), feeds.build())
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    running = await RunningBot(settings, tg).start()
     try:
-        yield Chat(tg, bot, dp)
+        yield Chat(tg, running.app)
     finally:
-        await dp.stop_polling()
-        await polling
-        await intake.close()
-        await bot.session.close()
+        await running.stop()
 
 
 async def test_feed_commands_are_for_bot_admins_only(chat: Chat) -> None:
@@ -165,7 +140,7 @@ async def test_add_with_text_or_a_broken_link_is_handled(chat: Chat, db: Databas
 async def test_paused_feed_is_reported_to_every_admin_even_if_one_blocked_the_bot(
     chat: Chat, site: Site, tg: FakeTelegram, db: Database
 ) -> None:
-    intake: IntakeService = chat.dp["intake"]
+    intake = chat.app.services.intake
     feed, _ = await FeedRepo(db).add(site.url("/gone"), now=NOW)
     tg.block(ADMIN)
     for _ in range(5):

@@ -158,7 +158,7 @@ def test_the_summarizer_stack_loads_with_the_first_summary_not_at_start() -> Non
         import json, sys
         import bot.__main__, bot.app
         before = [name for name in {heavy!r} if name in sys.modules]
-        from bot.services import _summarize
+        from bot.articles import _summarize
         from bot.nlp.summarizer import summarize
         text = (
             "Первое предложение о торговле и ценах. Второе предложение об инвестициях в заводы. "

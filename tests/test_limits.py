@@ -26,6 +26,8 @@ from bot import texts
 from bot.config import Settings
 from bot.console import Console
 from bot.middlewares import SWEEP_MIN, FloodControl
+from storage.articles import ArticleRepo
+from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import ADMIN_ID, SEEDS_DIR, RunningBot
 from tests.harness import GROUP_OWNER, ME, Harness, Sent
@@ -94,7 +96,7 @@ async def test_add_of_a_too_long_text_is_refused_and_nothing_is_stored(
             f"Длинный пост\n{body}", user_id=ADMIN_ID, forward_origin=origin
         )
         assert "слишком длинный" in str(forwarded.result["text"])
-        assert await bot.app.service.articles.count() == 1  # the seed only
+        assert await ArticleRepo(bot.app.services.db).count() == 1  # the seed only
     finally:
         await bot.stop()
 
@@ -156,7 +158,7 @@ async def test_flood_never_drops_service_messages(harness: Harness) -> None:
     await harness.feed(
         harness.message(None, user_id=GROUP_OWNER, chat_id=group, migrate_to_chat_id=new_group)
     )
-    subscriptions = harness.app.digests.subscriptions
+    subscriptions = SubscriptionRepo(harness.app.services.db)
     assert await subscriptions.get(group) is None
     moved = await subscriptions.get(new_group)
     assert moved is not None and moved.active

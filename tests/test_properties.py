@@ -23,12 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.config import ALGORITHMS, Settings
-from bot.delivery import Deliverer, Limits
+from bot.config import Settings
+from bot.delivery import Limits
+from bot.nlp import ALGORITHMS
 from bot.nlp.points import extract_points
 from bot.nlp.summarizer import summarize
 from bot.nlp.tokenizer import split_sentences
-from bot.services import MAX_QUERY
+from bot.parsing import MAX_QUERY
 from tests.botapi import parse_html, utf16_len
 from tests.conftest import ADMIN_ID, SEEDS_DIR
 from tests.harness import GROUP_OWNER, Harness, Sent
@@ -311,16 +312,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         flood_burst=1_000_000,
     )
     loop = asyncio.new_event_loop()
-    harness = loop.run_until_complete(Harness.start(bot_settings))
     # /digest goes through the Deliverer, paced to a message a second per chat; the
     # pacing has its own tests, and hundreds of examples cannot wait for it.
-    scheduler = harness.app.scheduler
-    scheduler.deliverer = Deliverer(
-        harness.app.bot,
-        on_blocked=scheduler.on_blocked,
-        on_migrated=scheduler.on_migrated,
-        limits=Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=10**6),
-    )
+    unpaced = Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=10**6)
+    harness = loop.run_until_complete(Harness.start(bot_settings, limits=unpaced))
     result = Bot(loop, harness)
     logging.getLogger().addHandler(result.failures)
     try:

@@ -8,21 +8,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Limits
-from bot.digest import DigestService
+from bot.digest import latest_due, scheduled_at
+from bot.jobs import send_digest
 from bot.models import NewArticle, Subscription
-from bot.scheduler import DigestScheduler, latest_due, scheduled_at
-from bot.services import ArticleService
-from storage.articles import ArticleRepo
-from storage.cache import SummaryCache
-from storage.chats import ChatRepo
-from storage.db import Database
+from bot.subscriptions import SubscriptionService
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 
@@ -46,31 +42,46 @@ class FakeClock:
 @dataclass
 class Env:
     tg: FakeTelegram
-    bot: Bot
-    db: Database
     settings: Settings
-    digests: DigestService
-    scheduler: DigestScheduler
     clock: FakeClock
+    app: App
+
+    @classmethod
+    async def start(cls, tg: FakeTelegram, settings: Settings, clock: FakeClock) -> Env:
+        return cls(tg, settings, clock, await cls.build(tg, settings, clock))
+
+    @staticmethod
+    async def build(tg: FakeTelegram, settings: Settings, clock: FakeClock) -> App:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+        return await build_app(settings, session=session, token=TOKEN, clock=clock, limits=FAST)
+
+    @property
+    def scheduler(self) -> SubscriptionService:
+        return self.app.subscriptions
 
     @property
     def subs(self) -> SubscriptionRepo:
-        return self.digests.subscriptions
+        return SubscriptionRepo(self.app.services.db)
 
     async def subscribe(self, chat_id: int, args: str) -> None:
-        await self.digests.subscribe(chat_id, args, user_id=1, now=self.clock())
-        await self.scheduler.reschedule(chat_id)
+        await self.scheduler.subscribe(chat_id, args, user_id=1, now=self.clock())
+
+    async def fire(self, chat_id: int) -> None:
+        """What APScheduler calls at the chat's local time."""
+        await send_digest(self.scheduler, chat_id, self.clock)
 
     async def article(self, title: str, at: datetime) -> None:
-        await self.digests.articles.add(NewArticle(title, f"{TEXT} {title}."), now=at)
+        await self.app.services.articles.add(NewArticle(title, f"{TEXT} {title}."), now=at)
 
-    def restart(self) -> DigestScheduler:
-        """A new scheduler on the same database, as after the process restarted."""
-        self.scheduler.shutdown()
-        self.scheduler = DigestScheduler(
-            self.bot, self.digests, self.settings, clock=self.clock, limits=FAST
-        )
+    async def restart(self) -> SubscriptionService:
+        """A new app on the same database, as after the process restarted."""
+        await self.close()
+        self.app = await self.build(self.tg, self.settings, self.clock)
         return self.scheduler
+
+    async def close(self) -> None:
+        await self.app.close()
+        await asyncio.sleep(0)  # lets APScheduler's deferred shutdown run
 
 
 def sub(zone: str, at: time = time(9, 0)) -> Subscription:
@@ -92,20 +103,11 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     )
     clock = FakeClock(utc(2026, 6, 16, 12, 0))
     async with FakeTelegram(token=TOKEN) as tg:
-        db = await Database.open(settings.database_path)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        articles, chats = ArticleRepo(db), ChatRepo(db)
-        service = ArticleService(articles, SummaryCache(db), chats, settings)
-        digests = DigestService(articles, SubscriptionRepo(db), chats, service, settings)
-        scheduler = DigestScheduler(bot, digests, settings, clock=clock, limits=FAST)
-        state = Env(tg, bot, db, settings, digests, scheduler, clock)
+        state = await Env.start(tg, settings, clock)
         try:
             yield state
         finally:
-            state.scheduler.shutdown()
-            await asyncio.sleep(0)  # lets APScheduler's deferred shutdown run
-            await bot.session.close()
-            await db.close()
+            await state.close()
 
 
 # -- when a digest is due ----------------------------------------------------------------
@@ -167,7 +169,7 @@ async def test_only_chats_whose_local_time_came_get_their_digest(env: Env) -> No
         # Every chat's job wakes up, as if each chat's minute had come.
         env.clock.now = now
         for chat in (ALMATY, MOSCOW, NEW_YORK):
-            await env.scheduler.fire(chat)
+            await env.fire(chat)
         return {chat for chat in (ALMATY, MOSCOW, NEW_YORK) if env.tg.sent(chat)}
 
     assert await tick(utc(2026, 6, 17, 3, 59)) == set()
@@ -221,7 +223,7 @@ async def test_digest_missed_by_an_hour_is_sent_after_start(env: Env) -> None:
     assert await env.scheduler.catch_up(utc(2026, 6, 17, 7, 0)) == 1
     assert len(env.tg.sent(MOSCOW)) == 1
     # Starting again the same day sends nothing more.
-    assert await env.restart().catch_up(utc(2026, 6, 17, 7, 5)) == 0
+    assert await (await env.restart()).catch_up(utc(2026, 6, 17, 7, 5)) == 0
     assert len(env.tg.sent(MOSCOW)) == 1
 
 
@@ -241,14 +243,14 @@ async def test_digest_cut_off_by_a_crash_is_completed_once_after_restart(env: En
     assert await env.subs.claim_run(MOSCOW, "2026-06-17", now=utc(2026, 6, 17, 6, 0))
     assert await env.subs.pending_runs() == [(MOSCOW, "2026-06-17")]
 
-    scheduler = env.restart()
+    scheduler = await env.restart()
     assert await scheduler.catch_up(utc(2026, 6, 17, 6, 20)) == 1
     assert len(env.tg.sent(MOSCOW)) == 1
     assert "Котировки" in (env.tg.sent(MOSCOW)[0].text or "")
     assert await env.subs.run_status(MOSCOW, "2026-06-17") == "sent"
     assert await env.subs.pending_runs() == []
     # Another restart, and the job's own wake-up: still one digest.
-    assert await env.restart().catch_up(utc(2026, 6, 17, 6, 30)) == 0
+    assert await (await env.restart()).catch_up(utc(2026, 6, 17, 6, 30)) == 0
     assert not await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 17, 6, 31))
     assert len(env.tg.sent(MOSCOW)) == 1
 
@@ -256,7 +258,7 @@ async def test_digest_cut_off_by_a_crash_is_completed_once_after_restart(env: En
 async def test_pending_digest_older_than_grace_is_not_resent(env: Env) -> None:
     await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
     await env.subs.claim_run(MOSCOW, "2026-06-17", now=utc(2026, 6, 17, 6, 0))
-    assert await env.restart().catch_up(utc(2026, 6, 17, 10, 0)) == 0
+    assert await (await env.restart()).catch_up(utc(2026, 6, 17, 10, 0)) == 0
     assert env.tg.sent(MOSCOW) == []
 
 
@@ -265,9 +267,9 @@ async def test_start_rebuilds_jobs_from_sqlite(env: Env) -> None:
     await env.subscribe(ALMATY, "09:00 Asia/Almaty")
     await env.subscribe(NEW_YORK, "07:30 America/New_York")
     await env.subscribe(MOSCOW, "09:00")
-    await env.digests.unsubscribe(MOSCOW, now=env.clock())
-    scheduler = env.restart()
-    await scheduler.start()
+    await env.scheduler.unsubscribe(MOSCOW, now=env.clock())
+    scheduler = await env.restart()
+    await env.app.start()
     await scheduler.idle()
     # Nothing was due within the grace period at 09:00 UTC.
     assert env.tg.sent() == []
@@ -282,11 +284,9 @@ async def test_start_rebuilds_jobs_from_sqlite(env: Env) -> None:
 async def test_jobs_follow_subscribe_unsubscribe_and_time_zone_change(env: Env) -> None:
     await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
     assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 6, 0)
-    await env.digests.follow_timezone(MOSCOW, "Asia/Almaty", now=env.clock())
-    await env.scheduler.reschedule(MOSCOW)
+    await env.scheduler.follow_timezone(MOSCOW, "Asia/Almaty", now=env.clock())
     assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 4, 0)
-    await env.digests.unsubscribe(MOSCOW, now=env.clock())
-    await env.scheduler.reschedule(MOSCOW)
+    await env.scheduler.unsubscribe(MOSCOW, now=env.clock())
     assert env.scheduler.next_run(MOSCOW) is None
 
 

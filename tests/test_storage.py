@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import pytest
 
+from bot.articles import ArticleService, Target
+from bot.chats import ChatService
 from bot.config import Settings
 from bot.errors import EmptyText
 from bot.models import ChatSettings, KeyPoint, NewArticle, Points, Summary
-from bot.services import ArticleService, Target
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
@@ -515,13 +516,14 @@ async def test_links_to_missing_or_deleted_articles_are_dropped(
 async def test_a_deleted_current_article_resolves_to_the_newest(
     articles: ArticleRepo, db: Database
 ) -> None:
-    chats = ChatRepo(db)
-    service = ArticleService(articles, SummaryCache(db), chats, Settings(_env_file=None))
+    settings = Settings(_env_file=None)
+    chats = ChatService(ChatRepo(db), settings)
+    service = ArticleService(articles, SummaryCache(db), chats, settings)
     old, _ = await articles.add(news("Старая", "Старый текст о ценах."), now=NOW)
     new, _ = await articles.add(
         news("Новая", "Новый текст о заводах."), now=NOW + timedelta(hours=1)
     )
-    service.focus(5, old.id)
+    chats.focus(5, old.id)
     assert (await service.resolve(5, Target())).id == old.id
     await articles.delete(old.id)
     assert (await service.resolve(5, Target())).id == new.id

@@ -18,7 +18,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot import texts
 from bot.app import App, build_app, poll
 from bot.config import Settings
+from bot.jobs import Jobs, send_digest
 from bot.render import ArticleAction
+from storage.subscriptions import SubscriptionRepo
 from tests.botapi import Call, FakeTelegram
 from tests.conftest import TOKEN
 
@@ -65,8 +67,8 @@ async def bot_running(settings: Settings, tg: FakeTelegram, clock: FakeClock) ->
     try:
         # Start-up is over once the scheduler runs; updates pushed from now on are read by
         # the first long poll.
-        await eventually(lambda: app.scheduler.running)
-        await app.scheduler.idle()
+        await eventually(lambda: app.jobs.running)
+        await app.subscriptions.idle()
         yield app
     finally:
         await app.dp.stop_polling()
@@ -102,15 +104,15 @@ async def test_subscribed_chat_gets_its_digest_at_its_local_time(
     async with bot_running(settings, tg, clock) as app:
         tg.message("/subscribe 09:00", chat_id=USER, user_id=USER)
         await reply_to(tg, USER, "09:00 (Europe/Moscow)")
-        assert app.scheduler.next_run(USER) == datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
+        assert app.subscriptions.next_run(USER) == datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
 
         # 09:00 in Moscow comes: let APScheduler wake the job up now rather than wait.
         clock.now = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
-        app.scheduler.scheduler.modify_job(
-            app.scheduler.job_id(USER), next_run_time=datetime.now(UTC) + timedelta(seconds=0.2)
+        app.jobs.scheduler.modify_job(
+            Jobs.digest_id(USER), next_run_time=datetime.now(UTC) + timedelta(seconds=0.2)
         )
         digest = await reply_to(tg, USER, "Сводка за 17 июня 2026")
-        (seed,) = await app.service.latest(1)
+        (seed,) = await app.services.articles.latest(1)
         assert seed.title in (digest.text or "")
         keyboard = digest.params["reply_markup"]["inline_keyboard"]
         assert [b["text"] for b in keyboard[0]] == [
@@ -120,7 +122,7 @@ async def test_subscribed_chat_gets_its_digest_at_its_local_time(
         ]
 
         async def completed() -> bool:
-            return await app.digests.subscriptions.run_status(USER, "2026-06-17") == "sent"
+            return await SubscriptionRepo(app.services.db).run_status(USER, "2026-06-17") == "sent"
 
         await eventually(completed)
 
@@ -138,7 +140,7 @@ async def test_subscribed_chat_gets_its_digest_at_its_local_time(
         )
 
         # The same minute again (say APScheduler coalesced a late wake-up): nothing more.
-        await app.scheduler.fire(USER)
+        await send_digest(app.subscriptions, USER, app.clock)
         assert len([c for c in tg.sent(USER) if "Сводка за" in (c.text or "")]) == 1
 
 
@@ -154,8 +156,8 @@ async def test_bad_subscribe_is_answered_in_russian_and_nothing_is_stored(
         await reply_to(tg, USER, "Формат: /subscribe")
         tg.message("/unsubscribe", chat_id=USER, user_id=USER)
         await reply_to(tg, USER, texts.NOT_SUBSCRIBED)
-        assert await app.digests.subscriptions.get(USER) is None
-        assert app.scheduler.next_run(USER) is None
+        assert await SubscriptionRepo(app.services.db).get(USER) is None
+        assert app.subscriptions.next_run(USER) is None
 
 
 async def test_in_groups_only_admins_change_the_subscription(
@@ -163,7 +165,7 @@ async def test_in_groups_only_admins_change_the_subscription(
 ) -> None:
     tg.set_admins(GROUP, [ADMIN])
     async with bot_running(settings, tg, clock) as app:
-        subs = app.digests.subscriptions
+        subs = SubscriptionRepo(app.services.db)
         tg.message("/subscribe@svodka_bot 08:00 Asia/Almaty", chat_id=GROUP, user_id=USER)
         await reply_to(tg, GROUP, texts.NOT_GROUP_ADMIN)
         assert await subs.get(GROUP) is None
@@ -181,7 +183,7 @@ async def test_in_groups_only_admins_change_the_subscription(
         tg.message("/unsubscribe", chat_id=GROUP, user_id=ANONYMOUS, sender_chat=tg.chat(GROUP))
         await reply_to(tg, GROUP, texts.UNSUBSCRIBED)
         assert not (await subs.get(GROUP)).active  # type: ignore[union-attr]
-        assert app.scheduler.next_run(GROUP) is None
+        assert app.subscriptions.next_run(GROUP) is None
 
         # /digest is for anyone, and does not use up the day's scheduled digest.
         tg.message("/digest", chat_id=GROUP, user_id=USER)
@@ -198,7 +200,7 @@ async def test_removed_or_blocked_bot_ends_the_subscription(
 ) -> None:
     tg.set_admins(GROUP, [ADMIN])
     async with bot_running(settings, tg, clock) as app:
-        subs = app.digests.subscriptions
+        subs = SubscriptionRepo(app.services.db)
         tg.message("/subscribe", chat_id=GROUP, user_id=ADMIN)
         tg.message("/subscribe", chat_id=USER, user_id=USER)
         await reply_to(tg, GROUP, "09:00")
@@ -207,20 +209,20 @@ async def test_removed_or_blocked_bot_ends_the_subscription(
         # Kicked from the group: Telegram tells the bot with a my_chat_member update.
         tg.my_chat_member(GROUP, "kicked", user_id=ADMIN)
         await eventually(lambda: _ended(app, GROUP))
-        assert app.scheduler.next_run(GROUP) is None
+        assert app.subscriptions.next_run(GROUP) is None
 
         # Blocked in private without the update reaching us: the digest gets a 403.
         tg.block(USER)
         clock.now = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
-        await app.scheduler.fire(USER)
+        await send_digest(app.subscriptions, USER, app.clock)
         assert await _ended(app, USER)
         ended = await subs.get(USER)
         assert ended is not None and ended.ended_reason == "blocked"
-        assert app.scheduler.next_run(USER) is None
+        assert app.subscriptions.next_run(USER) is None
 
 
 async def _ended(app: App, chat_id: int) -> bool:
-    sub = await app.digests.subscriptions.get(chat_id)
+    sub = await SubscriptionRepo(app.services.db).get(chat_id)
     return sub is not None and not sub.active
 
 
@@ -229,7 +231,7 @@ async def test_group_migration_moves_the_subscription(
 ) -> None:
     tg.set_admins(GROUP, [ADMIN])
     async with bot_running(settings, tg, clock) as app:
-        subs = app.digests.subscriptions
+        subs = SubscriptionRepo(app.services.db)
         tg.message("/subscribe 09:00", chat_id=GROUP, user_id=ADMIN)
         await reply_to(tg, GROUP, "09:00")
         tg.migrate(GROUP, SUPERGROUP, notify=True)
@@ -237,13 +239,13 @@ async def test_group_migration_moves_the_subscription(
         async def moved() -> bool:
             sub = await subs.get(SUPERGROUP)
             moved = sub is not None and sub.active and await subs.get(GROUP) is None
-            return moved and app.scheduler.next_run(SUPERGROUP) is not None
+            return moved and app.subscriptions.next_run(SUPERGROUP) is not None
 
         await eventually(moved)
-        assert app.scheduler.next_run(GROUP) is None
-        assert app.scheduler.next_run(SUPERGROUP) == datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
+        assert app.subscriptions.next_run(GROUP) is None
+        assert app.subscriptions.next_run(SUPERGROUP) == datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
         clock.now = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
-        await app.scheduler.fire(SUPERGROUP)
+        await send_digest(app.subscriptions, SUPERGROUP, app.clock)
         await reply_to(tg, SUPERGROUP, "Сводка за 17 июня 2026")
 
 
@@ -271,6 +273,6 @@ async def test_settings_timezone_moves_the_digest_to_the_new_local_time(
         tg.message("/settings timezone Asia/Almaty", chat_id=USER, user_id=USER)
         await reply_to(tg, USER, "Часовой пояс: Asia/Almaty")
         # 09:00 in Almaty (UTC+5) on 17 June is 04:00 UTC, already past: the next is the 18th.
-        assert app.scheduler.next_run(USER) == datetime(2026, 6, 18, 4, 0, tzinfo=UTC)
+        assert app.subscriptions.next_run(USER) == datetime(2026, 6, 18, 4, 0, tzinfo=UTC)
         tg.message("/settings timezone Europe", chat_id=USER, user_id=USER)
         await reply_to(tg, USER, "Не знаю часовой пояс «Europe»")

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot import texts
 from bot.errors import SvodkaError
@@ -25,13 +25,9 @@ from bot.intake.pages import extract_page
 from bot.models import Article, NewArticle
 from storage.feeds import Feed, FeedRepo
 
-if TYPE_CHECKING:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], Awaitable[None]]
-Clock = Callable[[], datetime]
 
 PAUSE_AFTER = 5
 MAX_ENTRIES = 100
@@ -39,7 +35,6 @@ PAGE_CONCURRENCY = 4
 # Feeds polled at once: each is a different site, so a slow one should not hold up the
 # rest; a handful keeps the bot's own connections and CPU modest.
 FEED_CONCURRENCY = 4
-JOB_ID = "feeds"
 
 
 class ArticleSink(Protocol):
@@ -404,33 +399,11 @@ class IntakeService:
             log.info("article %s is in %r", article.id, lang)
         return Ingested(article, created, lang)
 
-    # --- scheduling ----------------------------------------------------------------
+    # --- housekeeping --------------------------------------------------------------
 
-    def install(self, scheduler: AsyncIOScheduler, *, clock: Clock, minutes: int) -> None:
-        """Adds the polling job: every `minutes`, first run right away."""
-        scheduler.add_job(
-            self._poll_job,
-            "interval",
-            minutes=minutes,
-            kwargs={"clock": clock},
-            id=JOB_ID,
-            replace_existing=True,
-            # A poll still running (slow sites) is not started twice; missed runs merge.
-            max_instances=1,
-            coalesce=True,
-            next_run_time=clock(),
-        )
-
-    async def _poll_job(self, clock: Clock) -> None:
-        try:
-            results = await self.poll_all(now=clock())
-        except Exception:
-            # The job must stay scheduled whatever happens in one run.
-            log.exception("feed polling failed")
-            return
-        added = sum(len(result.added) for result in results)
-        if added:
-            log.info("feeds: %d new article(s)", added)
+    async def forget_old_entries(self, *, keep: int) -> int:
+        """Keeps each feed's newest `keep` delivered entries; returns how many went."""
+        return await self.feeds.prune_entries(keep=keep)
 
 
 def _oldest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:

@@ -31,6 +31,7 @@ from typing import Any
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 
 from bot.errors import BadSentenceCount, UnknownAlgorithm
+from bot.nlp import ALGORITHMS
 from bot.nlp.fast import (
     FastKLSummarizer,
     FastLexRankSummarizer,
@@ -43,7 +44,6 @@ from bot.nlp.fast import (
 from bot.nlp.lemmas import lemma, stop_words
 from bot.nlp.tokenizer import RazdelTokenizer, Segment, segment
 
-ALGORITHMS = ("lexrank", "textrank", "lsa", "luhn", "kl", "sumbasic", "edmundson")
 STEMMERS = ("lemma", "snowball")
 # Chosen by measurement on ../shared/eval (docs/benchmarks.md, "Summary quality").
 DEFAULT_ALGORITHM = "lexrank"

@@ -98,17 +98,3 @@ def dateline_end(paragraph: str) -> int:
     if end < len(paragraph.rstrip()) and not _SENTENCE_START.match(paragraph, end):
         return 0
     return end
-
-
-def strip_dateline(text: str) -> str:
-    """`text` without the dateline of its first paragraph (title lines above it are kept).
-
-    "Астана, 16 июня /Синьхуа/ -- Китай рассчитывает..." -> "Китай рассчитывает..."
-    """
-    from bot.nlp.tokenizer import dateline_span
-
-    span = dateline_span(text)
-    if span is None:
-        return text
-    start, end = span
-    return text[:start] + text[end:]

@@ -1,0 +1,266 @@
+"""Articles: finding the one a command means, its summaries and points, adding,
+searching. Independent of Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from bot.chats import ChatService
+from bot.config import Settings
+from bot.errors import ArticleNotFound, EmptyText, NoArticles, TextTooLong
+from bot.intake.lang import article_language
+from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary
+from bot.parsing import MAX_QUERY, number_in, parse_number
+from storage.articles import ArticleRepo
+from storage.cache import SummaryCache
+from storage.memo import Memo
+from storage.seeds import load_seeds
+
+# What to show while a summary or points are computed (a "typing…" status, say): not
+# entered at all when they come from the cache.
+Busy = Callable[[], AbstractAsyncContextManager[object]]
+
+# A summary's article, algorithm and length; points are (article, "points", 0).
+Key = tuple[int, str, int]
+# /more shows this many times the chat's summary length.
+MORE_FACTOR = 3
+# What can be asked about an article, by command or button.
+FOLLOW_UPS = ("summary", "more", "points", "full")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How a command names its article: a reply to a bot message, a number, words or nothing."""
+
+    query: str = ""
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The answer to one follow-up on an article, ready to render: the summary for
+    "summary" and "more", the points for "points", neither for "full"."""
+
+    article: Article
+    action: str
+    timezone: str
+    summary: Summary | None = None
+    points: Points | None = None
+
+
+class ArticleService:
+    def __init__(
+        self,
+        articles: ArticleRepo,
+        cache: SummaryCache,
+        chats: ChatService,
+        settings: Settings,
+    ) -> None:
+        self._articles = articles
+        self._cache = cache
+        self._chats = chats
+        self._settings = settings
+        # The cache's recently used entries, in memory: a cached /summary then costs no
+        # trip to SQLite. Article ids are never reused and texts never change, so an
+        # entry stays true; one of a deleted article is never asked for again (no
+        # article resolves to it) and ages out.
+        self._kept: Memo[Key, Summary | Points] = Memo(1024)
+        self._running: dict[Key, asyncio.Future[Summary | Points]] = {}
+
+    async def get(self, article_id: int) -> Article | None:
+        return await self._articles.get(article_id)
+
+    async def timezone(self, chat_id: int) -> str:
+        """The zone the chat's dates are shown in."""
+        return (await self._chats.settings(chat_id)).timezone
+
+    async def resolve(self, chat_id: int, target: Target) -> Article:
+        """The article a command is about: the replied-to message's, a number, the best
+        search match, or the chat's current one, else the newest."""
+        query = target.query.strip()
+        if target.reply_to is not None and not query:
+            article_id = await self._chats.article_for_message(chat_id, target.reply_to)
+            if article_id is not None and (article := await self._articles.get(article_id)):
+                return article
+        if query:
+            digits = number_in(query)
+            if digits is not None:
+                number = parse_number(digits)
+                article = await self._articles.get(number) if number is not None else None
+                if article is None:
+                    raise ArticleNotFound(digits)
+                return article
+            hits = await self.search(query, limit=1)
+            if not hits:
+                raise ArticleNotFound(query)
+            return hits[0].article
+        current = await self._chats.current(chat_id)
+        if current is not None and (article := await self._articles.get(current)):
+            return article
+        newest = await self._articles.newest()
+        if newest is None:
+            raise NoArticles
+        return newest
+
+    async def follow_up(
+        self, chat_id: int, article: Article, action: str, *, busy: Busy | None = None
+    ) -> FollowUp:
+        """What /summary, /more, /points or /full (or their buttons) answer, at the
+        chat's settings."""
+        settings = await self._chats.settings(chat_id)
+        if action == "full":
+            return FollowUp(article, action, settings.timezone)
+        if action == "points":
+            points = await self.points(article, busy=busy)
+            return FollowUp(article, action, settings.timezone, points=points)
+        summary = await self.chat_summary(
+            chat_id, article, longer=action == "more", settings=settings, busy=busy
+        )
+        return FollowUp(article, action, settings.timezone, summary=summary)
+
+    async def summary(
+        self, article: Article, *, algorithm: str, sentences: int, busy: Busy | None = None
+    ) -> Summary:
+        """From the cache, else computed and cached; `busy()` is entered while computing."""
+        key = (article.id, algorithm, sentences)
+        if isinstance(kept := self._kept.get(key), Summary):
+            return kept
+
+        async def fill() -> Summary:
+            cached = await self._cache.get_summary(article.id, algorithm, sentences)
+            if cached is not None:
+                return cached
+            async with busy() if busy is not None else nullcontext():
+                # sumy is CPU-bound: off the event loop, so other chats keep being served.
+                chosen = await asyncio.to_thread(
+                    _summarize, article.text, algorithm=algorithm, sentences=sentences
+                )
+            result = Summary(article_id=article.id, algorithm=algorithm, sentences=chosen)
+            await self._cache.put_summary(result, sentences)
+            return result
+
+        result = await self._once(key, fill)
+        assert isinstance(result, Summary)
+        return result
+
+    async def chat_summary(
+        self,
+        chat_id: int,
+        article: Article,
+        *,
+        longer: bool,
+        settings: ChatSettings | None = None,
+        busy: Busy | None = None,
+    ) -> Summary:
+        """The summary at the chat's settings; pass them when the caller has them already."""
+        if settings is None:
+            settings = await self._chats.settings(chat_id)
+        count = settings.sentences * MORE_FACTOR if longer else settings.sentences
+        return await self.summary(article, algorithm=settings.algorithm, sentences=count, busy=busy)
+
+    async def points(self, article: Article, *, busy: Busy | None = None) -> Points:
+        key = (article.id, "points", 0)
+        if isinstance(kept := self._kept.get(key), Points):
+            return kept
+
+        async def fill() -> Points:
+            cached = await self._cache.get_points(article.id)
+            if cached is not None:
+                return cached
+            async with busy() if busy is not None else nullcontext():
+                result = await asyncio.to_thread(
+                    _extract_points, article.text, algorithm=self._settings.summary_algorithm
+                )
+            await self._cache.put_points(article.id, result)
+            return result
+
+        result = await self._once(key, fill)
+        assert isinstance(result, Points)
+        return result
+
+    async def _once(
+        self, key: Key, fill: Callable[[], Awaitable[Summary | Points]]
+    ) -> Summary | Points:
+        """Fills the memo for `key` once, however many callers ask at the same time: at a
+        digest's minute every subscribed chat asks for the same new summaries, and each
+        computing its own would queue them all behind one another in sumy's threads. A
+        caller's `busy()` shows only in the first chat to ask."""
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(fill())
+            self._running[key] = running
+
+            def done(task: asyncio.Future[Summary | Points]) -> None:
+                del self._running[key]
+                if not task.cancelled() and task.exception() is None:
+                    self._kept.put(key, task.result())
+
+            running.add_done_callback(done)
+        # Shielded: one caller giving up (its update cancelled) must not cancel the
+        # work the others wait for.
+        return await asyncio.shield(running)
+
+    async def forget_summaries(self, article_id: int | None = None) -> None:
+        """Drops the cached summaries and points of one article, or of all."""
+        await self._cache.clear(article_id)
+        self._kept.discard_where(lambda key: article_id is None or key[0] == article_id)
+
+    async def warm(self, article: Article) -> None:
+        """Computes the default summary and points so the first request is a cache hit."""
+        await self.summary(
+            article,
+            algorithm=self._settings.summary_algorithm,
+            sentences=self._settings.summary_sentences,
+        )
+        await self.points(article)
+
+    async def load_seeds(self, folder: Path, *, now: datetime) -> int:
+        """Stores the articles in `folder` that are not stored yet; the warm-up after
+        start computes their summaries."""
+        return await load_seeds(folder, self._articles, now=now)
+
+    async def latest(self, limit: int) -> list[Article]:
+        return await self._articles.latest(limit)
+
+    async def search(self, query: str, *, limit: int = 5) -> list[SearchHit]:
+        return await self._articles.search(query[:MAX_QUERY], limit=limit)
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
+        if not new.text.strip() or not new.title.strip():
+            raise EmptyText
+        if len(new.text) > self._settings.max_article_chars:
+            raise TextTooLong(len(new.text), self._settings.max_article_chars)
+        if not new.lang:
+            lang = await asyncio.to_thread(article_language, new.title, new.text)
+            new = replace(new, lang=lang)
+        article, created = await self._articles.add(new, now=now)
+        if created:
+            await self.warm(article)
+        return article, created
+
+
+# The summarizer stack (sumy, nltk, numpy, scipy.sparse) takes most of a second and
+# 40 MB to import: loaded in a worker thread, by load_summarizer() (the warm-up after
+# start) or by the first summary, so the bot polls without waiting for it.
+
+
+def load_summarizer() -> None:
+    importlib.import_module("bot.nlp.points")  # and with it bot.nlp.summarizer and sumy
+
+
+def _summarize(text: str, *, algorithm: str, sentences: int) -> tuple[str, ...]:
+    from bot.nlp.summarizer import summarize
+
+    return summarize(text, algorithm=algorithm, sentences=sentences)
+
+
+def _extract_points(text: str, *, algorithm: str) -> Points:
+    from bot.nlp.points import extract_points
+
+    return extract_points(text, algorithm=algorithm)

@@ -1,0 +1,201 @@
+"""What users type after a command, read into values: one definition of each.
+
+Every function raises the domain error (bot/errors.py) that tells the user what was
+wrong, except `parse_hhmm` and `check_timezone`, which Settings uses and which raise
+ValueError as pydantic expects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.errors import (
+    BadCount,
+    BadSentenceCount,
+    BadSubscribe,
+    BadTime,
+    BadTimezone,
+    EmptyText,
+    UnknownAlgorithm,
+    UnknownSetting,
+)
+from bot.models import NewArticle
+from bot.nlp import ALGORITHMS
+
+# The longest summary a chat may ask for (`/settings sentences N`); the CLI has no limit.
+MAX_SENTENCES = 20
+# The longest search query, in characters.
+MAX_QUERY = 300
+# /latest shows 5 articles, at most 30; a digest's "и ещё N" names `/latest N` up to it.
+LATEST_DEFAULT = 5
+LATEST_MAX = 30
+# Article and feed numbers are SQLite rowids: a longer string of digits names nothing.
+_MAX_ID_DIGITS = 11
+
+
+def parse_hhmm(value: str) -> time:
+    """`9:05` or `09:05` -> time; anything else raises ValueError."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError(f"time must look like HH:MM, got {value!r}")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h < 24 and 0 <= m < 60) or len(hours) > 2:
+        raise ValueError(f"time must look like HH:MM, got {value!r}")
+    return time(h, m)
+
+
+@lru_cache(maxsize=1)
+def _zones_by_lower_name() -> dict[str, str]:
+    # Zone files are case-sensitive on Linux, but people type `asia/almaty`.
+    return {name.lower(): name for name in available_timezones()}
+
+
+def zone_name(value: str) -> str | None:
+    """The IANA name of the zone `value` names, in any letter case; None for none."""
+    name = value.strip()
+    if not name or name.startswith("/") or ".." in name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # "Europe" names a folder of the zone database: OSError, not ZoneInfoNotFoundError.
+        return _zones_by_lower_name().get(name.lower())
+    return name
+
+
+def check_timezone(value: str) -> str:
+    """The IANA name for Settings; ValueError when the zone is unknown."""
+    name = zone_name(value)
+    if name is None:
+        raise ValueError(f"unknown time zone {value!r}")
+    return name
+
+
+def parse_timezone(value: str) -> str:
+    name = zone_name(value)
+    if name is None:
+        raise BadTimezone(value)
+    return name
+
+
+def parse_algorithm(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ALGORITHMS:
+        raise UnknownAlgorithm(value)
+    return name
+
+
+def parse_sentences(value: str, *, limit: int | None = MAX_SENTENCES) -> int:
+    """A summary length: a whole number from 1 to `limit`, or with no upper bound."""
+    text = value.strip()
+    if not text.isdigit() or int(text) < 1 or (limit is not None and int(text) > limit):
+        raise BadSentenceCount(value)
+    return int(text)
+
+
+def parse_count(value: str | None, *, default: int, limit: int) -> int:
+    """An optional count such as `/latest 10`: `default` when absent, 1 to `limit`."""
+    text = (value or "").strip()
+    if not text:
+        return default
+    if not (text.isdigit() and 1 <= int(text) <= limit):
+        raise BadCount(text, limit)
+    return int(text)
+
+
+def number_in(value: str) -> str | None:
+    """The digits of `12`, `№12` or `#12`; None when `value` is not such a number."""
+    digits = value.strip().lstrip("№#").strip()
+    return digits if digits.isdigit() else None
+
+
+def parse_number(value: str) -> int | None:
+    """An article or feed number, None when `value` is not one (or too long to be one)."""
+    digits = number_in(value)
+    if digits is None or len(digits) > _MAX_ID_DIGITS:
+        return None
+    return int(digits)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    """One `/settings` change, checked: `algorithm`, `sentences` or `timezone`."""
+
+    name: str
+    value: str | int
+
+
+SETTING_ALIASES = {
+    "алгоритм": "algorithm",
+    "предложения": "sentences",
+    "предложений": "sentences",
+    "длина": "sentences",
+    "пояс": "timezone",
+    "tz": "timezone",
+    "часовой_пояс": "timezone",
+}
+
+
+def parse_setting(args: str) -> SettingChange:
+    """`algorithm lsa`, `sentences 5`, `timezone Asia/Almaty`; Russian aliases too."""
+    parts = args.split()
+    if len(parts) != 2:
+        raise UnknownSetting(" ".join(parts))
+    key, value = parts
+    name = SETTING_ALIASES.get(key.lower(), key.lower())
+    if name == "algorithm":
+        return SettingChange(name, parse_algorithm(value))
+    if name == "sentences":
+        return SettingChange(name, parse_sentences(value))
+    if name == "timezone":
+        return SettingChange(name, parse_timezone(value))
+    raise UnknownSetting(name)
+
+
+def parse_subscribe(args: str, *, default_at: time, default_timezone: str) -> tuple[time, str]:
+    """`[HH:MM] [Area/City]` in either order, each optional -> (time, IANA zone).
+
+    A word with digits is read as a time and one with a slash as a zone, so the reply can
+    say which of the two was malformed; anything else is the wrong form altogether.
+    """
+    words = args.split()
+    if len(words) > 2:
+        raise BadSubscribe(args)
+    at: time | None = None
+    zone: str | None = None
+    for word in words:
+        if "/" not in word and any(ch.isdigit() for ch in word):
+            if at is not None:
+                raise BadSubscribe(args)
+            try:
+                at = parse_hhmm(word)
+            except ValueError as exc:
+                raise BadTime(word) from exc
+            continue
+        name = zone_name(word)
+        if name is None:
+            if "/" in word:
+                raise BadTimezone(word)
+            raise BadSubscribe(args)
+        if zone is not None:
+            raise BadSubscribe(args)
+        zone = name
+    return at or default_at, zone or default_timezone
+
+
+def split_title(text: str) -> NewArticle:
+    """Text from a chat: the first line is the title, the rest the article."""
+    stripped = text.strip()
+    if not stripped:
+        raise EmptyText
+    title, _, body = stripped.partition("\n")
+    body = body.strip()
+    if not body:
+        # One paragraph: its first sentence serves as the title.
+        body = stripped
+        title = re.split(r"(?<=[.!?])\s", stripped, maxsplit=1)[0]
+    return NewArticle(title=title.strip()[:300], text=body)

@@ -1,0 +1,63 @@
+"""The composition root's half without Telegram: the store and the services over it,
+opened the same way by the bot (bot/app.py builds on it), the console and the CLI
+commands. Nothing here imports aiogram."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.articles import ArticleService
+from bot.chats import ChatService
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.digest import DigestService
+from bot.intake import Fetcher, IntakeService, Notify
+from storage.articles import ArticleRepo
+from storage.cache import SummaryCache
+from storage.chats import ChatRepo
+from storage.db import Database
+from storage.feeds import FeedRepo
+from storage.subscriptions import SubscriptionRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The store and the services over it, without Telegram."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    chats: ChatService
+    articles: ArticleService
+    digests: DigestService
+    intake: IntakeService
+
+    async def load_seeds(self) -> int:
+        """Stores the articles of SEEDS_DIR that are not stored yet."""
+        added = await self.articles.load_seeds(self.settings.seeds_dir, now=self.clock())
+        if added:
+            log.info("loaded %d new seed article(s) from %s", added, self.settings.seeds_dir)
+        return added
+
+    async def close(self) -> None:
+        await self.intake.close()
+        await self.chats.flush()
+        await self.db.close()
+
+
+async def open_services(
+    settings: Settings, *, clock: Clock = utc_now, notify: Notify | None = None
+) -> Services:
+    """Opens the store (migrating it) and builds the services; `notify` tells the bot's
+    admins about feeds that fail. Nothing is loaded or sent yet."""
+    db = await Database.open(settings.database_path)
+    articles = ArticleRepo(db)
+    subscriptions = SubscriptionRepo(db)
+    chats = ChatService(ChatRepo(db), settings)
+    service = ArticleService(articles, SummaryCache(db), chats, settings)
+    digests = DigestService(articles, subscriptions, chats, service)
+    intake = IntakeService(Fetcher(), service, FeedRepo(db), notify=notify)
+    return Services(settings, clock, db, chats, service, digests, intake)
