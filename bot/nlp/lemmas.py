@@ -27,7 +27,8 @@ def lemma(word: str) -> str:
     word = word.lower().replace("ё", "е")
     if not _CYRILLIC.search(word):
         return word
-    return str(_morph().parse(word)[0].normal_form).replace("ё", "е")
+    parses = _parse(word)
+    return str(parses[0].normal_form).replace("ё", "е") if parses else word
 
 
 @lru_cache(maxsize=50_000)
@@ -35,7 +36,17 @@ def parse_tags(word: str) -> frozenset[str]:
     """Grammemes of the most likely parse of `word` (e.g. {"NOUN", "Geox", ...})."""
     if not _CYRILLIC.search(word.lower()):
         return frozenset()
-    return frozenset(_morph().parse(word)[0].tag.grammemes)
+    parses = _parse(word)
+    return frozenset(parses[0].tag.grammemes) if parses else frozenset()
+
+
+def _parse(word: str) -> list[Any]:
+    try:
+        return list(_morph().parse(word))
+    except ValueError:
+        # pymorphy3 asks unicodedata for the name of every letter, and characters the
+        # database names by rule alone (Tangut, CJK ideographs: "Астане𗀀") have none.
+        return []
 
 
 def words(text: str) -> list[str]:
