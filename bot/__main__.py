@@ -16,6 +16,7 @@ from bot import texts
 from bot.config import Settings
 from bot.errors import SvodkaError
 from bot.models import Article, NewArticle
+from bot.parsing import is_digits
 
 if TYPE_CHECKING:
     from bot.root import Services
@@ -121,7 +122,7 @@ async def _article(settings: Settings, target: str) -> Article | NewArticle:
     from storage.seeds import read_article_file
 
     path = Path(target)
-    if not target.strip().isdigit() or await asyncio.to_thread(path.exists):
+    if not is_digits(target.strip(), max_len=20) or await asyncio.to_thread(path.exists):
         articles = read_article_file(path)
         if len(articles) != 1:
             count = texts.articles_count(len(articles))

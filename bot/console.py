@@ -24,6 +24,7 @@ from bot.app import build_app
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.offline import ME, OfflineSession, text_update
+from bot.parsing import is_digits
 from bot.render import strip_tags
 
 TOKEN = "42:console"
@@ -90,7 +91,7 @@ class Console:
     def _update(self, line: str) -> Update:
         line = line.strip()
         buttons = self.session.buttons
-        if line.isdigit() and buttons and 1 <= int(line) <= len(buttons):
+        if is_digits(line) and buttons and 1 <= int(line) <= len(buttons):
             _label, data, url, message = buttons[int(line) - 1]
             if url:
                 print(f"  → {url}", file=self.out)

@@ -37,13 +37,19 @@ LATEST_MAX = 30
 _MAX_ID_DIGITS = 11
 
 
+def is_digits(text: str, *, max_len: int = 9) -> bool:
+    """ASCII digits only, at most `max_len` of them. `str.isdigit` also accepts `²` and
+    `①`, which `int()` refuses, and a 5,000-digit number is no count or id of ours."""
+    return 0 < len(text) <= max_len and text.isascii() and text.isdigit()
+
+
 def parse_hhmm(value: str) -> time:
     """`9:05` or `09:05` -> time; anything else raises ValueError."""
     hours, sep, minutes = value.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+    if not sep or not is_digits(hours, max_len=2) or not is_digits(minutes, max_len=2):
         raise ValueError(f"time must look like HH:MM, got {value!r}")
     h, m = int(hours), int(minutes)
-    if not (0 <= h < 24 and 0 <= m < 60) or len(hours) > 2:
+    if not (0 <= h < 24 and 0 <= m < 60) or len(minutes) != 2:
         raise ValueError(f"time must look like HH:MM, got {value!r}")
     return time(h, m)
 
@@ -92,7 +98,7 @@ def parse_algorithm(value: str) -> str:
 def parse_sentences(value: str, *, limit: int | None = MAX_SENTENCES) -> int:
     """A summary length: a whole number from 1 to `limit`, or with no upper bound."""
     text = value.strip()
-    if not text.isdigit() or int(text) < 1 or (limit is not None and int(text) > limit):
+    if not is_digits(text) or int(text) < 1 or (limit is not None and int(text) > limit):
         raise BadSentenceCount(value)
     return int(text)
 
@@ -102,7 +108,7 @@ def parse_count(value: str | None, *, default: int, limit: int) -> int:
     text = (value or "").strip()
     if not text:
         return default
-    if not (text.isdigit() and 1 <= int(text) <= limit):
+    if not (is_digits(text) and 1 <= int(text) <= limit):
         raise BadCount(text, limit)
     return int(text)
 
@@ -110,7 +116,7 @@ def parse_count(value: str | None, *, default: int, limit: int) -> int:
 def number_in(value: str) -> str | None:
     """The digits of `12`, `№12` or `#12`; None when `value` is not such a number."""
     digits = value.strip().lstrip("№#").strip()
-    return digits if digits.isdigit() else None
+    return digits if digits and digits.isascii() and digits.isdigit() else None
 
 
 def parse_number(value: str) -> int | None:
