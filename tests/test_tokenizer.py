@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.nlp.text import clean_text, dateline_end
+from bot.nlp.text import clean_text, dateline_end, one_line
 from bot.nlp.tokenizer import RazdelTokenizer, dateline_span, paragraphs, segment, split_sentences
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_04ae095c1d503094.txt"
@@ -183,6 +183,40 @@ def test_hard_wrapped_lines_are_one_paragraph() -> None:
         "Второе.",
         "Третье предложение.",
     ]
+
+
+TRANSCRIPT = (
+    "Можно ли тогда сказать, что Россия и\n"
+    "Украина - это две самые передовые страны\n"
+    "в том, что касается производства и\n"
+    "разработки дронов? Однозначно американцы\n"
+    "поставляли свои дроны, оказались полным\n"
+    "провалом. Если говорить, что реально\n"
+    "отработало на этой войне, это\n"
+    "спутниковая связь."
+)
+
+
+def test_a_block_wrapped_at_a_width_is_one_paragraph() -> None:
+    assert paragraphs(TRANSCRIPT) == [(0, len(TRANSCRIPT))]
+    assert split_sentences(TRANSCRIPT) == [
+        "Можно ли тогда сказать, что Россия и\nУкраина - это две самые передовые страны\n"
+        "в том, что касается производства и\nразработки дронов?",
+        "Однозначно американцы\nпоставляли свои дроны, оказались полным\nпровалом.",
+        "Если говорить, что реально\nотработало на этой войне, это\nспутниковая связь.",
+    ]
+
+
+def test_a_column_of_titles_is_not_a_wrapped_block() -> None:
+    text = "Главное за день\nКурс рубля укрепился\nНефть подорожала\nБиржи выросли"
+    assert len(paragraphs(text)) == 4
+
+
+def test_one_line_joins_the_line_breaks_of_a_sentence() -> None:
+    assert one_line("Россия и  \n  Украина -\r\nэто две\u2028страны.") == (
+        "Россия и Украина - это две страны."
+    )
+    assert one_line("Без переноса.") == "Без переноса."
 
 
 def test_tokenizer_words_drop_punctuation_and_spell_yo_as_e() -> None:

@@ -3,7 +3,9 @@
 Two promises meet here. Loaders may call `clean_text` before an article is stored,
 so the stored text is tidy. The summarizer and the sentence splitter never rewrite
 the text they are given: they work with offsets into it, treat odd spaces as spaces,
-and every sentence they return is a verbatim substring of their input.
+and every sentence they find is a verbatim substring of their input. What summaries
+and key points show differs from it in one way only: `one_line` joins the line breaks
+of a hard-wrapped sentence.
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ def tidy_word(word: str) -> str:
     Much of the press writes е for ё; one spelling keeps a word's counts together.
     """
     return _INVISIBLE.sub("", word).replace("ё", "е").replace("Ё", "Е")
+
+
+_WRAP = re.compile(r"[^\S\n]*(?:\r\n?|[\n\u2028\u2029\x0b\x0c\x85])\s*")
+
+
+def one_line(sentence: str) -> str:
+    """A sentence with the line breaks inside it joined by a space.
+
+    A hard-wrapped text (a transcript, an old feed) breaks its sentences wherever the
+    line was full; shown to a reader, the sentence is one line again. This is the one
+    change summaries and key points make to the text's own words.
+    """
+    return _WRAP.sub(" ", sentence)
 
 
 # --- datelines -------------------------------------------------------------------------

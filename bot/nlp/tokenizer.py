@@ -7,6 +7,7 @@ found as offsets into the input, so each one is a verbatim substring of it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -39,6 +40,11 @@ _CLOSERS = "»\"”’')]"
 _MAX_HEADING_WORDS = 25
 # Datelines sit in the first body paragraph, under a few title and timestamp lines.
 _MAX_LEAD_PARAGRAPH = 6
+# A hard-wrapped block: at least this many line breaks, this share of them inside a
+# sentence, and this share of those going on in lowercase or after a comma.
+_MIN_WRAPPED_BREAKS = 3
+_WRAPPED_SHARE = 0.5
+_CONTINUED_SHARE = 0.25
 
 
 def _stripped(text: str, start: int, end: int) -> Span:
@@ -63,27 +69,56 @@ def _first_letter_is_lower(line: str) -> bool:
     return False
 
 
+def _lines(text: str) -> list[Span]:
+    spans = (_stripped(text, m.start(), m.end()) for m in _LINE.finditer(text))
+    return [(start, end) for start, end in spans if start < end]
+
+
+def _blank_line_between(text: str, end: int, start: int) -> bool:
+    gap = text[end:start]
+    return gap.count("\n") + gap.count("\r") - gap.count("\r\n") > 1
+
+
+def _hard_wrapped(text: str, block: list[Span]) -> bool:
+    """A block of lines wrapped at a width (a transcript, a mail, an old feed): most
+    lines stop mid-sentence, and enough of the next ones go on in lowercase or after a
+    comma that they cannot be a column of titles."""
+    breaks = len(block) - 1
+    if breaks < _MIN_WRAPPED_BREAKS:
+        return False
+    open_ends = continued = 0
+    for (start, end), (next_start, next_end) in itertools.pairwise(block):
+        mark = _last_mark(text[start:end])
+        if mark not in _TERMINAL + ":;":
+            open_ends += 1
+            if mark in ",-–" or _first_letter_is_lower(text[next_start:next_end]):
+                continued += 1
+    return open_ends >= _WRAPPED_SHARE * breaks and continued >= _CONTINUED_SHARE * breaks
+
+
 def paragraphs(text: str) -> list[Span]:
     """Paragraph spans: blank lines separate them, and so does a line break after a
-    sentence or a title. A line that continues a sentence in lowercase is a hard wrap."""
+    sentence or a title. A line that continues a sentence in lowercase is a hard wrap,
+    and a block of lines wrapped at a width is one paragraph whatever its line ends."""
+    blocks: list[list[Span]] = []
+    for span in _lines(text):
+        if blocks and not _blank_line_between(text, blocks[-1][-1][1], span[0]):
+            blocks[-1].append(span)
+        else:
+            blocks.append([span])
     out: list[Span] = []
-    previous_end = -1
-    for match in _LINE.finditer(text):
-        start, end = _stripped(text, match.start(), match.end())
-        if start == end:
+    for block in blocks:
+        if _hard_wrapped(text, block):
+            out.append((block[0][0], block[-1][1]))
             continue
-        line = text[start:end]
-        if out and previous_end >= 0:
-            gap = text[previous_end:start]
+        out.append(block[0])
+        for start, end in block[1:]:
             last = text[out[-1][0] : out[-1][1]]
-            blank_line = gap.count("\n") + gap.count("\r") - gap.count("\r\n") > 1
-            wraps = _last_mark(last) not in _TERMINAL + ":;" and _first_letter_is_lower(line)
-            if not blank_line and wraps:
+            line = text[start:end]
+            if _last_mark(last) not in _TERMINAL + ":;" and _first_letter_is_lower(line):
                 out[-1] = (out[-1][0], end)
-                previous_end = end
-                continue
-        out.append((start, end))
-        previous_end = end
+            else:
+                out.append((start, end))
     return out
 
 
