@@ -84,9 +84,11 @@ def rouge_scores(hypotheses: list[str], references: list[str]) -> dict[str, floa
     def prepare(text: str) -> str:
         return " ".join(t.text for t in tokenize(text)).lower()
 
-    hyps = [prepare(h) or "." for h in hypotheses]
+    # `rouge` raises on an empty hypothesis (and splits at full stops, so "." is empty
+    # too); a word no reference has scores zero, as an empty summary should.
+    prepared = [prepare(h) for h in hypotheses]
+    hyps = [h if h.strip(" .") else "\ue000" for h in prepared]
     refs = [prepare(r) for r in references]
-    # `rouge` raises on an empty hypothesis; a lone "." scores zero, as an empty one should.
     scores = Rouge().get_scores(hyps, refs, avg=True)
     return {name: 100.0 * scores[f"rouge-{name}"]["f"] for name in ("1", "2", "l")}
 

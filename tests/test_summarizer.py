@@ -6,6 +6,7 @@ import pytest
 
 from bot.errors import BadSentenceCount, UnknownAlgorithm
 from bot.nlp.summarizer import ALGORITHMS, STEMMERS, Tuning, is_boilerplate, summarize
+from bot.nlp.text import one_line
 from bot.nlp.tokenizer import split_sentences
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_04ae095c1d503094.txt"
@@ -164,6 +165,46 @@ def test_title_is_used_by_edmundson_but_never_returned() -> None:
     summary = summarize(NEWS, algorithm="edmundson", sentences=2, title=title)
     assert title not in summary
     positions(NEWS, summary)
+
+
+def test_summary_sentences_of_a_hard_wrapped_text_are_on_one_line() -> None:
+    text = "\n".join(
+        [
+            "Мэрия Москвы открыла новую линию",
+            "метро, которая соединила северные и",
+            "южные районы города. Линия длиной 25",
+            "километров включает двенадцать станций,",
+            "сообщил мэр на церемонии открытия. По",
+            "словам мэра, новая линия разгрузит две",
+            "самые загруженные линии метро. Первые",
+            "пассажиры прошли через турникеты в шесть",
+            "утра, на станциях работали волонтёры.",
+        ]
+    )
+    summary = summarize(text, sentences=2)
+    assert len(summary) == 2
+    assert summary[0] == (
+        "Мэрия Москвы открыла новую линию метро, которая соединила северные и южные районы города."
+    )
+    assert all("\n" not in s and s in one_line(text) for s in summary)
+
+
+def test_a_summary_leaves_out_list_fragments_and_bullets() -> None:
+    text = (
+        "Правительство выделило шесть миллиардов гривен на выплаты безработным в этом году.\n\n"
+        "Выделенные средства будут направлены на выплату:\n\n"
+        "- пособия по безработице для всех, кто встал на учёт в центре занятости - 1,277 млрд;\n\n"
+        "- помощи по частичной безработице для остановленных предприятий - 4,723 млрд;\n\n"
+        "- Министерство обещает перечислить первые выплаты уже на следующей неделе.\n\n"
+        "В министерстве отмечают, что постановление поможет работодателям сохранить рабочие "
+        "места."
+    )
+    summary = summarize(text, sentences=3)
+    assert summary == (
+        "Правительство выделило шесть миллиардов гривен на выплаты безработным в этом году.",
+        "Министерство обещает перечислить первые выплаты уже на следующей неделе.",
+        "В министерстве отмечают, что постановление поможет работодателям сохранить рабочие места.",
+    )
 
 
 @pytest.mark.parametrize(

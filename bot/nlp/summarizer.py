@@ -3,23 +3,27 @@
 The pipeline, each step measured in benchmarks/quality.py:
 
 1. Sentences come from `bot.nlp.tokenizer.segment`: offsets into the text, so every
-   sentence returned is a verbatim substring of it; the lead's dateline is not part
-   of any sentence, and title lines become sumy headings rather than candidates.
+   sentence returned is a verbatim substring of it (shown on one line, without a list
+   item's bullet); the lead's dateline is not part of any sentence, and title lines
+   become sumy headings rather than candidates.
 2. Boilerplate never competes: captions, reference-list entries, table rows and
-   formulas, list lead-ins ("Преимущества подхода:"), very short and very long
-   sentences, repeated sentences.
+   formulas, list lead-ins ("Преимущества подхода:") and the fragments listed under
+   them ("- пособия по безработице;"), very short and very long sentences, repeated
+   sentences.
 3. One of sumy's seven algorithms (the vectorised classes of `bot.nlp.fast`) rates
    the remaining sentences, with lemmas (pymorphy3) or Snowball stems as terms and
    the stop-words package's Russian list.
 4. Its ratings, turned into ranks so that every algorithm speaks the same scale, are
    blended with a position prior (the lead of a news story, the introduction and
-   the conclusion of a paper) and a mild preference for sentences of useful length.
+   the conclusion of a paper; it weighs more in a text of news-story length) and a
+   mild preference for sentences of useful length.
 5. Sentences are picked by maximal marginal relevance, so the summary does not say
    the same thing twice, and returned in the article's order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -42,6 +46,7 @@ from bot.nlp.fast import (
     RatedEdmundsonSummarizer,
 )
 from bot.nlp.lemmas import lemma, stop_words
+from bot.nlp.text import one_line
 from bot.nlp.tokenizer import RazdelTokenizer, Segment, segment
 
 STEMMERS = ("lemma", "snowball")
@@ -61,6 +66,11 @@ class Tuning:
     # `lead_span` of the sentences from the start and, scaled by `closing_weight`, from
     # the end (a paper's conclusion).
     position_weight: float = 0.4
+    # A news story puts its news in the lead: up to `news_length` candidates the
+    # prior's share is `news_position_weight`, and it falls to `position_weight` by
+    # `long_text` candidates.
+    news_position_weight: float = 0.7
+    news_length: int = 20
     lead_span: float = 0.1
     closing_weight: float = 1.0
     # The closing prior grows with the text up to this many candidates: a paper or a
@@ -216,6 +226,33 @@ def is_boilerplate(sentence: str) -> bool:
     return not visible or letters / len(visible) < 0.6
 
 
+# A list item's bullet or dash, or a line of dialogue's dash.
+# Dashes need a space after them: "-5 градусов" is a number, not an item.
+_LIST_MARK = re.compile(r"^(?:[-*\u2010-\u2015\u2212]{1,2}\s+|[•·▪●◦‣■►➢]\s*)(?=\S)")
+_FRAGMENT_END = re.compile(r"[;,]\s*$")
+
+
+def _without_mark(s: Segment) -> Segment | None:
+    """A list item as a sentence of its own, without its bullet, or None when it is a
+    fragment of its lead-in's sentence ("Средства пойдут на: - пособия;")."""
+    mark = _LIST_MARK.match(s.text)
+    if mark is None:
+        return s
+    rest = s.text[mark.end() :]
+    letter = _LETTER.search(rest)
+    if letter is None or rest[letter.start()].islower() or _FRAGMENT_END.search(rest):
+        return None
+    return dataclasses.replace(s, text=rest, start=s.start + mark.end())
+
+
+def _shown(sentence: str) -> str:
+    """A chosen sentence as the reader sees it: one line, no bullet."""
+    mark = _LIST_MARK.match(sentence)
+    if mark is not None and len(sentence) > mark.end():
+        sentence = sentence[mark.end() :]
+    return one_line(sentence)
+
+
 # --- the pipeline -------------------------------------------------------------------------
 
 
@@ -334,6 +371,18 @@ def _conclusion_start(segments: Sequence[Segment], candidates: Sequence[Segment]
     return next((i for i, c in enumerate(candidates) if c.start > marks[-1]), None)
 
 
+def _position_weight(total: int, tuning: Tuning) -> float:
+    """The prior's share: a news story's lead weighs more than a paper's introduction."""
+    if total <= tuning.news_length:
+        return tuning.news_position_weight
+    if total >= tuning.long_text:
+        return tuning.position_weight
+    share = (total - tuning.news_length) / (tuning.long_text - tuning.news_length)
+    return tuning.news_position_weight + share * (
+        tuning.position_weight - tuning.news_position_weight
+    )
+
+
 def _position_prior(index: int, total: int, conclusion: int | None, tuning: Tuning) -> float:
     """Lead sentences matter most; a long text's closing ones (its conclusions) next."""
     if total <= 1:
@@ -402,6 +451,116 @@ def _select(
     return sorted(chosen)
 
 
+def _checked(algorithm: str, sentences: int) -> None:
+    if algorithm not in ALGORITHMS:
+        raise UnknownAlgorithm(algorithm)
+    if sentences < 1:
+        raise BadSentenceCount(str(sentences))
+
+
+def _prepared(
+    segments: Sequence[Segment], sentences: int, tuning: Tuning, tokenizer: RazdelTokenizer
+) -> list[Candidate]:
+    """Step 2: the sentences that compete, at least `sentences` of them where the text
+    has that many."""
+    body = [s for s in segments if not s.heading] or list(segments)
+    body = [s for s in map(_without_mark, body) if s is not None] or body
+    candidates = _candidates(body, tuning, tokenizer)
+    if len(candidates) < sentences:
+        candidates = _candidates(body, Tuning(filter_boilerplate=False), tokenizer)
+    if len(candidates) > tuning.max_candidates:
+        tail = tuning.max_candidates // 4
+        candidates = candidates[: tuning.max_candidates - tail] + candidates[-tail:]
+    return candidates
+
+
+def _scored(
+    segments: Sequence[Segment],
+    candidates: Sequence[Candidate],
+    *,
+    algorithm: str,
+    stem: Callable[[str], str],
+    title: str | None,
+    tuning: Tuning,
+    tokenizer: RazdelTokenizer,
+    limit: int,
+) -> tuple[list[float], list[dict[str, float]]]:
+    """Steps 3 and 4: each candidate's score, and its tf-idf vector for step 5."""
+    headings = [s.text for s in segments if s.heading]
+    if title:
+        headings.insert(0, title)
+    document = _document(candidates, headings, tokenizer)
+    ratings = _ratings(algorithm, document, stem, limit=limit)
+
+    total = len(candidates)
+    conclusion = _conclusion_start(segments, [s for s, _ in candidates])
+    relevance = _rank_scores(ratings)
+    vectors, heading_vectors = _term_vectors(document.sentences, document.headings, stem)
+    weight = _position_weight(total, tuning)
+    scores = []
+    for i, (s, _) in enumerate(candidates):
+        prior = _position_prior(i, total, conclusion, tuning)
+        score = (1 - weight) * relevance[i] + weight * prior
+        # A news lead restates the headline: closeness to a title line is a bonus.
+        score += tuning.title_weight * max(
+            (_cosine(vectors[i], h) for h in heading_vectors), default=0.0
+        )
+        length = min(1.0, len(s.text.split()) / tuning.full_length)
+        scores.append(score * (1 - tuning.length_weight * (1 - length)))
+    return scores, vectors
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    """A summary and the sentences it was chosen from, each with its score."""
+
+    summary: tuple[str, ...]
+    # In the text's order; verbatim segments, a list item's bullet left out. A greedy
+    # algorithm (KL, SumBasic) rates only its first picks and the rest lowest.
+    sentences: list[tuple[Segment, float]]
+
+
+def rate(
+    text: str,
+    *,
+    algorithm: str = DEFAULT_ALGORITHM,
+    sentences: int = 3,
+    stemmer: str = DEFAULT_STEMMER,
+    title: str | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+    with_ratings: bool = True,
+) -> Rated:
+    """`summarize`'s answer and, unless `with_ratings` is off, every candidate's score."""
+    _checked(algorithm, sentences)
+    stem = _stemmer(stemmer)
+    segments = segment(text)
+    summary = tuple(_shown(s.text) for s in segments)
+    # A text of at most `sentences` sentences is its own summary.
+    settled = len(segments) <= sentences
+    if settled and not with_ratings:
+        return Rated(summary, [])
+    tokenizer = RazdelTokenizer(letters_only=True)
+    candidates = _prepared(segments, sentences, tuning, tokenizer)
+    if not settled and len(candidates) <= sentences:
+        summary, settled = tuple(_shown(s.text) for s, _ in candidates), True
+    if settled and (not with_ratings or len(candidates) <= 1):
+        return Rated(summary, [(s, 1.0) for s, _ in candidates] if with_ratings else [])
+    scores, vectors = _scored(
+        segments,
+        candidates,
+        algorithm=algorithm,
+        stem=stem,
+        title=title,
+        tuning=tuning,
+        tokenizer=tokenizer,
+        limit=max(3 * sentences, 10),
+    )
+    if not settled:
+        chosen = _select(scores, vectors, sentences, tuning.redundancy, tuning.max_similarity)
+        summary = tuple(_shown(candidates[i][0].text) for i in chosen)
+    return Rated(summary, [(s, score) for (s, _), score in zip(candidates, scores, strict=True)])
+
+
 def summarize(
     text: str,
     *,
@@ -411,51 +570,19 @@ def summarize(
     title: str | None = None,
     tuning: Tuning = DEFAULT_TUNING,
 ) -> tuple[str, ...]:
-    """Whole sentences of `text`, verbatim, in the text's order.
+    """Whole sentences of `text`, in the text's order: verbatim, but for the line breaks
+    of a hard-wrapped sentence (joined by a space) and a list item's bullet (left out).
 
     `stemmer` is "lemma" (pymorphy3) or "snowball" (nltk); `title`, when known, is a
     heading for Edmundson's title method. A text of at most `sentences` sentences
     comes back whole; an empty one gives ().
     """
-    if algorithm not in ALGORITHMS:
-        raise UnknownAlgorithm(algorithm)
-    if sentences < 1:
-        raise BadSentenceCount(str(sentences))
-    stem = _stemmer(stemmer)
-    segments = segment(text)
-    if len(segments) <= sentences:
-        return tuple(s.text for s in segments)
-
-    body = [s for s in segments if not s.heading] or list(segments)
-    tokenizer = RazdelTokenizer(letters_only=True)
-    candidates = _candidates(body, tuning, tokenizer)
-    if len(candidates) < sentences:
-        candidates = _candidates(body, Tuning(filter_boilerplate=False), tokenizer)
-    if len(candidates) <= sentences:
-        return tuple(s.text for s, _ in candidates)
-    if len(candidates) > tuning.max_candidates:
-        tail = tuning.max_candidates // 4
-        candidates = candidates[: tuning.max_candidates - tail] + candidates[-tail:]
-
-    headings = [s.text for s in segments if s.heading]
-    if title:
-        headings.insert(0, title)
-    document = _document(candidates, headings, tokenizer)
-    ratings = _ratings(algorithm, document, stem, limit=max(3 * sentences, 10))
-
-    total = len(candidates)
-    conclusion = _conclusion_start(segments, [s for s, _ in candidates])
-    relevance = _rank_scores(ratings)
-    vectors, heading_vectors = _term_vectors(document.sentences, document.headings, stem)
-    scores = []
-    for i, (s, _) in enumerate(candidates):
-        prior = _position_prior(i, total, conclusion, tuning)
-        score = (1 - tuning.position_weight) * relevance[i] + tuning.position_weight * prior
-        # A news lead restates the headline: closeness to a title line is a bonus.
-        score += tuning.title_weight * max(
-            (_cosine(vectors[i], h) for h in heading_vectors), default=0.0
-        )
-        length = min(1.0, len(s.text.split()) / tuning.full_length)
-        scores.append(score * (1 - tuning.length_weight * (1 - length)))
-    chosen = _select(scores, vectors, sentences, tuning.redundancy, tuning.max_similarity)
-    return tuple(candidates[i][0].text for i in chosen)
+    return rate(
+        text,
+        algorithm=algorithm,
+        sentences=sentences,
+        stemmer=stemmer,
+        title=title,
+        tuning=tuning,
+        with_ratings=False,
+    ).summary
