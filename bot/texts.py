@@ -96,7 +96,7 @@ SEARCH_TITLE = "<b>Найдено по запросу «{query}»</b>"
 SUMMARY_LABEL = "Кратко"
 MORE_LABEL = "Подробнее"
 POINTS_LABEL = "Главное"
-THESES_LABEL = "Ключевые тезисы (перечисления в тексте нет)"
+THESES_LABEL = "Основные тезисы (сам текст ничего не перечисляет)"
 # Under /latest and /search results.
 LIST_FOOTER = "/summary N — кратко, /points N — тезисы"
 

@@ -7,6 +7,7 @@ import pytest
 
 from bot.models import Points
 from bot.nlp.points import extract_points
+from bot.nlp.summarizer import summarize
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_04ae095c1d503094.txt"
 
@@ -171,6 +172,47 @@ def test_finally_closes_a_run_of_ordinals() -> None:
     ]
 
 
+def test_finally_before_a_fourth_ordinal_is_not_part_of_the_point() -> None:
+    text = (
+        "Во-первых, растут цены на жильё. Во-вторых, дорожают кредиты. В-третьих, растут "
+        "налоги. Наконец, в-четвертых, застройщики сокращают стройки."
+    )
+    assert texts(extract_points(text))[3] == "Застройщики сокращают стройки."
+
+
+def test_a_conjunction_or_a_condition_before_the_marker_is_not_the_point() -> None:
+    text = (
+        "Почему автомат? Потому что, во-первых, дробовик — отдельный ствол. Во-вторых, дроны "
+        "несут до трёх килограммов.\n\n"
+        "Поскольку у нас общая граница, да, то есть компании, которые, во-первых, переводят "
+        "деньги, а во-вторых, привозят товары, и, в-третьих, продают их."
+    )
+    assert texts(extract_points(text)) == [
+        "Есть компании, которые переводят деньги",
+        "Есть компании, которые привозят товары",
+        "Есть компании, которые продают их.",
+    ]
+    first_pair = extract_points(text.split("\n\n")[0])
+    assert texts(first_pair) == [
+        "Дробовик — отдельный ствол.",
+        "Дроны несут до трёх килограммов.",
+    ]
+
+
+def test_hard_wrapped_items_are_points_on_one_line() -> None:
+    text = (
+        "Мы обсудили это с коллегами, и у\nнас есть два довода. Во-первых,\nэто дешевле, "
+        "чем\nлюбая другая схема. Во-вторых, это\nбыстрее, потому что\nничего не нужно "
+        "согласовывать.\nНа этом всё."
+    )
+    points = extract_points(text)
+    assert texts(points) == [
+        "Это дешевле, чем любая другая схема.",
+        "Это быстрее, потому что ничего не нужно согласовывать.",
+    ]
+    assert all(point.detail in text for point in points.items)
+
+
 def test_in_third_countries_is_not_a_third_item() -> None:
     text = (
         "Во-первых, растёт экспорт. Во-вторых, поставки идут в третьих странах. "
@@ -258,9 +300,57 @@ def test_ordinal_adjectives_in_ordinary_sentences_are_not_an_enumeration(text: s
     points = extract_points(text, theses=2)
 
     assert points.enumerated is False
-    assert len(points.items) == 2
+    # Two theses at most, and fewer where they would only repeat the summary.
+    assert 1 <= len(points.items) <= 2
     for point in points.items:
         assert point.text in text
+
+
+def test_paragraph_ordinals_head_sections_whose_point_is_the_proposal() -> None:
+    text = (
+        "Назову три направления работы.\n\n"
+        "Первое. В прошлом году в стране построили сто новых школ. Этого мало. Предлагаю "
+        "до 2030 года построить ещё тысячу школ в малых городах.\n\n"
+        "Второе. Нужно повысить зарплаты учителей в сельских школах.\n\n"
+        "Третье. Многие районы остаются без врачей. Такие районы получат выплаты на "
+        "строительство поликлиник, и мы направим на это 20 миллиардов рублей.\n\n"
+        "Средства начнут поступать со следующего года.\n\n"
+        "Теперь о другом. Экономика растёт третий год подряд."
+    )
+    points = extract_points(text)
+
+    assert points.enumerated is True
+    assert texts(points) == [
+        "Предлагаю до 2030 года построить ещё тысячу школ в малых городах.",
+        "Нужно повысить зарплаты учителей в сельских школах.",
+        # "Такие районы" refers back: the sentence before it comes along.
+        "Многие районы остаются без врачей. Такие районы получат выплаты на строительство "
+        "поликлиник, и мы направим на это 20 миллиардов рублей.",
+    ]
+    assert points.items[0].detail.startswith("Первое. В прошлом году")
+    # The last section runs on no longer than the longest before it: one paragraph.
+    assert points.items[2].detail.endswith("20 миллиардов рублей.")
+
+
+def test_an_ordinal_with_a_full_stop_inside_a_paragraph_marks_nothing() -> None:
+    text = (
+        "Команда заняла место первое. Второе. Это было неожиданно для всех болельщиков "
+        "клуба. Третье место досталось гостям из Казани, которые играли лучше."
+    )
+    assert extract_points(text).enumerated is False
+
+
+def test_ordinal_adverbs_win_a_tie_with_ordinal_words() -> None:
+    text = (
+        "Для меня возможны две линии поведения. Первая — оперативно реагировать. Вторая — "
+        "собирать случаи для законов.\n\n"
+        "Во-первых, я тоже руководство университета. Во-вторых, позиция университета есть "
+        "на сайте."
+    )
+    assert texts(extract_points(text)) == [
+        "Я тоже руководство университета.",
+        "Позиция университета есть на сайте.",
+    ]
 
 
 def test_numbered_list() -> None:
@@ -312,6 +402,56 @@ def test_dialogue_lines_are_not_a_bulleted_list() -> None:
         "— Переговоры продолжатся в июле, — добавил он."
     )
     assert extract_points(text).enumerated is False
+
+
+def test_interview_turns_are_not_a_bulleted_list() -> None:
+    text = (
+        "Корреспондент поговорил с проректором о выборах.\n\n"
+        "— Почему вы так поступили?\n\n"
+        "— Для меня это было совершенно естественно.\n\n"
+        "— Поддержка арестованных выглядит геройством.\n\n"
+        "— В таком случае у нас очень много героев.\n\n"
+        "— Вы пытались вести переговоры?\n\n"
+        "— Сейчас это полностью епархия силовиков."
+    )
+    assert extract_points(text).enumerated is False
+
+
+def test_a_long_list_is_a_catalogue_not_key_points() -> None:
+    items = "\n".join(f"- Пункт номер {n} длинного перечня товаров." for n in range(1, 14))
+    text = f"В магазине продаются такие товары:\n{items}\nМагазин открыт до девяти вечера."
+    assert extract_points(text).enumerated is False
+    shorter = "\n".join(items.splitlines()[:12])
+    assert len(extract_points(f"Товары:\n{shorter}").items) == 12
+
+
+def test_a_reference_list_is_not_key_points() -> None:
+    text = (
+        "Литература\n"
+        '1. Harris, Bruce (2009). "Replacement of the Royal Prerogative". Retrieved 2016.\n'
+        "2. Иванов И. И. Теория графов // Вестник МГУ. 2010. С. 12–15.\n"
+        "3. Сайт министерства: https://example.org/report (дата обращения: 01.02.2020)."
+    )
+    assert extract_points(text).enumerated is False
+
+
+def test_list_fragments_are_points_only_where_the_list_is_the_text() -> None:
+    items = (
+        "Выплаты пойдут на:\n\n- пособия по безработице;\n\n- помощь уволенным по "
+        "собственному желанию;\n\n- выплаты малому бизнесу на зарплаты."
+    )
+    central = f"Правительство выделило шесть миллиардов на выплаты безработным.\n\n{items}"
+    assert texts(extract_points(central)) == [
+        "Пособия по безработице",
+        "Помощь уволенным по собственному желанию",
+        "Выплаты малому бизнесу на зарплаты.",
+    ]
+    news = (
+        "Город открыл новый парк на месте старого завода, и жители оценили его. В парке "
+        "есть пруд, спортивные площадки, велодорожки и летний кинотеатр под открытым небом. "
+    )
+    digest = f"{news * 12}\n\n{items}\n\n{news * 12}"
+    assert extract_points(digest).enumerated is False
 
 
 def test_longest_enumeration_wins() -> None:
@@ -367,11 +507,69 @@ def test_without_enumeration_key_theses_are_sentences_of_the_text() -> None:
 
 
 def test_key_theses_leave_out_the_dateline() -> None:
-    text = "Москва, 5 марта /ТАСС/ -- Правительство утвердило бюджет. Расходы вырастут."
+    text = (
+        "Москва, 5 марта /ТАСС/ -- Правительство России утвердило федеральный бюджет на 2025 "
+        "год. Расходы на образование вырастут на десять процентов. Министр финансов Антон "
+        "Силуанов представил документ депутатам. Госдума рассмотрит бюджет в первом чтении в "
+        "октябре. Оппозиция уже раскритиковала расходы на оборону и безопасность."
+    )
     points = extract_points(text, theses=3)
 
     assert points.enumerated is False
-    assert texts(points) == ["Правительство утвердило бюджет.", "Расходы вырастут."]
+    assert len(points.items) == 3
+    assert all("ТАСС" not in t and "5 марта" not in t for t in texts(points))
+    assert "Правительство России утвердило федеральный бюджет на 2025 год." in texts(points)
+
+
+def test_a_thesis_starting_with_a_number_keeps_its_case() -> None:
+    text = (
+        "31-летний Лукаш Подольски перешёл в турецкий «Галатасарай» из лондонского "
+        "«Арсенала». Контракт нападающего рассчитан на три года с возможностью продления. "
+        "Сумма трансфера составила около двух миллионов евро по данным прессы."
+    )
+    statements = texts(extract_points(text, theses=3))
+    assert statements
+    assert not any("31-Летний" in s for s in statements)
+    assert any(s.startswith("31-летний Лукаш Подольски") for s in statements)
+
+
+def test_theses_are_cut_to_their_main_clause_and_differ_from_the_summary() -> None:
+    text = (
+        "Правительство России утвердило бюджет на следующий год, сообщает пресс-служба "
+        "кабинета министров страны.\n\n"
+        "При этом, по словам министра финансов, расходы на образование вырастут на "
+        "десять процентов.\n\n"
+        "Доходы бюджета увеличатся за счёт налогов на прибыль крупных компаний.\n\n"
+        "Министр финансов Антон Силуанов представил документ депутатам Госдумы в среду.\n\n"
+        "Депутаты рассмотрят бюджет в первом чтении в октябре, как обычно бывает.\n\n"
+        "Оппозиция раскритиковала расходы на оборону и безопасность в 2025 году."
+    )
+    points = extract_points(text, theses=3)
+    statements = texts(points)
+
+    assert points.enumerated is False
+    assert len(statements) == 3
+    assert statements != list(summarize(text, sentences=3))
+    for statement, point in zip(statements, points.items, strict=True):
+        assert statement[1:-1] in text or statement[1:-1] in point.detail
+        assert "сообщает" not in statement and "по словам" not in statement
+        assert not statement.startswith("При этом")
+    # The sentences with names, numbers and dates carry the most distinct facts.
+    assert "Министр финансов Антон Силуанов представил документ депутатам Госдумы в среду." in (
+        statements
+    )
+
+
+def test_theses_of_a_text_no_longer_than_a_summary_say_less_than_it() -> None:
+    text = (
+        "Правительство России утвердило бюджет на следующий год. Расходы на образование "
+        "вырастут на десять процентов в 2025 году."
+    )
+    summary = summarize(text, sentences=3)
+    statements = texts(extract_points(text, theses=3))
+    assert len(summary) == 2
+    assert statements and statements != list(summary)
+    assert set(statements) < set(summary)
 
 
 @pytest.mark.parametrize("text", ["", "   \n\n  "])

@@ -2,15 +2,28 @@
 
 An enumeration is a run of ordinal adverbs ("Во-первых, … Во-вторых, …"), of ordinal
 words of one gender at a sentence start ("Первое, … Второе — …", "Первый — … Второй: …",
-"Первая — … Вторая — …"), a numbered list or a bulleted list. An ordinal word counts only
-when a comma, a colon or a dash follows it: "Первый вице-премьер заявил" and "Вторая
-волна …" are ordinary sentences. Each item becomes a short statement: the first sentence
-of the item without its marker and the speech attribution next to it ("как отметил
-председатель КНР"), first letter capitalised. The whole item, verbatim, is kept as the detail.
+"Первая — … Вторая — …"), of paragraphs headed by an ordinal of their own ("Первое.
+Российские регионы …"), a numbered list or a bulleted list. An ordinal word counts only
+when a comma, a colon or a dash follows it, or, at a paragraph's start, a full stop:
+"Первый вице-премьер заявил" and "Вторая волна …" are ordinary sentences. Each item
+becomes a short statement: the first sentence of the item without its marker and the
+speech attribution next to it ("как отметил председатель КНР"), first letter capitalised,
+on one line. A paragraph-headed item is a section of a speech, often several paragraphs
+that open with background: its statement is the sentence that proposes or commits
+("Предлагаю …", "Нужно …", "направим …"), with the sentence before it when it refers
+back ("её", "таким"). The whole item, verbatim, is kept as the detail.
 
-When a text has several enumerations, the one with the most items wins and, among
-equally long ones, the first: a statement's main list is usually its longest, and a
-two-item aside ("во-первых, … во-вторых, …" inside a quote) should not hide it.
+When a text has several enumerations, the one with the most items wins; among equally
+long ones, ordinal adverbs (the words that exist only to enumerate) before other kinds,
+then the first: a statement's main list is usually its longest, and a two-item aside
+("во-первых, … во-вторых, …" inside a quote) should not hide it. A speech's
+paragraph-headed runs are all its lists and count as one.
+
+Not every list is a text's key points. A list of more than `_MAX_POINTS` items is a
+catalogue, a table or a reference list; so is one whose items are mostly references;
+items that only continue their lead-in ("Пособие выросло для: — тех, кто …;") are the
+text's points only when the list is a good part of the text, not one detail of a long
+page; and an interview's question-and-answer dashes are no list at all.
 """
 
 from __future__ import annotations
@@ -23,8 +36,8 @@ from dataclasses import dataclass
 
 from bot.models import KeyPoint, Points
 from bot.nlp.lemmas import lemma, parse_tags, words
-from bot.nlp.summarizer import summarize
-from bot.nlp.text import dateline_end
+from bot.nlp.summarizer import rate
+from bot.nlp.text import one_line
 from bot.nlp.tokenizer import dateline_span, paragraphs, sentence_spans
 
 Span = tuple[int, int]
@@ -57,8 +70,34 @@ _SOURCE_PREPOSITIONS = frozenset({"по", "согласно"})
 # Цзиньпин" is six words; a longer clause is more likely content.
 _MAX_ATTRIBUTION_WORDS = 8
 _MAX_TRAILING_ATTRIBUTION_WORDS = 6
-# Words that may stand before a marker without carrying content: "И во-вторых, …".
-_FILLER_LEADS = frozenset({"и", "а", "но", "также", "а также", "и также"})
+# Words that may stand before a marker without carrying content: "И во-вторых, …",
+# "Наконец, в-четвертых, …", "Потому что, во-первых, …".
+_FILLER_LEADS = frozenset(
+    {
+        "и", "а", "но", "также", "а также", "и также", "наконец", "и наконец",
+        "потому что", "так как", "поскольку", "ведь", "итак", "кроме того",
+    }
+)  # fmt: skip
+# "Поскольку у нас общая граница, да, то есть компании, которые, во-первых, …": the
+# condition before "то" is not the item's; its main clause is.
+_CONDITION_LEAD = re.compile(
+    r"^(?:поскольку|так как|раз|если|когда|хотя)\s[^.!?]*?,\s*(?:(?:да|ну|вот),\s*)?то\s+",
+    re.IGNORECASE,
+)
+# A section's statement is the sentence that proposes, asks or commits: lemmas of
+# "предлагаю", "прошу", "нужно", "надо", "необходимо", "должны", "следует", "поручаю".
+_PROPOSAL_WORDS = """
+предлагать предложить просить попросить нужно нужный надо необходимо необходимый
+должный следовать поручать поручить
+"""
+_PROPOSAL_LEMMAS = frozenset(_PROPOSAL_WORDS.split())
+# Words that refer back to the sentence before: "Предлагаю её продлить",
+# "направим таким регионам".
+_ANAPHOR_WORDS = """
+его её ее их него неё нее них ним ней ими нему нею он она оно они этот эта это эти этого
+этой этим этих этому эту такой такая такое такие такого такому таким такую такими таких
+"""
+_ANAPHORS = frozenset(_ANAPHOR_WORDS.split())
 
 _ORDINAL_ADVERBS = {
     "первых": 1, "вторых": 2, "третьих": 3, "четвертых": 4, "пятых": 5,
@@ -106,6 +145,11 @@ _ORDINAL_WORD = re.compile(
     rf"(?<![\w-])(?P<ordinal>{_alternation(_ALL_ORDINAL_WORDS)})(?={_MARKER_PUNCT})",
     re.IGNORECASE,
 )
+# "Первое. Российские регионы …": an ordinal that is a sentence of its own at a
+# paragraph's start heads a section of a speech.
+_SECTION_ORDINAL = re.compile(
+    rf"{_SP}*(?P<ordinal>{_alternation(_ORDINAL_WORDS)})\.(?=\s|$)", re.IGNORECASE
+)
 # "Первый, второй и третий этапы …" lists ordinals as adjectives; it marks no item.
 _NEXT_ORDINAL_WORD = re.compile(
     rf"{_MARKER_PUNCT}{_SP}*(?:{_alternation(_ALL_ORDINAL_WORDS)})(?![\w-])", re.IGNORECASE
@@ -143,6 +187,21 @@ _LETTER = re.compile(r"[^\W\d_]")
 # A numbered item may run over a few more paragraphs before the next number.
 _MAX_CONTINUATION_LINES = 3
 _MIN_ITEMS = 2
+# More items than this are a catalogue, a table or a reference list, not key points.
+_MAX_POINTS = 12
+# Items that only continue their lead-in must take up this share of the text: one
+# detail of a long page ("Пособие выросло для: — тех, кто …") is not its points.
+_MIN_FRAGMENT_LIST_SHARE = 0.15
+# Two dash lines that ask make the text an interview: its dashes are turns, not items.
+_INTERVIEW_QUESTIONS = 2
+# "^ Harris, Bruce (2009). … Retrieved 28 August 2016.", "… // Вестник МГУ. С. 12–15."
+_REFERENCE = re.compile(
+    r"^\s*\^|\bRetrieved\b|\bArchived\b|\bISBN\b|\bdoi\b|https?://|www\.|//"
+    r"|\(дата\s+обращения|\bС\.\s*\d",
+    re.IGNORECASE,
+)
+# A section's statement says something: "Вот что хочу сказать." is too short to.
+_MIN_SECTION_SENTENCE_WORDS = 5
 
 
 # --- data --------------------------------------------------------------------------------
@@ -153,6 +212,8 @@ class _Marker:
     start: int
     end: int
     number: int
+    # "Первое." heading its paragraph: the item is a section, not a sentence.
+    section: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +226,8 @@ class _Item:
     # The marker is not the first in its sentence ("нужно, во-первых, X, во-вторых, Y"):
     # the lead-in of the sentence's first item applies to this one too.
     shares_sentence: bool = False
+    # A paragraph-headed item: its statement is its key sentence, not its first.
+    section: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,8 +314,11 @@ def _clean_lead(lead: str, *, before_that: bool) -> tuple[str, bool]:
     """The content of the words before a marker in its sentence ("" when they are only an
     attribution or a conjunction), and whether a "что" after the marker is theirs."""
     lead = lead.strip().rstrip(_STATEMENT_EDGE)
-    if not lead or lead.lower() in _FILLER_LEADS:
+    if not lead or " ".join(lead.lower().replace(",", " ").split()) in _FILLER_LEADS:
         return "", False
+    condition = _CONDITION_LEAD.match(lead)
+    if condition is not None and condition.end() < len(lead):
+        lead = lead[condition.end() :]
     if _ENDS_WITH_THAT.search(lead):
         # "Он отметил, что, во-первых, …"
         without = lead[:-3].rstrip(_STATEMENT_EDGE)
@@ -409,14 +475,57 @@ def _ordinal_items(
     return items
 
 
+def _section_markers(text: str, layout: _Layout) -> list[_Marker]:
+    found: list[_Marker] = []
+    for start, end in layout.paragraphs:
+        match = _SECTION_ORDINAL.match(text, start, end)
+        if match is not None:
+            number = _ORDINAL_WORDS[match["ordinal"].lower().replace("ё", "е")]
+            found.append(_Marker(match.start("ordinal"), match.end(), number, section=True))
+    return found
+
+
+def _ends_sentence(paragraph: str) -> bool:
+    return paragraph.rstrip().rstrip('»"”)').endswith((".", "!", "?", "…", ":", ";"))
+
+
+def _section_items(layout: _Layout, text: str, run: list[_Marker]) -> list[_Item]:
+    """Each item runs to the next one's paragraph; the last one on for as many
+    paragraphs as the longest before it, up to a title line."""
+    starts = [start for start, _ in layout.paragraphs]
+    firsts = [bisect_right(starts, marker.start) - 1 for marker in run]
+    items: list[_Item] = []
+    longest = 1
+    for k, (marker, first) in enumerate(zip(run, firsts, strict=True)):
+        if k + 1 < len(run):
+            last = firsts[k + 1] - 1
+            longest = max(longest, last - first + 1)
+        else:
+            last = first
+            while last + 1 < len(layout.paragraphs) and last + 1 - first < longest:
+                start, end = layout.paragraphs[last + 1]
+                if not _ends_sentence(text[start:end]):
+                    break
+                last += 1
+        end = layout.paragraphs[last][1]
+        detail = (layout.paragraphs[first][0], end)
+        items.append(_Item(marker.start, marker.start, marker.end, end, detail, section=True))
+    return items
+
+
+# Kinds of enumeration, in the order that breaks a tie between equally long ones.
+_LISTS, _WORDS, _SECTIONS, _ADVERBS = range(4)
 _MAX_RUNS = 20
 
 
-def _enumerated_runs(text: str) -> Iterator[list[_Item]]:
-    if _ADVERB.search(text) is None and _ORDINAL_WORD.search(text) is None:
+def _enumerated_runs(text: str) -> Iterator[tuple[int, list[_Item]]]:
+    if not any(p.search(text) for p in (_ADVERB, _ORDINAL_WORD, _SECTION_ORDINAL)):
         return  # most texts enumerate nothing: no need to split them into sentences
     layout = _layout(text)
-    for markers in (_adverb_markers(text, layout), *_word_markers(text, layout)):
+    kinds = (_ADVERBS, *(_WORDS for _ in _ORDINAL_WORD_GENDERS))
+    for kind, markers in zip(
+        kinds, (_adverb_markers(text, layout), *_word_markers(text, layout)), strict=True
+    ):
         # Real texts hold one or two enumerations; checking each run scans to its
         # paragraph's end, so a hostile text of thousands of runs is looked at in part.
         for run in itertools.islice(_runs(markers), _MAX_RUNS):
@@ -425,7 +534,9 @@ def _enumerated_runs(text: str) -> Iterator[list[_Item]]:
             stops = [m.start for m in markers if m.start not in in_run]
             items = _ordinal_items(text, layout, run, stops)
             if items:
-                yield items
+                yield kind, items
+    for run in itertools.islice(_runs(_section_markers(text, layout)), _MAX_RUNS):
+        yield _SECTIONS, _section_items(layout, text, run)
 
 
 def _lines(text: str) -> list[Span]:
@@ -441,7 +552,7 @@ def _lines(text: str) -> list[Span]:
 
 def _is_dialogue(line: str) -> bool:
     # Interviews print questions and answers as dash lines; a list item rarely asks.
-    if line.rstrip().rstrip('»"”)').endswith("?"):
+    if _asks(line):
         return True
     return any(_is_speech_word(m["word"]) for m in _DIALOGUE.finditer(line))
 
@@ -482,12 +593,19 @@ def _numbered_runs(text: str, lines: list[Span]) -> Iterator[list[_Item]]:
         yield items
 
 
+def _asks(line: str) -> bool:
+    return line.rstrip().rstrip('»"”)').endswith("?")
+
+
 def _bulleted_runs(text: str, lines: list[Span]) -> Iterator[list[_Item]]:
+    dash_lines = [text[start:end] for start, end in lines if _DASH_BULLET.match(text, start, end)]
+    # In an interview every dash line is a turn, the answers as much as the questions.
+    interview = sum(map(_asks, dash_lines)) >= _INTERVIEW_QUESTIONS
     current: list[_Item] = []
     for start, end in lines:
         match = _BULLET.match(text, start, end)
         line = text[start:end]
-        if match is not None and _DASH_BULLET.match(line) and _is_dialogue(line):
+        if match is not None and _DASH_BULLET.match(line) and (interview or _is_dialogue(line)):
             match = None
         if match is None:
             if len(current) >= _MIN_ITEMS:
@@ -504,11 +622,12 @@ def _bulleted_runs(text: str, lines: list[Span]) -> Iterator[list[_Item]]:
 
 
 def _capitalized(statement: str) -> str:
-    letter = _LETTER.search(statement)
-    if letter is None:
+    """The first letter in upper case, when the statement starts with a word: «31-летний»
+    and "6/64 ГБ" start with a number and stay as they are."""
+    first = next((i for i, ch in enumerate(statement) if ch.isalnum()), None)
+    if first is None or not statement[first].isalpha():
         return statement
-    i = letter.start()
-    return statement[:i] + statement[i].upper() + statement[i + 1 :]
+    return statement[:first] + statement[first].upper() + statement[first + 1 :]
 
 
 # A point is meant to be short: its first sentence is looked for this far into the item,
@@ -529,8 +648,68 @@ def _first_sentence(body: str) -> str:
     return body[start : cut if cut > start else _MAX_POINT_CHARS - 1].rstrip(" ,;:") + "…"
 
 
+# A section is read this far for its key sentence: a speech's section is a few
+# paragraphs, and a hostile text's must not cost a lemma for every word of a megabyte.
+_MAX_SECTION_CHARS = 20_000
+
+
+def _has_number(sentence_words: Sequence[str]) -> bool:
+    return any(ch.isdigit() for w in sentence_words for ch in w) or any(
+        "NUMR" in parse_tags(w) for w in sentence_words
+    )
+
+
+def _proposes(sentence_words: Sequence[str]) -> bool:
+    for word in sentence_words:
+        if lemma(word) in _PROPOSAL_LEMMAS:
+            return True
+        tags = parse_tags(word)
+        # "направим", "запустим", "продлим"; not "напомню", "скажу": those only speak.
+        if {"VERB", "1per", "futr"} <= tags and lemma(word) not in _SPEECH_VERBS:
+            return True
+    return False
+
+
+def _refers_back(sentence_words: Sequence[str]) -> bool:
+    return any(w.lower() in _ANAPHORS for w in sentence_words)
+
+
+def _section_statement(text: str, item: _Item) -> str:
+    """The section's key sentence: the first that proposes or commits, a number making
+    it likelier; the sentence before it too when it refers back to it."""
+    body = text[item.marker_end : min(item.body_end, item.marker_end + _MAX_SECTION_CHARS)]
+    sentences = [
+        body[start + s : start + e]
+        for start, end in paragraphs(body)
+        for s, e in sentence_spans(body[start:end])
+    ]
+    best: tuple[float, int] | None = None
+    eligible: list[bool] = []
+    tokens: list[list[str]] = []
+    for index, sentence in enumerate(sentences):
+        found = words(sentence)
+        tokens.append(found)
+        eligible.append(len(found) >= _MIN_SECTION_SENTENCE_WORDS and not _asks(sentence))
+        if not eligible[-1]:
+            continue
+        score = float(_proposes(found)) + 0.5 * _has_number(found)
+        if best is None or score > best[0]:
+            best = (score, index)
+    if best is None:
+        return _first_sentence(body.strip())
+    index = best[1]
+    chosen = sentences[index]
+    if index > 0 and eligible[index - 1] and _refers_back(tokens[index]):
+        with_context = f"{sentences[index - 1]} {chosen}"
+        if len(with_context) <= _MAX_POINT_CHARS:
+            return with_context
+    return _first_sentence(chosen)
+
+
 def _statement(text: str, item: _Item, inherited_lead: str) -> tuple[str, str]:
     """(the item's statement, the lead-in a later item in the same sentence inherits)."""
+    if item.section:
+        return _capitalized(one_line(_section_statement(text, item).strip())), ""
     body, body_said = _strip_leading_attribution(text[item.marker_end : item.body_end])
     if item.shares_sentence:
         lead, lead_said = inherited_lead, False
@@ -544,7 +723,7 @@ def _statement(text: str, item: _Item, inherited_lead: str) -> tuple[str, str]:
     sentence = _TRAILING_CONJUNCTION.sub("", sentence.rstrip(_STATEMENT_EDGE))
     sentence = sentence.rstrip(_STATEMENT_EDGE)
     statement = f"{lead} {sentence}" if lead and sentence else sentence
-    return _capitalized(statement.strip()), lead
+    return _capitalized(one_line(statement.strip())), lead
 
 
 def _key_points(text: str, items: list[_Item]) -> tuple[KeyPoint, ...]:
@@ -558,48 +737,161 @@ def _key_points(text: str, items: list[_Item]) -> tuple[KeyPoint, ...]:
     return tuple(points)
 
 
+# --- theses ------------------------------------------------------------------------------
+
+# Theses come from this many of the summarizer's best sentences per thesis asked for:
+# central enough, and more of them than a summary shows, to choose by their facts.
+_THESIS_POOL = 3
+_FACT_TAGS = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr"})
+# Openings that tie a sentence to the one before and say nothing themselves.
+_CONNECTIVE = re.compile(
+    r"^(?:(?:при этом|кроме того|помимо этого|к тому же|между тем|тем временем|вместе с тем"
+    r"|в то же время|в свою очередь|также|однако)\b,?"
+    r"|(?:так|кстати|впрочем|итак|наконец|напомним|отметим|заметим)\s*,)"
+    r"(?:\s*что\b)?\s*",
+    re.IGNORECASE,
+)
+_PRONOUNS = frozenset({"я", "мы", "он", "она", "оно", "они"})
+# A cut that leaves fewer words than this is not a thesis: the sentence stays whole.
+_MIN_THESIS_WORDS = 4
+_MAX_THESIS_SPEAKER_WORDS = 16
+
+
+def _facts(sentence: str) -> frozenset[str]:
+    """What a sentence states that another would not: numbers, names, places, bodies."""
+    found: set[str] = set()
+    for i, word in enumerate(words(sentence)):
+        if any(ch.isdigit() for ch in word):
+            found.add(word.lower())
+            continue
+        tags = parse_tags(word)
+        latin_name = not tags and word[:1].isupper()
+        named = bool(tags & _FACT_TAGS) or (i > 0 and word[:1].isupper()) or latin_name
+        if named or "NUMR" in tags:
+            found.add(lemma(word))
+    return frozenset(found)
+
+
+def _main_clause(sentence: str) -> str:
+    """The sentence without what only links or attributes it, where that leaves a
+    statement: "При этом, по словам министра, бюджет вырастет, сообщает ТАСС." ->
+    "Бюджет вырастет." A named speaker who "заявил, что" stays: the claim is theirs."""
+    cut = _CONNECTIVE.sub("", sentence, count=1)
+    rest = _LEADING_PUNCT.sub("", cut, count=1)
+    match = _CLAUSE.match(rest)
+    if match is not None:
+        after = rest[match.end() :]
+        kind = _attribution_kind(match["clause"], before_that=_THAT.match(after) is not None)
+        speaker = words(match["clause"])[:1]
+        if kind in ("source", "as", "inverted"):
+            cut = after
+        elif kind == "said" and speaker and speaker[0].lower() in _PRONOUNS:
+            cut = _THAT.sub("", after, count=1)
+    cut = _strip_trailing_attribution(cut.strip())
+    # "…, сообщил РИА Новости управляющий партнёр агентства Илья Березнюк.": a speaker
+    # with a title is longer than a point's attribution, and as plainly not the claim.
+    trailing = _TRAILING.match(cut)
+    if trailing is not None:
+        speaker = words(trailing["clause"])
+        if speaker and len(speaker) <= _MAX_THESIS_SPEAKER_WORDS and _is_speech_word(speaker[0]):
+            cut = trailing["keep"] + trailing["stop"]
+    return cut if len(words(cut)) >= _MIN_THESIS_WORDS else sentence
+
+
+def _pick_theses(pool: list[tuple[int, frozenset[str], float]], count: int) -> list[int]:
+    """Greedily the sentence that adds the most facts not yet stated (the better rated
+    first on a tie), `count` of them, in the order picked."""
+    chosen: list[int] = []
+    covered: set[str] = set()
+    left = list(pool)
+    while left and len(chosen) < count:
+        best = max(left, key=lambda c: (len(c[1] - covered), c[2]))
+        left.remove(best)
+        chosen.append(best[0])
+        covered |= best[1]
+    return chosen
+
+
 def _theses(text: str, *, algorithm: str, count: int) -> tuple[KeyPoint, ...]:
+    """The sentences among the summarizer's best that carry the most distinct facts, each
+    cut to its main clause, in the text's order: more than the summary's own choice."""
+    found = rate(text, algorithm=algorithm, sentences=count)
+    rated = found.sentences
+    by_score = sorted(range(len(rated)), key=lambda i: -rated[i][1])
+    pool = [(i, _facts(rated[i][0].text), rated[i][1]) for i in by_score[: _THESIS_POOL * count]]
+    picks = _pick_theses(pool, count)
+    statements = {i: _capitalized(one_line(_main_clause(rated[i][0].text))) for i, _, _ in pool}
+    summary = list(found.summary)
+    if len(picks) > 1 and [statements[i] for i in sorted(picks)] == summary:
+        # Word for word the summary: the pick that added least goes, for the next best
+        # sentence when there is one.
+        dropped = picks.pop()
+        left = [c for c in pool if c[0] not in picks and c[0] != dropped]
+        covered = frozenset().union(*(c[1] for c in pool if c[0] in picks))
+        picks += _pick_theses([(i, f - covered, r) for i, f, r in left], 1)
     paragraph_spans = paragraphs(text)
     starts = [start for start, _ in paragraph_spans]
     points: list[KeyPoint] = []
-    cursor = 0
-    for sentence in summarize(text, algorithm=algorithm, sentences=count):
-        # Sentences come back verbatim and in the text's order.
-        found = text.find(sentence, cursor)
-        if found < 0:
-            found = text.find(sentence)
-        detail = sentence
-        if found >= 0:
-            cursor = found + len(sentence)
-            index = bisect_right(starts, found) - 1
-            if index >= 0 and found < paragraph_spans[index][1]:
-                start, end = paragraph_spans[index]
-                detail = text[start:end]
-        statement = _capitalized(sentence[dateline_end(sentence) :].strip())
-        if statement:
-            points.append(KeyPoint(text=statement, detail=detail.strip()))
+    for i in sorted(picks):
+        sentence = rated[i][0]
+        index = bisect_right(starts, sentence.start) - 1
+        detail = text[slice(*paragraph_spans[index])] if index >= 0 else sentence.text
+        points.append(KeyPoint(text=statements[i], detail=detail.strip()))
     return tuple(points)
+
+
+def _is_fragment(body: str) -> bool:
+    """A list item that goes on from its lead-in: "тех, кто …;", "пособия - 1 млрд;"."""
+    first = next((ch for ch in body if ch.isalnum()), "")
+    return first.islower() or body.rstrip().endswith((";", ","))
+
+
+def _looks_like_points(text: str, items: list[_Item]) -> bool:
+    """Whether a numbered or bulleted list is the text's points (see the module's notes)."""
+    if len(items) > _MAX_POINTS:
+        return False
+    bodies = [text[item.marker_end : item.body_end] for item in items]
+    if 2 * sum(bool(_REFERENCE.search(b)) for b in bodies) > len(bodies):
+        return False
+    if 2 * sum(map(_is_fragment, bodies)) > len(bodies):
+        span = items[-1].detail[1] - items[0].marker_start
+        return span >= _MIN_FRAGMENT_LIST_SHARE * len(text.strip())
+    return True
+
+
+def _enumeration(text: str) -> tuple[KeyPoint, ...]:
+    lines = _lines(text)
+    lists = [*_numbered_runs(text, lines), *_bulleted_runs(text, lines)]
+    candidates: list[tuple[int, list[_Item]]] = [
+        *_enumerated_runs(text),
+        *((_LISTS, items) for items in lists if _looks_like_points(text, items)),
+    ]
+    best: tuple[KeyPoint, ...] = ()
+    best_key = (0, 0, 0)
+    sections: list[KeyPoint] = []
+    sections_start = len(text)
+    for kind, items in candidates:
+        points = _key_points(text, items)
+        if len(points) < _MIN_ITEMS:
+            continue
+        start = items[0].marker_start
+        if kind == _SECTIONS:
+            # A speech's paragraph-headed lists are all its points.
+            sections += [p for p in points if p not in sections]
+            sections_start = min(sections_start, start)
+            continue
+        key = (len(points), kind, -start)
+        if key > best_key:
+            best, best_key = points, key
+    if sections and (len(sections), _SECTIONS, -sections_start) > best_key:
+        return tuple(sections[:_MAX_POINTS])
+    return best
 
 
 def extract_points(text: str, *, theses: int = 3, algorithm: str = "lexrank") -> Points:
     """The points a text enumerates, or, when it enumerates nothing, its key theses."""
     if not text.strip():
         return Points(items=(), enumerated=False)
-    lines = _lines(text)
-    best: tuple[KeyPoint, ...] = ()
-    best_start = 0
-    candidates = [
-        *_enumerated_runs(text),
-        *_numbered_runs(text, lines),
-        *_bulleted_runs(text, lines),
-    ]
-    for items in candidates:
-        points = _key_points(text, items)
-        start = items[0].marker_start
-        if len(points) < _MIN_ITEMS:
-            continue
-        if len(points) > len(best) or (len(points) == len(best) and start < best_start):
-            best, best_start = points, start
-    if best:
-        return Points(items=best, enumerated=True)
+    if found := _enumeration(text):
+        return Points(items=found, enumerated=True)
     return Points(items=_theses(text, algorithm=algorithm, count=theses), enumerated=False)
