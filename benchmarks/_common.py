@@ -28,7 +28,7 @@ class Pair:
     title: str
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, str]]:
+def json_lines(path: Path) -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8") as f:
         for line in f:
             if line.strip():
@@ -37,7 +37,7 @@ def _json_lines(path: Path) -> Iterator[dict[str, str]]:
 
 def load_sci(eval_dir: Path, limit: int | None = None) -> list[Pair]:
     """Scientific articles with their authors' abstracts as references."""
-    rows = list(_json_lines(eval_dir / SCI_FILE))[:limit]
+    rows = list(json_lines(eval_dir / SCI_FILE))[:limit]
     return [Pair(r["text"], r["summary"], r["title"]) for r in rows]
 
 
@@ -72,7 +72,7 @@ def html_to_text(html: str) -> str:
 
 def load_ria(eval_dir: Path, limit: int | None = None) -> list[Pair]:
     """RIA news (lowercased HTML) with their headlines as references."""
-    rows = list(_json_lines(eval_dir / RIA_FILE))[:limit]
+    rows = list(json_lines(eval_dir / RIA_FILE))[:limit]
     return [Pair(html_to_text(r["text"]), r["title"], r["title"]) for r in rows]
 
 
@@ -89,6 +89,9 @@ def rouge_scores(hypotheses: list[str], references: list[str]) -> dict[str, floa
     prepared = [prepare(h) for h in hypotheses]
     hyps = [h if h.strip(" .") else "\ue000" for h in prepared]
     refs = [prepare(r) for r in references]
+    # `rouge` rebuilds each longest common subsequence by recursion, one level per word
+    # of a sentence pair: a long unpunctuated sentence goes past Python's default 1000.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     scores = Rouge().get_scores(hyps, refs, avg=True)
     return {name: 100.0 * scores[f"rouge-{name}"]["f"] for name in ("1", "2", "l")}
 
