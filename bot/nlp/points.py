@@ -182,7 +182,6 @@ _TRAILING = re.compile(
 )
 _TRAILING_CONJUNCTION = re.compile(r"\s+(?:и|а|а также|также|или)$", re.IGNORECASE)
 _STATEMENT_EDGE = " \t\n,;:" + _DASHES + "-"
-_LETTER = re.compile(r"[^\W\d_]")
 
 # A numbered item may run over a few more paragraphs before the next number.
 _MAX_CONTINUATION_LINES = 3
@@ -783,9 +782,9 @@ def _main_clause(sentence: str) -> str:
         after = rest[match.end() :]
         kind = _attribution_kind(match["clause"], before_that=_THAT.match(after) is not None)
         speaker = words(match["clause"])[:1]
-        if kind in ("source", "as", "inverted"):
-            cut = after
-        elif kind == "said" and speaker and speaker[0].lower() in _PRONOUNS:
+        pronoun = bool(speaker) and speaker[0].lower() in _PRONOUNS
+        if kind in ("source", "as", "inverted") or (kind == "said" and pronoun):
+            # "Сообщается, что …", "Он отметил, что …": the "что" goes with them.
             cut = _THAT.sub("", after, count=1)
     cut = _strip_trailing_attribution(cut.strip())
     # "…, сообщил РИА Новости управляющий партнёр агентства Илья Березнюк.": a speaker
