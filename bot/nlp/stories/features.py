@@ -1,0 +1,207 @@
+"""What the same-story decision knows about an article, computed once when it is stored.
+
+An article is reduced to three bags of normal forms and a time:
+- terms: lemmas of the title (weighted up: a headline says what the story is) and of the
+  lead, stop words and numbers left out;
+- entities: names of people, places and organisations, by pymorphy3's tags, by a capital
+  letter inside a sentence, by Latin script or by capitals throughout ("ЦИК", "NASA");
+- numbers: the figures of the title and lead ("15,5", "41"), which two reports of one
+  event share more often than two events do;
+- time: when it was published, else when it was stored.
+
+Weights are raw counts here; inverse document frequencies are applied when two of them
+are compared, from running counts of what has been seen (`DocumentFrequencies`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from razdel import tokenize
+
+from bot.nlp.lemmas import lemma, parse_tags, stop_words
+from bot.nlp.text import tidy_word
+from bot.nlp.titles import clean_title
+from bot.nlp.tokenizer import dateline_span
+
+# A headline carries the story; its words count this many times a lead's.
+TITLE_WEIGHT = 2.0
+# The lead: the first characters of the body, where news says what happened.
+LEAD_CHARS = 600
+_PROPER = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+_SENTENCE_END = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
+_OPENERS = frozenset({"«", '"', "„", "“", "(", "[", "-", "–", "—"})
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_CYRILLIC_OR_LATIN_WORD = re.compile(r"^[^\W\d_][\w'’-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """One article as the same-story decision sees it. `terms` and `entities` map a
+    normal form to its weight in the article."""
+
+    terms: Mapping[str, float]
+    entities: Mapping[str, float]
+    numbers: frozenset[str]
+    time: datetime
+    source: str = ""
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "terms": dict(self.terms),
+            "entities": dict(self.entities),
+            "numbers": sorted(self.numbers),
+            "time": self.time.isoformat(),
+            "source": self.source,
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Features:
+        return cls(
+            terms=dict(data["terms"]),
+            entities=dict(data["entities"]),
+            numbers=frozenset(data["numbers"]),
+            time=datetime.fromisoformat(data["time"]),
+            source=data.get("source", ""),
+            title=data.get("title", ""),
+        )
+
+    def vocabulary(self) -> set[str]:
+        """What this article adds to the document frequencies: each form once."""
+        return {*self.terms, *(_entity_key(e) for e in self.entities), *self.numbers}
+
+
+def _entity_key(entity: str) -> str:
+    # Entities share the frequency table with terms but must not collide with them.
+    return "@" + entity
+
+
+def _number_key(number: str) -> str:
+    return "#" + number
+
+
+def _is_entity(word: str, sentence_start: bool) -> bool:
+    if not _LETTER.search(word) or not _CYRILLIC_OR_LATIN_WORD.match(word):
+        return False
+    if _LATIN.search(word) and word[:1].isupper():
+        return True
+    if len(word) >= 2 and word.isupper():
+        return True
+    if not word[:1].isupper():
+        return False
+    if not sentence_start:
+        return True
+    return bool(parse_tags(word) & _PROPER)
+
+
+def _lead(text: str) -> str:
+    span = dateline_span(text)
+    if span is not None:
+        text = text[: span[0]] + text[span[1] :]
+    if len(text) <= LEAD_CHARS:
+        return text
+    # End on a word boundary, so the last word is a whole word.
+    cut = text.rfind(" ", 0, LEAD_CHARS)
+    return text[: cut if cut > 0 else LEAD_CHARS]
+
+
+def _bags(text: str, terms: Counter[str], entities: Counter[str], numbers: set[str]) -> None:
+    stops = stop_words()
+    sentence_start = True
+    for token in tokenize(text):
+        word = tidy_word(token.text)
+        if word in _SENTENCE_END:
+            sentence_start = True
+            continue
+        if word in _OPENERS or not word.strip():
+            continue
+        if _NUMBER.match(word):
+            numbers.add(word.replace(",", "."))
+            sentence_start = False
+            continue
+        if not _LETTER.search(word):
+            sentence_start = False
+            continue
+        form = lemma(word)
+        if _is_entity(word, sentence_start):
+            entities[form] += 1
+        if form not in stops and len(form) > 1:
+            terms[form] += 1
+        sentence_start = False
+
+
+def _sublinear(counts: Counter[str], scale: float = 1.0) -> dict[str, float]:
+    return {t: scale * (1.0 + math.log(c)) for t, c in counts.items()}
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Stored times without a zone are UTC throughout the store.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def extract(
+    title: str,
+    text: str,
+    *,
+    time: datetime,
+    source: str = "",
+) -> Features:
+    """Features of one article; `time` is its publication time, else its store time."""
+    headline = clean_title(title, source or None)
+    title_terms: Counter[str] = Counter()
+    lead_terms: Counter[str] = Counter()
+    entities: Counter[str] = Counter()
+    numbers: set[str] = set()
+    _bags(headline, title_terms, entities, numbers)
+    _bags(_lead(text), lead_terms, entities, numbers)
+    terms = _sublinear(lead_terms)
+    for term, weight in _sublinear(title_terms, TITLE_WEIGHT).items():
+        terms[term] = terms.get(term, 0.0) + weight
+    return Features(
+        terms=terms,
+        entities=_sublinear(entities),
+        numbers=frozenset(numbers),
+        time=_as_utc(time),
+        source=source,
+        title=headline,
+    )
+
+
+@dataclass(slots=True)
+class DocumentFrequencies:
+    """Running document frequencies of terms, entities and numbers: every article seen
+    counts once. Kept as counts, so they can be saved and added to as articles come."""
+
+    documents: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, features: Features) -> None:
+        self.documents += 1
+        self.counts.update(features.vocabulary())
+
+    def update(self, many: Iterable[Features]) -> None:
+        for features in many:
+            self.add(features)
+
+    def idf(self, key: str) -> float:
+        # Smoothed: a form never seen weighs as one seen once.
+        return math.log((self.documents + 1) / (self.counts.get(key, 0) + 1)) + 1.0
+
+    def term_idf(self, term: str) -> float:
+        return self.idf(term)
+
+    def entity_idf(self, entity: str) -> float:
+        return self.idf(_entity_key(entity))
+
+    def number_idf(self, number: str) -> float:
+        return self.idf(_number_key(number))
