@@ -139,7 +139,7 @@ def _strip_tail(title: str, source: str | None) -> str:
 
 
 def _strip_head(title: str, source: str | None) -> str:
-    """"РИА Новости | Взрыв в Бейруте", "Lenta.ru: Взрыв в Бейруте"."""
+    """ "РИА Новости | Взрыв в Бейруте", "Lenta.ru: Взрыв в Бейруте"."""
     match = re.match(r"^(?P<site>[^|:]{1,40}?)\s*(?:\|\s+|:\s+)(?P<rest>.+)$", title)
     if match and _is_site(match["site"], source) and match["rest"].strip():
         return match["rest"]

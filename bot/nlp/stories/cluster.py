@@ -17,7 +17,7 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,11 +36,6 @@ class Tuning:
     grace: timedelta = timedelta(hours=12)
     window: timedelta = timedelta(hours=36)
     threshold: float = 0.5
-    # Share of the best single article's score in a story's score (the rest is the
-    # whole story's): stories of one topic must not swallow each other by drifting.
-    link: float = 0.0
-    # The story's newest articles that the single-article comparison looks at.
-    recent: int = 8
     # Candidate stories come from this many of the article's most telling forms...
     probe_terms: int = 12
     # ...and at most this many of them are scored in full.
@@ -48,8 +43,7 @@ class Tuning:
 
 
 DEFAULT_TUNING = Tuning()
-# How many of a story's newest articles it keeps for the single-article comparison.
-RECENT = 16
+Idf = Callable[[str], float]
 
 
 @dataclass(slots=True)
@@ -57,72 +51,95 @@ class Story:
     """Articles about one event, and the sums the decision compares a newcomer with."""
 
     key: int
-    members: list[Hashable] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)
     terms: Counter[str] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
     numbers: Counter[str] = field(default_factory=Counter)
     sources: Counter[str] = field(default_factory=Counter)
-    recent: list[Features] = field(default_factory=list)
     first: datetime | None = None
     latest: datetime | None = None
-    # Norms under the idf they were computed with: (documents seen, size, norms).
-    _norms: tuple[int, int, float, float, float] | None = None
+    # Squared norms of the three bags under the idf of `_seen` documents, kept up to
+    # date as articles join, so a big story's norm is not recomputed at every article.
+    _squares: list[float] | None = None
+    _seen: int = 0
 
-    def add(self, member: Hashable, features: Features) -> None:
+    def add(self, member: int, features: Features, df: DocumentFrequencies | None = None) -> None:
+        numbers = dict.fromkeys(features.numbers, 1.0)
+        if self._squares is not None and df is not None:
+            bags = (
+                (self.terms, features.terms, df.term_idf),
+                (self.entities, features.entities, df.entity_idf),
+                (self.numbers, numbers, df.number_idf),
+            )
+            for n, (mine, theirs, idf) in enumerate(bags):
+                self._squares[n] += sum(
+                    ((mine.get(t, 0.0) + w) ** 2 - mine.get(t, 0.0) ** 2) * idf(t) ** 2
+                    for t, w in theirs.items()
+                )
+        else:
+            self._squares = None
         self.members.append(member)
         self.terms.update(features.terms)
         self.entities.update(features.entities)
-        self.numbers.update(dict.fromkeys(features.numbers, 1))
+        self.numbers.update(numbers)
         self.sources[features.source] += 1
-        self.recent.append(features)
-        if len(self.recent) > RECENT:
-            del self.recent[0]
         if self.first is None or features.time < self.first:
             self.first = features.time
         if self.latest is None or features.time > self.latest:
             self.latest = features.time
-        self._norms = None
 
     def norms(self, df: DocumentFrequencies) -> tuple[float, float, float]:
-        # idf moves slowly once many articles are seen: recompute after 2% more.
-        cached = self._norms
-        if cached is not None and cached[1] == len(self.members):
-            seen = cached[0]
-            if df.documents <= seen * 1.02 + 1:
-                return cached[2], cached[3], cached[4]
-        norms = (
-            _norm(self.terms, df.term_idf),
-            _norm(self.entities, df.entity_idf),
-            _norm(self.numbers, df.number_idf),
-        )
-        self._norms = (df.documents, len(self.members), *norms)
-        return norms
+        # idf moves slowly once many articles are seen: recomputed after 5% more.
+        if self._squares is None or df.documents > self._seen * 1.05 + 1:
+            self._squares = [
+                _square(self.terms, df.term_idf),
+                _square(self.entities, df.entity_idf),
+                _square(self.numbers, df.number_idf),
+            ]
+            self._seen = df.documents
+        terms, entities, numbers = (math.sqrt(max(v, 0.0)) for v in self._squares)
+        return terms, entities, numbers
 
 
-def _norm(weights: Mapping[str, float], idf: _Idf) -> float:
-    return math.sqrt(sum((w * idf(t)) ** 2 for t, w in weights.items()))
+def _square(weights: Mapping[str, float], idf: Idf) -> float:
+    return sum((w * idf(t)) ** 2 for t, w in weights.items())
 
 
-class _Idf:
-    def __call__(self, key: str) -> float: ...
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """An article made ready to be compared with many stories: each bag's weights
+    multiplied by idf twice (once for each side of the dot product) and its norms."""
+
+    features: Features
+    bags: tuple[dict[str, float], dict[str, float], dict[str, float]]
+    norms: tuple[float, float, float]
+
+    @classmethod
+    def of(cls, features: Features, df: DocumentFrequencies) -> Probe:
+        bags = []
+        norms = []
+        for weights, idf in (
+            (features.terms, df.term_idf),
+            (features.entities, df.entity_idf),
+            (dict.fromkeys(features.numbers, 1.0), df.number_idf),
+        ):
+            factors = {key: idf(key) for key in weights}
+            bags.append({key: w * factors[key] ** 2 for key, w in weights.items()})
+            norms.append(math.sqrt(sum((w * factors[key]) ** 2 for key, w in weights.items())))
+        return cls(features, (bags[0], bags[1], bags[2]), (norms[0], norms[1], norms[2]))
 
 
 def _cosine(
-    a: Mapping[str, float], b: Mapping[str, float], idf: _Idf, norm_b: float
-) -> tuple[float, float]:
-    """(cosine, norm of a) of idf-weighted bags."""
+    probe: Mapping[str, float], norm: float, bag: Mapping[str, float], other: float
+) -> float:
+    if not norm or not other:
+        return 0.0
     dot = 0.0
-    norm_a = 0.0
-    for key, weight in a.items():
-        w = weight * idf(key)
-        norm_a += w * w
-        other = b.get(key)
-        if other:
-            dot += w * other * idf(key)
-    norm_a = math.sqrt(norm_a)
-    if not dot or not norm_b:
-        return 0.0, norm_a
-    return dot / (norm_a * norm_b), norm_a
+    for key, weight in probe.items():
+        mine = bag.get(key)
+        if mine:
+            dot += weight * mine
+    return dot / (norm * other)
 
 
 def gap(moment: datetime, story: Story) -> timedelta:
@@ -135,56 +152,36 @@ def gap(moment: datetime, story: Story) -> timedelta:
     return timedelta(0)
 
 
-def _link_score(
-    article: Features, other: Features, df: DocumentFrequencies, tuning: Tuning
-) -> float:
-    text = _plain_cosine(article.terms, other.terms, df.term_idf)
-    entities = _plain_cosine(article.entities, other.entities, df.entity_idf)
-    numbers = _plain_cosine(
-        dict.fromkeys(article.numbers, 1.0), dict.fromkeys(other.numbers, 1.0), df.number_idf
-    )
-    return text + tuning.entity_weight * entities + tuning.number_weight * numbers
-
-
-def _plain_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: _Idf) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = 0.0
-    for key, weight in a.items():
-        other = b.get(key)
-        if other:
-            dot += weight * other * idf(key) ** 2
-    if not dot:
-        return 0.0
-    return dot / (_norm(a, idf) * _norm(b, idf))
-
-
 def score(
-    article: Features, story: Story, df: DocumentFrequencies, tuning: Tuning = DEFAULT_TUNING
+    article: Features | Probe,
+    story: Story,
+    df: DocumentFrequencies,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> float:
     """How strongly `article` belongs to `story`; it does when this reaches
     `tuning.threshold`. Minus infinity outside the story's window."""
-    apart = gap(article.time, story)
+    probe = article if isinstance(article, Probe) else Probe.of(article, df)
+    apart = gap(probe.features.time, story)
     if apart > tuning.window:
         return -math.inf
     late = max(0.0, (apart - tuning.grace) / timedelta(days=1))
-    whole = _story_score(article, story, df, tuning)
-    if tuning.link and len(story.members) > 1:
-        best = max(_link_score(article, f, df, tuning) for f in story.recent[-tuning.recent :])
-        whole = (1 - tuning.link) * whole + tuning.link * best
-    return whole - tuning.time_weight * late
-
-
-def _story_score(
-    article: Features, story: Story, df: DocumentFrequencies, tuning: Tuning
-) -> float:
-    term_norm, entity_norm, number_norm = story.norms(df)
-    text, _ = _cosine(article.terms, story.terms, df.term_idf, term_norm)
-    entities, _ = _cosine(article.entities, story.entities, df.entity_idf, entity_norm)
-    numbers, _ = _cosine(
-        dict.fromkeys(article.numbers, 1.0), story.numbers, df.number_idf, number_norm
+    story_norms = story.norms(df)
+    text, entities, numbers = (
+        _cosine(bag, norm, mine, other)
+        for bag, norm, mine, other in zip(
+            probe.bags,
+            probe.norms,
+            (story.terms, story.entities, story.numbers),
+            story_norms,
+            strict=True,
+        )
     )
-    return text + tuning.entity_weight * entities + tuning.number_weight * numbers
+    return (
+        text
+        + tuning.entity_weight * entities
+        + tuning.number_weight * numbers
+        - tuning.time_weight * late
+    )
 
 
 def pair_score(
@@ -208,7 +205,8 @@ class Clusterer:
     `df` is shared with whoever keeps it (it is the store's running counts); articles
     added here are counted in it unless `count=False` is passed (they were counted when
     stored). Stories whose latest article is older than the newest article seen less
-    two windows are closed: they leave the index and take no more articles.
+    two windows are closed: they leave `stories` and the index and take no more
+    articles, so the clusterer holds the open stories only, however large the store.
     """
 
     def __init__(
@@ -225,6 +223,8 @@ class Clusterer:
         self.next_key = first_key
         self._by_latest: list[tuple[datetime, int]] = []
         self._clock: datetime | None = None
+        # Stories closed since the owner last emptied this list (to persist or report).
+        self.closed: list[Story] = []
 
     # --- the index ---------------------------------------------------------------------
 
@@ -248,19 +248,21 @@ class Clusterer:
                 if not postings:
                     del self._index[key]
 
-    def _close_old(self) -> None:
+    def _close_old(self) -> list[Story]:
+        closed: list[Story] = []
         if self._clock is None:
-            return
+            return closed
         horizon = self._clock - 2 * self.tuning.window
         while self._by_latest and self._by_latest[0][0] < horizon:
             latest, key = heapq.heappop(self._by_latest)
             story = self.stories.get(key)
-            if story is None or story.latest is None:
-                continue
-            if story.latest > latest:
-                # It grew since this entry was pushed; a newer entry stands for it.
+            if story is None or story.latest is None or story.latest > latest:
+                # Closed already, or it grew since: a newer entry stands for it.
                 continue
             self._unindex(story)
+            del self.stories[key]
+            closed.append(story)
+        return closed
 
     def candidates(self, features: Features) -> list[Story]:
         hits: Counter[int] = Counter()
@@ -277,13 +279,14 @@ class Clusterer:
         """The open story the article fits best and its score, or (None, -inf)."""
         found: Story | None = None
         top = -math.inf
+        probe = Probe.of(features, self.df)
         for story in self.candidates(features):
-            value = score(features, story, self.df, self.tuning)
+            value = score(probe, story, self.df, self.tuning)
             if value > top:
                 found, top = story, value
         return found, top
 
-    def add(self, member: Hashable, features: Features, *, count: bool = True) -> int:
+    def add(self, member: int, features: Features, *, count: bool = True) -> int:
         """Puts the article into the best open story, or a new one; returns its key."""
         if count:
             self.df.add(features)
@@ -292,22 +295,22 @@ class Clusterer:
             story = Story(key=self.next_key)
             self.next_key += 1
             self.stories[story.key] = story
-        story.add(member, features)
+        story.add(member, features, self.df)
         self._index_story(story, features)
         assert story.latest is not None
         heapq.heappush(self._by_latest, (story.latest, story.key))
         if self._clock is None or features.time > self._clock:
             self._clock = features.time
-            self._close_old()
+            self.closed.extend(self._close_old())
         return story.key
 
-    def restore(self, story_key: int, member: Hashable, features: Features) -> None:
+    def restore(self, story_key: int, member: int, features: Features) -> None:
         """Puts back an article whose story is known (a store's window, at start);
         its frequencies are in the store's counts already."""
         story = self.stories.get(story_key)
         if story is None:
             story = self.stories[story_key] = Story(key=story_key)
-        story.add(member, features)
+        story.add(member, features, self.df)
         self._index_story(story, features)
         assert story.latest is not None
         heapq.heappush(self._by_latest, (story.latest, story.key))
@@ -315,5 +318,16 @@ class Clusterer:
         if self._clock is None or features.time > self._clock:
             self._clock = features.time
 
-    def open_stories(self) -> Iterable[Story]:
-        return self.stories.values()
+
+def group(articles: Sequence[Features], tuning: Tuning = DEFAULT_TUNING) -> list[int]:
+    """Story keys of a batch of articles (in their order), with nothing stored: the
+    frequencies come from the batch itself, and articles are taken in time order, as
+    they would have been stored."""
+    df = DocumentFrequencies()
+    df.update(articles)
+    clusterer = Clusterer(df, tuning)
+    keys = [0] * len(articles)
+    for index in sorted(range(len(articles)), key=lambda i: articles[i].time):
+        keys[index] = clusterer.add(index, articles[index], count=False)
+        clusterer.closed.clear()
+    return keys

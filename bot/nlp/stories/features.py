@@ -31,9 +31,11 @@ from bot.nlp.titles import clean_title
 from bot.nlp.tokenizer import dateline_span
 
 # A headline carries the story; its words count this many times a lead's.
-TITLE_WEIGHT = 2.0
+TITLE_WEIGHT = 3.0
 # The lead: the first characters of the body, where news says what happened.
-LEAD_CHARS = 600
+LEAD_CHARS = 1000
+# Rare words say more about which event a text reports than idf alone gives them.
+IDF_POWER = 1.0
 _PROPER = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
 _SENTENCE_END = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
 _OPENERS = frozenset({"«", '"', "„", "“", "(", "[", "-", "–", "—"})
@@ -104,7 +106,7 @@ def _is_entity(word: str, sentence_start: bool) -> bool:
     return bool(parse_tags(word) & _PROPER)
 
 
-def _lead(text: str) -> str:
+def lead(text: str) -> str:
     span = dateline_span(text)
     if span is not None:
         text = text[: span[0]] + text[span[1] :]
@@ -163,7 +165,7 @@ def extract(
     entities: Counter[str] = Counter()
     numbers: set[str] = set()
     _bags(headline, title_terms, entities, numbers)
-    _bags(_lead(text), lead_terms, entities, numbers)
+    _bags(lead(text), lead_terms, entities, numbers)
     terms = _sublinear(lead_terms)
     for term, weight in _sublinear(title_terms, TITLE_WEIGHT).items():
         terms[term] = terms.get(term, 0.0) + weight
@@ -184,6 +186,10 @@ class DocumentFrequencies:
 
     documents: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+    # idf values as of `_cached_at` documents: a score computes thousands of them, and
+    # they move little until the collection has grown by a few percent.
+    _cache: dict[str, float] = field(default_factory=dict)
+    _cached_at: int = 0
 
     def add(self, features: Features) -> None:
         self.documents += 1
@@ -194,8 +200,15 @@ class DocumentFrequencies:
             self.add(features)
 
     def idf(self, key: str) -> float:
-        # Smoothed: a form never seen weighs as one seen once.
-        return math.log((self.documents + 1) / (self.counts.get(key, 0) + 1)) + 1.0
+        if self.documents > self._cached_at * 1.02 + 8:
+            self._cache.clear()
+            self._cached_at = self.documents
+        value = self._cache.get(key)
+        if value is None:
+            # Smoothed: a form never seen weighs as one seen once.
+            value = math.log((self._cached_at + 1) / (self.counts.get(key, 0) + 1)) + 1.0
+            self._cache[key] = value = value**IDF_POWER
+        return value
 
     def term_idf(self, term: str) -> float:
         return self.idf(term)
