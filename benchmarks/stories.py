@@ -234,8 +234,7 @@ def ranking(
     ours = sorted(stories.values(), key=lambda s: -story_weight(s, features))
     # Each of our stories stands for the silver thread most of its articles are in.
     majority = [
-        Counter(str(silver[m]["cluster"]) for m in s.members).most_common(1)[0][0]
-        for s in ours
+        Counter(str(silver[m]["cluster"]) for m in s.members).most_common(1)[0][0] for s in ours
     ]
     out: dict[str, float] = {}
     for k in (10, 20):
@@ -256,8 +255,7 @@ def ranking(
     for row, f in zip(silver, features, strict=True):
         members.setdefault(str(row["cluster"]), []).append(f)
     formula = [
-        weight([f.source for f in members[c]], [f.time for f in members[c]], DAY_END)
-        for c in multi
+        weight([f.source for f in members[c]], [f.time for f in members[c]], DAY_END) for c in multi
     ]
     out["spearman_formula"] = spearman([importance[c] for c in multi], formula)
     return out
@@ -398,9 +396,7 @@ def spread(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.2f} (p90 {sorted(values)[int(len(values) * 0.9)]:.2f})"
 
 
-def report_pairs(
-    label: str, folder: Path, extractor: Extractor, seen: Sequence[Features]
-) -> None:
+def report_pairs(label: str, folder: Path, extractor: Extractor, seen: Sequence[Features]) -> None:
     (tp, tr, tf), title_auc = title_pairs(folder, extractor, seen)
     gp, gr, gf = gold_pairs(folder, extractor, seen)
     print(f"  {label}: hard title pairs P {tp:.3f} R {tr:.3f} F1 {tf:.3f} (AUC {title_auc:.3f})")

@@ -88,6 +88,7 @@ _ENGLISH_SITE = re.compile(
     r"(?:Blog|News|Times|Post|Daily|Online|Magazine|Journal|Tribune|Herald|Gazette|Weekly)$"
 )
 _WORD = re.compile(r"\w+")
+_LEADING_SITE = re.compile(r"^(?P<site>[^|:⋆•]{1,40}?)\s*(?:[|⋆•]\s+|:\s+)(?P<rest>.+)$")
 _TLD = re.compile(r"\.[a-zа-я]{2,6}$")
 
 
@@ -140,7 +141,7 @@ def _strip_tail(title: str, source: str | None) -> str:
 
 def _strip_head(title: str, source: str | None) -> str:
     """ "РИА Новости | Взрыв в Бейруте", "Lenta.ru: Взрыв в Бейруте"."""
-    match = re.match(r"^(?P<site>[^|:]{1,40}?)\s*(?:\|\s+|:\s+)(?P<rest>.+)$", title)
+    match = _LEADING_SITE.match(title)
     if match and _is_site(match["site"], source) and match["rest"].strip():
         return match["rest"]
     return title
@@ -155,5 +156,5 @@ def clean_title(title: str, source: str | None = None) -> str:
     original = " ".join(title.split())
     if not original:
         return original
-    cleaned = _strip_head(_strip_tail(original, source), source).strip()
+    cleaned = _strip_tail(_strip_head(original, source), source).strip()
     return cleaned or original

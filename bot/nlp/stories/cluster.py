@@ -36,10 +36,10 @@ class Tuning:
     grace: timedelta = timedelta(hours=12)
     window: timedelta = timedelta(hours=36)
     threshold: float = 0.5
-    # Candidate stories come from this many of the article's most telling forms...
+    # Candidate stories are those holding one of the article's most telling forms...
     probe_terms: int = 12
     # ...and at most this many of them are scored in full.
-    max_candidates: int = 24
+    max_candidates: int = 8
 
 
 DEFAULT_TUNING = Tuning()
@@ -237,7 +237,9 @@ class Clusterer:
         return [key for _, key in weighted[: self.tuning.probe_terms]]
 
     def _index_story(self, story: Story, features: Features) -> None:
-        for key in self._probes(features):
+        # Every form of the story is indexed and only the newcomer's most telling ones
+        # are looked up: two reports need not share their headline words to be found.
+        for key in itertools.chain(features.terms, ("@" + e for e in features.entities)):
             self._index.setdefault(key, set()).add(story.key)
 
     def _unindex(self, story: Story) -> None:
