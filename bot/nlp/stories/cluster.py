@@ -226,6 +226,11 @@ class Clusterer:
         # Stories closed since the owner last emptied this list (to persist or report).
         self.closed: list[Story] = []
 
+    def horizon(self, newest: datetime) -> datetime:
+        """Stories whose latest article is older than this, with `newest` the newest
+        article stored, are closed: a restart restores the articles of the others."""
+        return newest - 2 * self.tuning.window
+
     # --- the index ---------------------------------------------------------------------
 
     def _probes(self, features: Features) -> list[str]:
@@ -254,7 +259,7 @@ class Clusterer:
         closed: list[Story] = []
         if self._clock is None:
             return closed
-        horizon = self._clock - 2 * self.tuning.window
+        horizon = self.horizon(self._clock)
         while self._by_latest and self._by_latest[0][0] < horizon:
             latest, key = heapq.heappop(self._by_latest)
             story = self.stories.get(key)
