@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.nlp.stories.features import DocumentFrequencies, Features
+from bot.nlp.stories.features import DocumentFrequencies, Features, entity_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Tuning:
     the hard title pairs (benchmarks/stories.py); the gold pairs are never used here."""
 
     entity_weight: float = 0.2
-    number_weight: float = 0.1
+    number_weight: float = 0.0
     # Beyond `grace` apart, the score drops by `time_weight` a day; beyond `window`, no.
     time_weight: float = 0.1
     grace: timedelta = timedelta(hours=12)
@@ -237,18 +237,18 @@ class Clusterer:
         """The article's most telling forms: highest tf-idf terms and entities."""
         df = self.df
         weighted = [(w * df.term_idf(t), t) for t, w in features.terms.items()]
-        weighted += [(w * df.entity_idf(e), "@" + e) for e, w in features.entities.items()]
+        weighted += [(w * df.entity_idf(e), entity_key(e)) for e, w in features.entities.items()]
         weighted.sort(reverse=True)
         return [key for _, key in weighted[: self.tuning.probe_terms]]
 
     def _index_story(self, story: Story, features: Features) -> None:
         # Every form of the story is indexed and only the newcomer's most telling ones
         # are looked up: two reports need not share their headline words to be found.
-        for key in itertools.chain(features.terms, ("@" + e for e in features.entities)):
+        for key in itertools.chain(features.terms, map(entity_key, features.entities)):
             self._index.setdefault(key, set()).add(story.key)
 
     def _unindex(self, story: Story) -> None:
-        for key in itertools.chain(story.terms, ("@" + e for e in story.entities)):
+        for key in itertools.chain(story.terms, map(entity_key, story.entities)):
             postings = self._index.get(key)
             if postings is not None:
                 postings.discard(story.key)

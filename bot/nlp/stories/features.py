@@ -81,10 +81,14 @@ class Features:
 
     def vocabulary(self) -> set[str]:
         """What this article adds to the document frequencies: each form once."""
-        return {*self.terms, *(_entity_key(e) for e in self.entities), *self.numbers}
+        return {
+            *self.terms,
+            *(entity_key(e) for e in self.entities),
+            *(_number_key(n) for n in self.numbers),
+        }
 
 
-def _entity_key(entity: str) -> str:
+def entity_key(entity: str) -> str:
     # Entities share the frequency table with terms but must not collide with them.
     return "@" + entity
 
@@ -208,7 +212,7 @@ class DocumentFrequencies:
         return self.idf(term)
 
     def entity_idf(self, entity: str) -> float:
-        return self.idf(_entity_key(entity))
+        return self.idf(entity_key(entity))
 
     def number_idf(self, number: str) -> float:
         return self.idf(_number_key(number))
