@@ -221,3 +221,29 @@ def test_fast_growing_stories_weigh_more() -> None:
 
 def test_a_story_with_no_articles_weighs_nothing() -> None:
     assert weight([], [], NOW) == 0.0
+
+
+def test_summary_does_not_open_with_a_sentence_that_leans_on_another() -> None:
+    lead = (
+        "Учёные из Дублина обнаружили нарушение свёртываемости крови у всех пациентов "
+        "с тяжёлой формой коронавируса."
+    )
+    leaning = (
+        "Об этом заявил глава Ирландского центра сосудистой биологии профессор Джеймс "
+        "О'Доннел, сообщает журнал."
+    )
+    items = [
+        Item("Учёные нашли патологию у больных коронавирусом", f"{lead} {leaning}", "ТАСС", T0),
+        *(
+            Item(
+                "Найдена патология у всех заражённых коронавирусом",
+                f"{leaning} {lead}",
+                source,
+                T0 + timedelta(hours=n),
+            )
+            for n, source in enumerate(("РИА Новости", "Интерфакс", "РБК"), 1)
+        ),
+    ]
+    sentences = summary(items)
+    assert sentences[0] == lead
+    assert not any(s.startswith("Об этом") for s in sentences)

@@ -43,9 +43,9 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # A sentence that leans on one before it ("Ранее она...", "Об этом сообщил...") cannot
 # open a summary of sentences from other articles.
 _ANAPHORA = re.compile(
-    r"^(?:ранее|также|при этом|кроме того|об этом|в то же время|вместе с тем|однако|"
-    r"он|она|оно|они|его|ее|её|их|ему|ей|им|этот|эта|это|эти|там|тогда|поэтому|"
-    r"по (?:его|ее|её|их) (?:словам|данным)|как (?:сообщ|отмеч|писал|ранее))\b",
+    r"^(?:(?:ранее|также|при этом|кроме того|об этом|в то же время|вместе с тем|однако|"
+    r"он|она|оно|они|его|ее|её|их|ему|ей|им|этот|эта|это|эти|там|тогда|поэтому)\b"
+    r"|по (?:его|ее|её|их) (?:словам|данным)|как (?:сообщ|отмеч|писал|пишет|ранее))",
     re.IGNORECASE,
 )
 _QUESTION = re.compile(r"[?]\s*$")
@@ -195,8 +195,9 @@ class _Group:
         return len({c.source or f"#{c.article}" for c in self.members})
 
     def spokesman(self) -> _Candidate:
-        """The newest article's sentence; among one article's, the earliest in it."""
-        return max(self.members, key=lambda c: (c.date, -c.position))
+        """The newest article's sentence (among one article's, the earliest in it),
+        unless it leans on a sentence before it and another does not."""
+        return max(self.members, key=lambda c: (not _ANAPHORA.match(c.text), c.date, -c.position))
 
 
 def _groups(candidates: Sequence[_Candidate]) -> list[_Group]:
@@ -226,7 +227,7 @@ def summary(articles: Sequence[StoryArticle], sentences: int = 2) -> tuple[str, 
         lead = min(c.position for c in group.members)
         centrality = max(_cosine(c.vector, centre) for c in group.members)
         value = (1 + math.log(group.outlets())) * centrality * 0.6**lead
-        return value * (0.4 if _ANAPHORA.match(group.spokesman().text) else 1.0)
+        return value * (0.1 if _ANAPHORA.match(group.spokesman().text) else 1.0)
 
     ranked = sorted(groups, key=merit, reverse=True)
     first = ranked[0].spokesman()
