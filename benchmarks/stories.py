@@ -67,7 +67,7 @@ ANCHORS = (
     "tuned embeddings 0.932, best supervised BERT 0.960"
 )
 
-Extractor = Callable[[dict[str, str]], Features]
+Extractor = Callable[[dict[str, object]], Features]
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +379,7 @@ def natasha_extractor() -> Extractor | None:
     from bot.nlp.lemmas import lemma, words
     from bot.nlp.stories.features import lead
 
-    def extractor(row: dict[str, str]) -> Features:
+    def extractor(row: dict[str, object]) -> Features:
         base = plain(row)
         text = base.title + ".\n" + lead(str(row.get("text") or ""))
         counts: Counter[str] = Counter()
