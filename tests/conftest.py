@@ -70,6 +70,8 @@ def bot_settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
         database_path=tmp_path / "data" / "svodka.sqlite3",
         seeds_dir=SEEDS_DIR,
         admin_ids=[ADMIN_ID],
+        # Feeds and pages in tests are served from 127.0.0.1 (tests/site.py).
+        fetch_allow_private=True,
         # Tests type far faster than people; flood control has its own tests.
         flood_burst=10_000,
     )

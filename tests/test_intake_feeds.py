@@ -156,7 +156,8 @@ def teaser(n: int) -> str:
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
     # Short timeout: the "never answers" server must not slow the suite down.
-    async with Fetcher(timeout=0.5) as client:
+    # The site is on 127.0.0.1: reachable only with private addresses allowed.
+    async with Fetcher(timeout=0.5, allow_private=True) as client:
         yield client
 
 
@@ -349,11 +350,10 @@ async def test_the_same_story_in_two_feeds_is_stored_once(
     assert result.seen == 1 and len(await stored(db)) == 1
 
 
-async def test_malformed_xml_is_refused_whole_and_counted(
+async def test_xml_broken_beyond_recovery_is_refused_whole_and_counted(
     site: Site, intake: IntakeService, db: Database
 ) -> None:
-    good = rss([Item(ru_title(n), site.url(f"/n/{n}"), ru_text(n)) for n in (1, 2)])
-    broken = good.replace("</title>", "", 1).replace("</channel></rss>", "<item><title>Обрыв")
+    broken = rss([]).replace("</channel></rss>", "<item><title>Обрыв").replace("</title>", "", 1)
     url = site.put("/broken", broken, content_type="application/rss+xml")
     feed = await add_feed_row(db, url)
 
@@ -367,6 +367,28 @@ async def test_malformed_xml_is_refused_whole_and_counted(
     with pytest.raises(BadFeed):
         await intake.add_feed(site.put("/broken2", broken), now=NOW)
     assert await stored(db) == [] and len(await FeedRepo(db).all()) == 1
+
+
+async def test_entries_recovered_from_broken_xml_are_taken_with_their_pages_and_a_warning(
+    site: Site, intake: IntakeService, db: Database
+) -> None:
+    good = rss([Item(ru_title(n), site.url(f"/n/{n}"), ru_text(n)) for n in (1, 2)])
+    # The channel's <title> never closes and the document ends inside a new item.
+    broken = good.replace("</title>", "", 1).replace("</channel></rss>", "<item><title>Обрыв")
+    whole = ru_text(1) + "\n\nПолная версия статьи на сайте длиннее, чем запись в ленте."
+    site.put("/n/1", html_page(ru_title(1), whole))
+    feed = await add_feed_row(db, site.put("/broken", broken, content_type="application/rss+xml"))
+
+    result = await intake.poll_feed(feed, now=NOW)
+
+    assert result.status == "updated" and result.warning
+    assert result.feed.failures == 0
+    # A recovered entry's text may be cut where the XML broke: its page is read, and
+    # the feed's own text kept only where the page fails.
+    assert sorted(a.text for a in await stored(db)) == [whole, ru_text(2)]
+    [note] = result.notes
+    assert note.outcome == "feed_text" and note.link == site.url("/n/2")
+    assert isinstance(note.error, HttpStatusError)
 
 
 async def test_oversized_responses_are_refused_without_reading_them_whole(

@@ -43,6 +43,8 @@ class FeedEntry:
 class ParsedFeed:
     title: str
     entries: tuple[FeedEntry, ...]
+    # What was wrong with the XML when feedparser had to recover the entries from it.
+    warning: str | None = None
 
 
 def looks_like_feed(content_type: str, body: bytes) -> bool | None:
@@ -59,8 +61,10 @@ def looks_like_feed(content_type: str, body: bytes) -> bool | None:
 
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """The feed's title and entries; raises BadFeed for anything that is not a
-    well-formed RSS or Atom document. An empty entry list is the caller's to judge."""
+    """The feed's title and entries; raises BadFeed for anything that is not an RSS or
+    Atom document. Broken XML from which feedparser recovered entries (an undefined
+    entity, a stray XML declaration, an unclosed tag) is read with a `warning`; broken
+    XML that gave no entry is refused. An empty entry list is the caller's to judge."""
     import feedparser
 
     # Bytes, never a string: feedparser would fetch a string that looks like a URL itself.
@@ -70,24 +74,32 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         sanitize_html=True,
         resolve_relative_uris=True,
     )
+    warning: str | None = None
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         # A wrong declared charset or content type is harmless: feedparser has decoded
-        # the document anyway. Broken XML is not: a half-parsed feed could store
-        # truncated articles, so the whole feed is refused.
+        # the document anyway. Broken XML is read again by feedparser's lenient parser.
         if not isinstance(
             problem,
             (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType),
         ):
-            raise BadFeed(url, str(problem)[:200] or type(problem).__name__)
+            warning = str(problem)[:200] or type(problem).__name__
     if not parsed.get("version"):
-        raise BadFeed(url, "not RSS or Atom")
+        raise BadFeed(url, warning or "not RSS or Atom")
     title = _text(parsed.feed.get("title", "")) or (_host(url) or url)
-    entries = tuple(entry for raw in parsed.entries if (entry := _entry(raw)) is not None)
-    return ParsedFeed(title=title[:300], entries=entries)
+    # A recovered entry's text may be cut short where the XML broke: its page is read
+    # as for a teaser, and the feed's text kept only if the page fails.
+    recovered = warning is not None
+    entries = tuple(
+        entry for raw in parsed.entries if (entry := _entry(raw, recovered)) is not None
+    )
+    if warning is not None and not any(entry.text or entry.link for entry in entries):
+        # Nothing that could become an article survived: the feed is broken, not recovered.
+        raise BadFeed(url, warning)
+    return ParsedFeed(title=title[:300], entries=entries, warning=warning)
 
 
-def _entry(raw: Mapping[str, Any]) -> FeedEntry | None:
+def _entry(raw: Mapping[str, Any], recovered: bool = False) -> FeedEntry | None:
     link = (raw.get("link") or "").strip() or None
     if link is not None and not link.lower().startswith(("http://", "https://")):
         link = None
@@ -102,7 +114,9 @@ def _entry(raw: Mapping[str, Any]) -> FeedEntry | None:
     if not title:
         # An untitled entry (some Atom feeds): its first sentence serves as the title.
         title = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0][:200]
-    teaser = link is not None and (len(text) < TEASER_CHARS or bool(_CUT_OFF.search(text)))
+    teaser = link is not None and (
+        recovered or len(text) < TEASER_CHARS or bool(_CUT_OFF.search(text))
+    )
     return FeedEntry(
         key=key[:1000],
         link=link,
