@@ -251,6 +251,7 @@ FILE_REASONS = {
     "empty file": "файл пустой",
     "no title or no text": "нет заголовка или текста",
     "invalid JSON": "ошибка в JSON",
+    "JSON nested too deeply": "слишком глубокая вложенность JSON",
     "has no title": "нет заголовка",
     "has no text": "нет текста",
     "is not a JSON object": "ожидался объект JSON",
