@@ -128,7 +128,12 @@ def paginate(
 
 
 def format_date(moment: datetime, timezone: str) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except (OverflowError, ValueError):
+        # Dates are clamped when stored, but an older store may hold year 9999 or 1,
+        # which has no local time east (or west) of UTC: shown as it is, in UTC.
+        local = moment
     return f"{local.day} {texts.MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
