@@ -135,9 +135,7 @@ class ArticleRepo:
             raise EmptyText()
         url = (new.url or "").strip() or None
         digest = content_hash(text)
-        published = (
-            to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
-        )
+        published = to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
         # pymorphy3 over a long text takes a while: keep it off the event loop, and
         # outside the write transaction.
         title_lemmas, text_lemmas = await asyncio.to_thread(_lemmas, title, text)

@@ -576,6 +576,30 @@ async def test_teaser_whose_page_is_gone_is_stored_as_it_is(
     assert len(result.added) == 1 and article.text == short
 
 
+async def test_a_scheduled_poll_tells_the_admins_which_entries_it_gave_up_and_why(
+    site: Site, intake: IntakeService, db: Database, notices: list[str]
+) -> None:
+    # A title and a link, no text of its own: nothing to store when the page is gone.
+    bare = Item("Заголовок без текста", site.url("/deleted"), "", guid="bare")
+    whole = Item(ru_title(1), site.url("/n/1"), ru_text(1), guid="whole")
+    short = Item("Короткая заметка", site.url("/gone"), teaser(2), guid="short")
+    await add_feed_row(db, site.put("/rss", rss([bare, whole, short])))
+
+    [result] = await intake.poll_all(now=NOW)
+
+    assert len(result.added) == 2
+    outcomes = {note.title: note.outcome for note in result.notes}
+    assert outcomes == {"Заголовок без текста": "skipped", "Короткая заметка": "feed_text"}
+    [notice] = notices
+    assert notice.splitlines()[0] == "Лента №1 «Вести области»: не сохранено записей: 1."
+    assert "«Заголовок без текста»: не сохранена — Страница не найдена (404)" in notice
+    assert "Короткая" not in notice
+    # Given up for good: the next poll neither fetches its page nor tells anyone again.
+    hits = len(site.hits("/deleted"))
+    await intake.poll_all(now=NOW)
+    assert len(site.hits("/deleted")) == hits and len(notices) == 1
+
+
 async def test_english_article_is_kept_and_reported_as_english(
     site: Site, intake: IntakeService, db: Database
 ) -> None:

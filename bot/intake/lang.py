@@ -24,13 +24,17 @@ _SAMPLE_CHARS = 1500
 # languages; longer texts it gets right.
 _SHORT_LETTERS = 200
 
-# The languages of the former USSR and its neighbours, of Europe, and the most written
-# ones elsewhere. Anything else a Russian news bot receives is far likelier to be one of
-# these misread than the rare language the model names.
+# Anything a Russian news bot receives is far likelier to be one of these, misread, than
+# the rare language the model names.
 _LANGUAGES = (
-    "ru uk be kk ky tg uz az hy ka bg sr mk hr bs sl en de fr es it pt nl pl cs sk hu ro el"
-    " tr lv lt et fi sv no da is ga zh ja ko ar he fa ur hi bn th vi id ms"
-).split()
+    # The former USSR and its neighbours.
+    *("ru", "uk", "be", "kk", "ky", "tg", "uz", "az", "hy", "ka", "lv", "lt", "et", "tr"),
+    # Europe.
+    *("bg", "sr", "mk", "hr", "bs", "sl", "en", "de", "fr", "es", "it", "pt", "nl", "pl"),
+    *("cs", "sk", "hu", "ro", "el", "fi", "sv", "no", "da", "is", "ga"),
+    # The most written elsewhere.
+    *("zh", "ja", "ko", "ar", "he", "fa", "ur", "hi", "bn", "th", "vi", "id", "ms"),
+)
 # Prior odds of a language over each other candidate, before the text is read.
 _PRIOR = {"en": 10.0}
 # A short text whose best reading, with the prior, is less likely than this is unknown.
