@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.__main__ import main
+from bot.app import build_app
+from bot.config import Settings
 from bot.errors import BadArticleFile
 from storage.articles import ArticleRepo
 from storage.seeds import MAX_FILE_BYTES, load_seeds, read_article_file, read_path
@@ -294,3 +297,39 @@ def test_plain_text_with_ampersands_and_angles_is_left_alone(tmp_path: Path) -> 
     item = {"title": "AT&T и Procter & Gamble", "text": "Если a < b и b > c, то…\n\nАбзац."}
     (article,) = read_article_file(write(tmp_path / "x.json", json.dumps(item)))
     assert (article.title, article.text) == (item["title"], item["text"])
+
+
+def test_ingest_of_deeply_nested_json_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-seeds"))
+    path = write(tmp_path / "deep.json", DEEP)
+
+    assert main(["ingest", str(path)]) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"ошибка: Не могу прочитать «{path}»: слишком глубокая вложенность JSON."]
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.fixture
+def deep_seeds(tmp_path: Path, seed_path: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    write(seeds / "000_seed.txt", seed_path.read_bytes())
+    write(seeds / "001_deep.json", DEEP)
+    write(seeds / "002_deep.jsonl", DEEP + "\n")
+    return seeds
+
+
+async def test_the_bot_starts_when_a_seed_file_is_deeply_nested(
+    bot_settings: Settings, deep_seeds: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        app = await build_app(bot_settings.model_copy(update={"seeds_dir": deep_seeds}))
+    try:
+        assert await app.service.articles.count() == 1
+    finally:
+        await app.close()
+    assert sum("nested too deeply" in r.getMessage() for r in caplog.records) == 2
