@@ -399,30 +399,29 @@ class IntakeService:
         # Teaser pages are fetched a few at a time; articles are stored in feed order.
         built = await asyncio.gather(*(build(entry) for entry in fresh))
         for entry, outcome in zip(fresh, built, strict=True):
+            article, problem = outcome.article, outcome.problem
             if feed is not None and not outcome.later:
                 self._waiting.pop((feed.id, entry.key), None)
-            if outcome.later:
-                assert outcome.problem is not None
-                note(entry, "later", outcome.problem)
-                batch.retry = True
-                continue
-            if outcome.article is None:
-                assert outcome.problem is not None
-                note(entry, "skipped", outcome.problem)
-                if feed is not None:
+            if article is None:
+                # No page, and no text of its own to fall back on, or a page to wait for.
+                assert problem is not None
+                note(entry, "later" if outcome.later else "skipped", problem)
+                if outcome.later:
+                    batch.retry = True
+                elif feed is not None:
                     await self.feeds.mark_seen(
                         feed.id, entry.key, url=entry.url, article_id=None, now=now
                     )
                 continue
             try:
-                item = await self._store(outcome.article, now=now)
+                item = await self._store(article, now=now)
             except SvodkaError as exc:
                 # Too long, empty after cleaning: this entry will not get better.
                 note(entry, "skipped", exc)
                 item = None
             else:
-                if outcome.problem is not None:
-                    note(entry, "feed_text", outcome.problem)
+                if problem is not None:
+                    note(entry, "feed_text", problem)
             if feed is not None:
                 await self.feeds.mark_seen(
                     feed.id,
