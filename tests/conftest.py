@@ -37,6 +37,16 @@ def seed_path() -> Path:
     return SEEDS_DIR / "000_04ae095c1d503094.txt"
 
 
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For `bot.__main__.main` run in-process: a working folder of its own (no developer's
+    .env), the database in it, no seeds."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-seeds"))
+    return tmp_path
+
+
 # --- the bot end to end: FakeTelegram on 127.0.0.1, aiogram's real session, real SQLite ---
 
 TOKEN = "123456:TEST-token"

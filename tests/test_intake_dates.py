@@ -68,12 +68,9 @@ async def test_a_feed_pubdate_of_year_9999_is_stored_as_the_time_it_arrived(
 
 
 def test_json_dates_out_of_range_are_clamped_by_ingest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite3"))
-    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-seeds"))
-    path = tmp_path / "far.jsonl"
+    path = cli_env / "far.jsonl"
     rows = [
         {"title": "Далёкое будущее", "text": "Текст о будущем.", "published_at": "9999-12-31"},
         # West of UTC, the last moment of year 9999 has no UTC form at all.

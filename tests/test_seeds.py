@@ -300,18 +300,15 @@ def test_plain_text_with_ampersands_and_angles_is_left_alone(tmp_path: Path) -> 
 
 
 def test_ingest_of_deeply_nested_json_is_one_clear_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite3"))
-    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-seeds"))
-    path = write(tmp_path / "deep.json", DEEP)
+    path = write(cli_env / "deep.json", DEEP)
 
     assert main(["ingest", str(path)]) == 2
 
     err = capsys.readouterr().err.splitlines()
     assert err == [f"ошибка: Не могу прочитать «{path}»: слишком глубокая вложенность JSON."]
-    assert not (tmp_path / "db.sqlite3").exists()
+    assert not (cli_env / "db.sqlite3").exists()
 
 
 @pytest.fixture
