@@ -14,7 +14,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from bot import texts
 from bot.config import Settings
 from bot.intake import Fetcher, IntakeService
-from bot.intake.errors import BlockedAddress, UnsupportedScheme
+from bot.intake.errors import BlockedAddress, FetchFailed, UnsupportedScheme
 from bot.intake.fetch import AddressPolicy, literal_address
 from storage.articles import ArticleRepo
 from storage.db import Database
@@ -308,3 +308,24 @@ async def test_admin_add_of_an_internal_page_is_refused_and_search_finds_nothing
     [found] = await running.say("/search хризантема пароль")
     assert found.text is not None and "ничего не нашлось" in found.text
     assert internal.requests == []
+
+
+async def test_feeds_from_settings_on_internal_addresses_are_skipped(db: Database) -> None:
+    intake = service(db, Fetcher())
+    urls = ["http://127.0.0.1:8080/rss", "http://[::1]/rss", "https://example.ru/rss"]
+    assert await intake.ensure_feeds(urls, now=NOW) == 1
+    assert [f.url for f in await intake.list_feeds()] == ["https://example.ru/rss"]
+
+
+async def test_redirects_are_followed_five_times_at_most(site: Site, db: Database) -> None:
+    for n in range(7):
+        site.put(f"/r{n}", "", status=302, headers={"Location": f"/r{n + 1}"})
+    site.put("/r7", html_page(ru_title(1), ru_text(1)))
+    intake = service(db, Fetcher(timeout=2.0, allow_private=True))
+    with pytest.raises(FetchFailed) as caught:
+        await intake.ingest_url(site.url("/r0"), now=NOW)
+    followed = await intake.ingest_url(site.url("/r2"), now=NOW)
+    await intake.close()
+    assert "too many redirects" in caught.value.reason
+    assert [r.path for r in site.requests[:6]] == [f"/r{n}" for n in range(6)]
+    assert len(followed.items) == 1
