@@ -302,14 +302,16 @@ ENTRY_NOTES = {
 }
 ENTRIES_MORE = "…и ещё {n}"
 FEED_ENTRIES_SKIPPED = "Лента №{id} «{title}»: не сохранено записей: {n}."
-MAX_ENTRY_NOTES = 10
+# Five notes of at most ~300 characters each, with ten listed articles, stay well inside
+# one message.
+MAX_ENTRY_NOTES = 5
 
 
 def entry_notes(notes: Sequence[EntryNote], *, limit: int = MAX_ENTRY_NOTES) -> list[str]:
     """One line per entry, at most `limit` of them: what happened and why."""
     lines = [
         ENTRY_NOTES[note.outcome].format(
-            title=_escape(note.title[:100]), reason=error_text(note.error)
+            title=_escape(note.title[:80]), reason=error_text(note.error)
         )
         for note in notes[:limit]
     ]

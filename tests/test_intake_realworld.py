@@ -181,7 +181,7 @@ async def test_ingest_on_the_command_line_says_what_happened_to_each_entry(
     notes = [line for line in out if "сохранён текст из ленты" in line]
     assert len(notes) == len(titles_of_teasers())
     for title in titles_of_teasers():
-        assert any(f"«{title[:100]}»" in line and "(404)" in line for line in notes), title
+        assert any(f"«{title[:80]}»" in line and "(404)" in line for line in notes), title
 
 
 async def test_add_of_a_feed_tells_the_admin_what_happened_to_each_entry(
