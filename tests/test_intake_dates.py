@@ -12,13 +12,14 @@ import pytest
 
 from bot import texts
 from bot.__main__ import main
+from bot.digest import latest_due
 from bot.intake import Fetcher, IntakeService
 from bot.models import NewArticle
 from bot.render import format_date
-from bot.scheduler import latest_due
 from storage.articles import EARLIEST_DATE, ArticleRepo, sane_date
 from storage.db import Database
 from storage.feeds import FeedRepo
+from storage.subscriptions import SubscriptionRepo
 from tests.botapi import DEFAULT_USER_ID, FakeTelegram
 from tests.conftest import RunningBot
 from tests.site import Site
@@ -100,14 +101,15 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
 ) -> None:
     """Stored before dates were clamped: year 9999 east of UTC (Moscow, the default)
     and year 1 west of it are shown, not an apology."""
-    scheduler = running.app.scheduler
+    subscriptions = running.app.subscriptions
+    repo = SubscriptionRepo(running.app.services.db)
     [subscribed] = await running.say("/subscribe 09:00")
     assert subscribed.text is not None and "Europe/Moscow" in subscribed.text
     for stored, zone in [
         ("9999-12-31T23:59:59.999999+00:00", None),
         ("0001-01-01T00:00:00.000000+00:00", "America/New_York"),
     ]:
-        await running.app.db.execute("UPDATE articles SET published_at = ?", (stored,))
+        await running.app.services.db.execute("UPDATE articles SET published_at = ?", (stored,))
         if zone is not None:
             # "Сохранено." and the settings themselves.
             await running.say(f"/settings timezone {zone}", count=2)
@@ -117,11 +119,11 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
             assert stored[:4].lstrip("0") in (replies[0].text or ""), command
 
         # The scheduled digest is sent, and its run is not left pending for another try.
-        subscription = await scheduler.subscriptions.get(DEFAULT_USER_ID)
+        subscription = await repo.get(DEFAULT_USER_ID)
         assert subscription is not None
         due = latest_due(subscription, datetime.now(UTC) + timedelta(days=1 if zone else 0))
         assert due is not None
         before = len(tg.sent(DEFAULT_USER_ID))
-        assert await scheduler.run_digest(DEFAULT_USER_ID, now=due[1] + timedelta(minutes=1))
+        assert await subscriptions.run_digest(DEFAULT_USER_ID, now=due[1] + timedelta(minutes=1))
         assert len(tg.sent(DEFAULT_USER_ID)) > before
-        assert await scheduler.subscriptions.pending_runs() == []
+        assert await repo.pending_runs() == []

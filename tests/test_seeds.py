@@ -326,7 +326,7 @@ async def test_the_bot_starts_when_a_seed_file_is_deeply_nested(
     with caplog.at_level(logging.WARNING):
         app = await build_app(bot_settings.model_copy(update={"seeds_dir": deep_seeds}))
     try:
-        assert await app.service.articles.count() == 1
+        assert await ArticleRepo(app.services.db).count() == 1
     finally:
         await app.close()
     assert sum("nested too deeply" in r.getMessage() for r in caplog.records) == 2
