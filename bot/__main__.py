@@ -230,6 +230,10 @@ async def _ingest_urls(urls: list[str], services: Services) -> None:
         for item in result.added:
             if note := texts.language_note(item.lang):
                 print(f"  №{item.article.id}: {note}")
+        if result.warning:
+            print(f"  {plain(texts.FEED_RECOVERED)}")
+        for line in texts.entry_notes(result.notes, limit=len(result.notes)):
+            print(f"  {plain(line)}")
     if failed:
         raise CliError(texts.CLI_URLS_FAILED.format(failed=failed, total=len(urls)))
 

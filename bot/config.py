@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_poll_minutes: int = Field(default=30, ge=1)
+    # Off, the fetcher reaches public addresses only: a link in a feed or from a user
+    # must not make the bot read its own machine or network.
+    fetch_allow_private: bool = False
     max_article_chars: int = Field(default=200_000, ge=1000)
     # Flood control per user: `flood_burst` commands at once, then `flood_rate` a second.
     flood_burst: int = Field(default=5, ge=1)

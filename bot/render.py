@@ -24,7 +24,7 @@ from bot.parsing import LATEST_MAX
 
 if TYPE_CHECKING:
     from bot.articles import FollowUp
-    from bot.intake import UrlIngest
+    from bot.intake import EntryNote, UrlIngest
     from bot.subscriptions import ChatOverview
     from storage.feeds import Feed
 
@@ -128,7 +128,12 @@ def paginate(
 
 
 def format_date(moment: datetime, timezone: str) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except (OverflowError, ValueError):
+        # Dates are clamped when stored, but an older store may hold year 9999 or 1,
+        # which has no local time east (or west) of UTC: shown as it is, in UTC.
+        local = moment
     return f"{local.day} {texts.MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
@@ -406,7 +411,14 @@ def ingest_reply(result: UrlIngest) -> str:
         ]
         if len(added) > MAX_LISTED:
             lines.append("…")
-    foreign = sum(1 for item in added if not item.russian)
+    # "und" (too little text to tell) is not worth a warning.
+    foreign = sum(1 for item in added if texts.language_note(item.lang) is not None)
     if foreign:
         lines.append(texts.FOREIGN_IN_BATCH.format(n=foreign))
+    lines += entry_report(result.warning, result.notes)
     return "\n".join(lines)
+
+
+def entry_report(warning: str | None, notes: Sequence[EntryNote]) -> list[str]:
+    """A recovered feed's warning, and what happened to entries that did not go in whole."""
+    return ([texts.FEED_RECOVERED] if warning else []) + texts.entry_notes(notes)

@@ -59,5 +59,7 @@ async def open_services(
     chats = ChatService(ChatRepo(db), settings)
     service = ArticleService(articles, SummaryCache(db), chats, settings)
     digests = DigestService(articles, subscriptions, chats, service)
-    intake = IntakeService(Fetcher(), service, FeedRepo(db), notify=notify)
+    intake = IntakeService(
+        Fetcher(allow_private=settings.fetch_allow_private), service, FeedRepo(db), notify=notify
+    )
     return Services(settings, clock, db, chats, service, digests, intake)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.intake.service import EntryNote
 
 # The command menu and /help are built from this one table, so they cannot disagree.
 COMMANDS: Sequence[tuple[str, str, str]] = (
@@ -206,6 +210,8 @@ def error_text(exc: BaseException) -> str:
             return BAD_URL.format(url=esc(url))
         case intake.UnsupportedScheme(scheme=scheme):
             return UNSUPPORTED_SCHEME.format(scheme=esc(scheme))
+        case intake.BlockedAddress(host=host):
+            return BLOCKED_ADDRESS.format(host=esc(host))
         case intake.HttpStatusError(url=url, status=404 | 410):
             return PAGE_NOT_FOUND.format(url=esc(url))
         case intake.HttpStatusError(url=url, status=status):
@@ -245,6 +251,7 @@ FILE_REASONS = {
     "empty file": "файл пустой",
     "no title or no text": "нет заголовка или текста",
     "invalid JSON": "ошибка в JSON",
+    "JSON nested too deeply": "слишком глубокая вложенность JSON",
     "has no title": "нет заголовка",
     "has no text": "нет текста",
     "is not a JSON object": "ожидался объект JSON",
@@ -267,6 +274,9 @@ def file_reason(reason: str) -> str:
 # Intake: web pages and news feeds
 BAD_URL = "«{url}» — не ссылка. Нужен адрес, начинающийся с http:// или https://"
 UNSUPPORTED_SCHEME = "Ссылки вида «{scheme}:» не поддерживаются: только http:// и https://."
+BLOCKED_ADDRESS = (
+    "Адрес {host} ведёт в локальную или внутреннюю сеть: такие ссылки бот не открывает."
+)
 PAGE_NOT_FOUND = "Страница не найдена (404): {url}"
 HTTP_STATUS = "Сайт ответил ошибкой {status}: {url}"
 FETCH_TIMEOUT = "Сайт не ответил за {seconds} с: {url}"
@@ -281,6 +291,39 @@ FEED_NOT_FOUND = "Ленты с номером {number} нет. Список л�
 ADD_FROM_FEED = "Из ленты «{title}»: новых статей {new}, уже были в базе {old}."
 ADD_FROM_FEED_LIST = "Новые статьи:"
 ADD_FROM_FEED_LINE = "№{id} {title}"
+
+# Feed entries that did not go in whole: in replies to /add URL and /feed_add, on the
+# command line, and to admins when a scheduled poll gave an entry up.
+FEED_RECOVERED = "В разметке ленты есть ошибки: записи прочитаны, насколько удалось."
+ENTRY_NOTES = {
+    "feed_text": "«{title}»: сохранён текст из ленты, без страницы — {reason}",
+    "skipped": "«{title}»: не сохранена — {reason}",
+    "later": "«{title}»: страница пока недоступна, повторю при следующем опросе — {reason}",
+}
+ENTRIES_MORE = "…и ещё {n}"
+FEED_ENTRIES_SKIPPED = "Лента №{id} «{title}»: не сохранено записей: {n}."
+# Five notes of at most ~300 characters each, with ten listed articles, stay well inside
+# one message.
+MAX_ENTRY_NOTES = 5
+
+
+def entry_notes(notes: Sequence[EntryNote], *, limit: int = MAX_ENTRY_NOTES) -> list[str]:
+    """One line per entry, at most `limit` of them: what happened and why."""
+    lines = [
+        ENTRY_NOTES[note.outcome].format(
+            title=_escape(note.title[:80]), reason=error_text(note.error)
+        )
+        for note in notes[:limit]
+    ]
+    if len(notes) > limit:
+        lines.append(ENTRIES_MORE.format(n=len(notes) - limit))
+    return lines
+
+
+def feed_entries_skipped(feed_id: int, title: str, notes: Sequence[EntryNote]) -> str:
+    head = FEED_ENTRIES_SKIPPED.format(id=feed_id, title=_escape(title[:120]), n=len(notes))
+    return "\n".join([head, *entry_notes(notes)])
+
 
 # /feeds, /feed_add, /feed_remove, /feed_resume (admins)
 FEEDS_TITLE = "<b>Ленты новостей</b>"

@@ -35,7 +35,10 @@ async def feed_add(
         await message.answer(texts.FEED_EXISTS.format(id=result.feed.id, title=title))
         return
     new = len(result.poll.added) if result.poll else 0
-    await message.answer(texts.FEED_ADDED.format(id=result.feed.id, title=title, new=new))
+    lines = [texts.FEED_ADDED.format(id=result.feed.id, title=title, new=new)]
+    if result.poll is not None:
+        lines += render.entry_report(result.poll.warning, result.poll.notes)
+    await message.answer("\n".join(lines))
 
 
 async def feed_remove(message: Message, command: CommandObject, intake: IntakeService) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import re
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from razdel import sentenize, tokenize
 
@@ -30,6 +30,22 @@ _MAX_TERMS = 16
 SNIPPET_CHARS = 160
 
 _WHITESPACE = re.compile(r"\s+")
+
+# Publication dates are kept between these: a feed's year 9999 or year 1 is a slip, and
+# at the edges of what `datetime` holds a date cannot even be shown in a time zone east
+# (or west) of UTC. A date ahead of the clock by more than a day becomes the time of
+# storing; a few hours ahead is a wrong zone, and kept.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+_AHEAD = timedelta(days=1)
+
+
+def sane_date(value: datetime, *, now: datetime) -> datetime:
+    """`value` within [EARLIEST_DATE, now + a day]; later than that, `now`."""
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    if value - now > _AHEAD:
+        return now
+    return max(value, EARLIEST_DATE)
 
 
 def normalize_text(text: str) -> str:
@@ -119,7 +135,7 @@ class ArticleRepo:
             raise EmptyText()
         url = (new.url or "").strip() or None
         digest = content_hash(text)
-        published = to_db_time(new.published_at) if new.published_at else None
+        published = to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
         # pymorphy3 over a long text takes a while: keep it off the event loop, and
         # outside the write transaction.
         title_lemmas, text_lemmas = await asyncio.to_thread(_lemmas, title, text)

@@ -114,18 +114,34 @@ def _stamp_time(day: str, clock: str) -> datetime | None:
     return local.replace(tzinfo=_BEIJING).astimezone(UTC)
 
 
+def _plain(value: str, *, one_line: bool = False) -> str:
+    """Text that is HTML (RIA's own files: `<p><strong>москва, 1 дек&nbsp;&mdash; …`)
+    as text; other text as it is."""
+    if "<" not in value and "&" not in value:
+        return value.strip()
+    # Intake's HTML reader pulls in the HTTP client with its package: only when needed.
+    from bot.intake.markup import html_text, looks_like_html
+
+    if not looks_like_html(value):
+        return value.strip()
+    text = html_text(value)
+    return " ".join(text.split()) if one_line else text
+
+
 def _from_object(path: Path, item: object, where: str) -> NewArticle:
     if not isinstance(item, dict):
         raise _bad(path, f"{where}is not a JSON object")
     title, text = item.get("title"), item.get("text")
-    if not isinstance(title, str) or not title.strip():
+    if not isinstance(title, str) or not (title := _plain(title, one_line=True)):
         raise _bad(path, f"{where}has no title")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not (text := _plain(text)):
         raise _bad(path, f"{where}has no text")
-    source, url, published = item.get("source"), item.get("url"), item.get("published_at")
+    source, url = item.get("source"), item.get("url")
+    # `date` is what several datasets (Gazeta's, for one) call the publication time.
+    published = item.get("published_at") or item.get("date")
     return NewArticle(
-        title=title.strip(),
-        text=text.strip(),
+        title=title,
+        text=text,
         source=source.strip() if isinstance(source, str) else "",
         url=(url.strip() or None) if isinstance(url, str) else None,
         published_at=_iso_time(path, published, where),
@@ -141,15 +157,31 @@ def _iso_time(path: Path, value: object, where: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise _bad(path, f"{where}has a bad published_at") from exc
-    # A time without an offset is taken as UTC, the way the store keeps it.
-    return as_utc(parsed)
+    try:
+        # A time without an offset is taken as UTC, the way the store keeps it.
+        return as_utc(parsed)
+    except OverflowError:
+        # Year 9999 west of UTC has no UTC form; the store clamps such dates anyway.
+        return parsed.replace(tzinfo=UTC)
+
+
+def _loads(path: Path, text: str, where: str = "") -> object:
+    """One JSON document. Python's parser recurses per level of nesting: a file of
+    5,000 nested brackets (10 KB) would otherwise end in RecursionError."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise _bad(path, f"{where}JSON nested too deeply") from exc
 
 
 def _parse_json(path: Path, content: str) -> list[NewArticle]:
     try:
-        data = json.loads(content)
-    except ValueError as exc:
-        raise _bad(path, "invalid JSON") from exc
+        data = _loads(path, content)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            # More than one document: a `.json` file that holds JSON lines.
+            return _parse_jsonl(path, content)
+        raise _bad(path, f"invalid JSON on line {exc.lineno}") from exc
     items = data if isinstance(data, list) else [data]
     if not items:
         raise _bad(path, "no articles in file")
@@ -166,7 +198,7 @@ def _parse_jsonl(path: Path, content: str) -> list[NewArticle]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _loads(path, line, f"line {n}: ")
         except ValueError as exc:
             raise _bad(path, f"invalid JSON on line {n}") from exc
         articles.append(_from_object(path, item, f"line {n}: "))
@@ -184,7 +216,8 @@ def read_article_file(path: Path) -> list[NewArticle]:
         return _parse_json(path, content)
     if suffix == ".jsonl":
         return _parse_jsonl(path, content)
-    article = parse_text(content, default_source=path.stem)
+    # A file that names no source has none: its file name ("ria_00") is not an outlet.
+    article = parse_text(content, default_source="")
     if article is None:
         raise _bad(path, "no title or no text")
     return [article]

@@ -37,6 +37,16 @@ def seed_path() -> Path:
     return SEEDS_DIR / "000_04ae095c1d503094.txt"
 
 
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For `bot.__main__.main` run in-process: a working folder of its own (no developer's
+    .env), the database in it, no seeds."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-seeds"))
+    return tmp_path
+
+
 # --- the bot end to end: FakeTelegram on 127.0.0.1, aiogram's real session, real SQLite ---
 
 TOKEN = "123456:TEST-token"
@@ -70,6 +80,8 @@ def bot_settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
         database_path=tmp_path / "data" / "svodka.sqlite3",
         seeds_dir=SEEDS_DIR,
         admin_ids=[ADMIN_ID],
+        # Feeds and pages in tests are served from 127.0.0.1 (tests/site.py).
+        fetch_allow_private=True,
         # Tests type far faster than people; flood control has its own tests.
         flood_burst=10_000,
     )

@@ -35,11 +35,14 @@ class Request:
 class Site:
     """Serves what a test puts at each path; records every request with its headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        # Another loopback address (127.0.0.2) stands for a machine inside the network.
+        self.host = host
         self.pages: dict[str, Page] = {}
         self.requests: list[Request] = []
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.port = 0
 
     async def start(self) -> None:
         app = web.Application()
@@ -50,9 +53,10 @@ class Site:
         )
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((self.host, 0))
         await web.SockSite(self._runner, sock).start()
-        self.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.port = sock.getsockname()[1]
+        self.base = f"http://{self.host}:{self.port}"
 
     async def close(self) -> None:
         if self._runner is not None:

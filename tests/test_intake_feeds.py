@@ -156,7 +156,8 @@ def teaser(n: int) -> str:
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
     # Short timeout: the "never answers" server must not slow the suite down.
-    async with Fetcher(timeout=0.5) as client:
+    # The site is on 127.0.0.1: reachable only with private addresses allowed.
+    async with Fetcher(timeout=0.5, allow_private=True) as client:
         yield client
 
 
@@ -349,11 +350,10 @@ async def test_the_same_story_in_two_feeds_is_stored_once(
     assert result.seen == 1 and len(await stored(db)) == 1
 
 
-async def test_malformed_xml_is_refused_whole_and_counted(
+async def test_xml_broken_beyond_recovery_is_refused_whole_and_counted(
     site: Site, intake: IntakeService, db: Database
 ) -> None:
-    good = rss([Item(ru_title(n), site.url(f"/n/{n}"), ru_text(n)) for n in (1, 2)])
-    broken = good.replace("</title>", "", 1).replace("</channel></rss>", "<item><title>Обрыв")
+    broken = rss([]).replace("</channel></rss>", "<item><title>Обрыв").replace("</title>", "", 1)
     url = site.put("/broken", broken, content_type="application/rss+xml")
     feed = await add_feed_row(db, url)
 
@@ -367,6 +367,28 @@ async def test_malformed_xml_is_refused_whole_and_counted(
     with pytest.raises(BadFeed):
         await intake.add_feed(site.put("/broken2", broken), now=NOW)
     assert await stored(db) == [] and len(await FeedRepo(db).all()) == 1
+
+
+async def test_entries_recovered_from_broken_xml_are_taken_with_their_pages_and_a_warning(
+    site: Site, intake: IntakeService, db: Database
+) -> None:
+    good = rss([Item(ru_title(n), site.url(f"/n/{n}"), ru_text(n)) for n in (1, 2)])
+    # The channel's <title> never closes and the document ends inside a new item.
+    broken = good.replace("</title>", "", 1).replace("</channel></rss>", "<item><title>Обрыв")
+    whole = ru_text(1) + "\n\nПолная версия статьи на сайте длиннее, чем запись в ленте."
+    site.put("/n/1", html_page(ru_title(1), whole))
+    feed = await add_feed_row(db, site.put("/broken", broken, content_type="application/rss+xml"))
+
+    result = await intake.poll_feed(feed, now=NOW)
+
+    assert result.status == "updated" and result.warning
+    assert result.feed.failures == 0
+    # A recovered entry's text may be cut where the XML broke: its page is read, and
+    # the feed's own text kept only where the page fails.
+    assert sorted(a.text for a in await stored(db)) == [whole, ru_text(2)]
+    [note] = result.notes
+    assert note.outcome == "feed_text" and note.link == site.url("/n/2")
+    assert isinstance(note.error, HttpStatusError)
 
 
 async def test_oversized_responses_are_refused_without_reading_them_whole(
@@ -552,6 +574,30 @@ async def test_teaser_whose_page_is_gone_is_stored_as_it_is(
 
     [article] = await stored(db)
     assert len(result.added) == 1 and article.text == short
+
+
+async def test_a_scheduled_poll_tells_the_admins_which_entries_it_gave_up_and_why(
+    site: Site, intake: IntakeService, db: Database, notices: list[str]
+) -> None:
+    # A title and a link, no text of its own: nothing to store when the page is gone.
+    bare = Item("Заголовок без текста", site.url("/deleted"), "", guid="bare")
+    whole = Item(ru_title(1), site.url("/n/1"), ru_text(1), guid="whole")
+    short = Item("Короткая заметка", site.url("/gone"), teaser(2), guid="short")
+    await add_feed_row(db, site.put("/rss", rss([bare, whole, short])))
+
+    [result] = await intake.poll_all(now=NOW)
+
+    assert len(result.added) == 2
+    outcomes = {note.title: note.outcome for note in result.notes}
+    assert outcomes == {"Заголовок без текста": "skipped", "Короткая заметка": "feed_text"}
+    [notice] = notices
+    assert notice.splitlines()[0] == "Лента №1 «Вести области»: не сохранено записей: 1."
+    assert "«Заголовок без текста»: не сохранена — Страница не найдена (404)" in notice
+    assert "Короткая" not in notice
+    # Given up for good: the next poll neither fetches its page nor tells anyone again.
+    hits = len(site.hits("/deleted"))
+    await intake.poll_all(now=NOW)
+    assert len(site.hits("/deleted")) == hits and len(notices) == 1
 
 
 async def test_english_article_is_kept_and_reported_as_english(

@@ -24,6 +24,7 @@ from tests.test_intake_feeds import (
     rss,
     ru_text,
     ru_title,
+    teaser,
 )
 
 ADMIN = 500
@@ -149,3 +150,18 @@ async def test_paused_feed_is_reported_to_every_admin_even_if_one_blocked_the_bo
     [notice] = await tg.wait_for("sendMessage", lambda c: c.chat_id == OTHER_ADMIN)
     assert notice.text is not None and "поставлена на паузу" in notice.text
     assert tg.sent(ADMIN) == []
+
+
+async def test_add_of_a_feed_with_many_failed_pages_fits_one_message(
+    chat: Chat, site: Site
+) -> None:
+    long_title = "Очень длинный заголовок новости о программе развития транспорта " * 5
+    items = [
+        Item(f"{n} {long_title}", site.url(f"/gone/{n}/" + "x" * 300), teaser(n), guid=str(n))
+        for n in range(30)
+    ]
+    reply = await chat.say(f"/add {site.put('/rss', rss(items))}")
+
+    assert len(reply) <= 4096
+    assert "новых статей 30" in reply
+    assert reply.count("сохранён текст из ленты") == 5 and "…и ещё 25" in reply

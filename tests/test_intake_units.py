@@ -195,6 +195,46 @@ def test_english_samples_are_english() -> None:
     assert [detect_language(s) for s in ENGLISH] == ["en"] * len(ENGLISH)
 
 
+# Each of these came out as a rare language before (Scottish Gaelic, Fulah, Swedish,
+# Welsh...): a few words tell py3langid little.
+SHORT_ENGLISH = [
+    "New Zealand",
+    "Hello world",
+    "Market update",
+    "Tech news",
+    "Oil prices",
+    "Trade war",
+    "Brexit deal",
+    "Stock markets",
+    "Royal wedding",
+    "Data science",
+    "Central bank",
+    "JSON parsing: simdjson vs. JSON for Modern C++",
+]
+
+
+def test_short_english_titles_are_english() -> None:
+    assert {t: detect_language(t) for t in SHORT_ENGLISH} == {t: "en" for t in SHORT_ENGLISH}
+
+
+def test_too_few_words_to_tell_is_unknown_not_a_rare_language() -> None:
+    for text in ("Sports", "Obama interview", "World Cup", "Le Monde"):
+        assert detect_language(text) == "und", text
+    # Other languages still come through where the words say so.
+    assert detect_language("Neue Regierung") == "de"
+    assert detect_language("Prendre la parole") == "fr"
+    assert detect_language("Nowy rząd") == "pl"
+
+
+def test_tables_and_figures_do_not_decide_the_language() -> None:
+    table = "\n".join(f"| {n} | 42°S {n}°E | 1{n},5 % | {n * 7} км² |" for n in range(40))
+    prose = (
+        "New Zealand is an island country in the southwestern Pacific Ocean. It consists"
+        " of two main landmasses and over 700 smaller islands."
+    )
+    assert detect_language(f"Coordinates: 42°S 174°E\n{table}\n{prose}") == "en"
+
+
 def test_other_cyrillic_languages_are_not_taken_for_russian() -> None:
     assert detect_language("Україна та Польща підписали угоду про співпрацю в енергетиці") == "uk"
     assert detect_language("Қазақстан мен Қытай арасындағы сауда көлемі өсті") == "kk"

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
+from bot.__main__ import main
+from bot.app import build_app
+from bot.config import Settings
 from bot.errors import BadArticleFile
 from storage.articles import ArticleRepo
-from storage.seeds import load_seeds, read_article_file, read_path
+from storage.seeds import MAX_FILE_BYTES, load_seeds, read_article_file, read_path
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SEED_TITLE = (
@@ -69,7 +73,7 @@ async def test_missing_seeds_folder_loads_nothing(articles: ArticleRepo, tmp_pat
     assert await load_seeds(tmp_path / "absent", articles, now=NOW) == 0
 
 
-def test_plain_text_title_paragraphs_and_file_name_as_source(tmp_path: Path) -> None:
+def test_plain_text_title_paragraphs_and_no_source_from_the_file_name(tmp_path: Path) -> None:
     path = write(
         tmp_path / "tass-2026.txt",
         "\n\n  Саммит в Астане  \n\nПервая строка абзаца\nвторая строка.\n\n\n\nВторой абзац.\n",
@@ -77,7 +81,8 @@ def test_plain_text_title_paragraphs_and_file_name_as_source(tmp_path: Path) -> 
     (article,) = read_article_file(path)
     assert article.title == "Саммит в Астане"
     assert article.text == "Первая строка абзаца\nвторая строка.\n\nВторой абзац."
-    assert article.source == "tass-2026"
+    # The file names no source: "tass-2026" is a file name, not an outlet.
+    assert article.source == ""
     assert article.published_at is None
 
 
@@ -193,3 +198,135 @@ def test_read_path_walks_a_folder_in_order_skipping_hidden_and_unsupported(
     write(tmp_path / ".git" / "x.txt", "Служебный\n\nНе читать.")
     assert [a.title for a in read_path(tmp_path)] == ["Первый", "Второй", "Третий"]
     assert read_path(seed_path) == read_article_file(seed_path)
+
+
+# --- hostile and odd JSON -------------------------------------------------------------
+
+DEEP = "[" * 5000 + "]" * 5000  # 10 KB
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("deep.json", DEEP),
+        ("deep-object.json", '{"a":' * 5000 + "1" + "}" * 5000),
+        ("deep.jsonl", '{"title": "А", "text": "Один."}\n' + DEEP + "\n"),
+    ],
+)
+def test_deeply_nested_json_is_one_clear_error(tmp_path: Path, name: str, content: str) -> None:
+    path = write(tmp_path / name, content)
+    with pytest.raises(BadArticleFile) as caught:
+        read_article_file(path)
+    assert "nested too deeply" in caught.value.reason
+    assert "вложенность" in texts.error_text(caught.value)
+
+
+def test_json_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(BadArticleFile) as caught:
+        read_article_file(path)
+    assert caught.value.reason == "file too large"
+
+
+async def test_bad_json_seeds_are_skipped_with_a_log_line_and_the_rest_load(
+    articles: ArticleRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path / "a_deep.json", DEEP)
+    huge = tmp_path / "b_huge.json"
+    with huge.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    # Their texts are markup only: nothing left once read as text.
+    write(tmp_path / "c_empty_html.jsonl", '{"title": "Пусто", "text": "<p>&nbsp;</p>"}\n')
+    write(tmp_path / "d_html_only.jsonl", '{"title": "Пусто", "text": "<p><br></p>"}\n')
+    write(tmp_path / "e_good.json", json.dumps({"title": "Хороший", "text": "Текст статьи."}))
+    with caplog.at_level(logging.WARNING):
+        assert await load_seeds(tmp_path, articles, now=NOW) == 1
+    skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
+    assert len(skipped) == 4
+    assert any("a_deep.json" in line and "nested too deeply" in line for line in skipped)
+    assert any("b_huge.json" in line and "file too large" in line for line in skipped)
+    assert [a.title for a in await articles.latest()] == ["Хороший"]
+
+
+def test_a_json_file_of_json_lines_is_read_as_lines(tmp_path: Path) -> None:
+    lines = '{"title": "А", "text": "Один."}\n{"title": "Б", "text": "Два."}\n'
+    assert [a.title for a in read_article_file(write(tmp_path / "x.json", lines))] == ["А", "Б"]
+    broken = lines + '{"title": "В", "text": "Три."}\n{"title": oops}\n'
+    with pytest.raises(BadArticleFile) as caught:
+        read_article_file(write(tmp_path / "y.json", broken))
+    assert caught.value.reason == "invalid JSON on line 4"
+    assert "строка 4" in texts.error_text(caught.value)
+
+
+def test_a_broken_json_document_names_its_line(tmp_path: Path) -> None:
+    document = '[\n  {"title": "А", "text": "Один."},\n  {"title": "Б" "text": "Два."}\n]\n'
+    with pytest.raises(BadArticleFile) as caught:
+        read_article_file(write(tmp_path / "x.json", document))
+    assert caught.value.reason == "invalid JSON on line 3"
+
+
+def test_date_is_read_like_published_at(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "x.jsonl",
+        '{"title": "А", "text": "Один.", "date": "2019-10-01 15:14:05"}\n'
+        '{"title": "Б", "text": "Два.", "date": "2019-10-01T15:14:05+03:00",'
+        ' "published_at": "2020-01-02T03:04:05Z"}\n',
+    )
+    first, second = read_article_file(path)
+    assert first.published_at == datetime(2019, 10, 1, 15, 14, 5, tzinfo=UTC)
+    # Both given: published_at, the field Svodka's own files use, wins.
+    assert second.published_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_html_text_and_title_in_json_become_text(tmp_path: Path) -> None:
+    item = {
+        "title": "Утечка нефти &laquo;в&nbsp;Канаде&raquo;",
+        "text": "<p><strong></strong></p>\n<p><strong>москва, 1 дек&nbsp;&mdash; риа новости."
+        "</strong> около 60 тысяч литров нефти вытекли.</p>\n<p>второй абзац.</p>",
+    }
+    (article,) = read_article_file(write(tmp_path / "x.json", json.dumps(item)))
+    assert article.title == "Утечка нефти «в Канаде»"
+    assert article.text == (
+        "москва, 1 дек — риа новости. около 60 тысяч литров нефти вытекли.\n\nвторой абзац."
+    )
+
+
+def test_plain_text_with_ampersands_and_angles_is_left_alone(tmp_path: Path) -> None:
+    item = {"title": "AT&T и Procter & Gamble", "text": "Если a < b и b > c, то…\n\nАбзац."}
+    (article,) = read_article_file(write(tmp_path / "x.json", json.dumps(item)))
+    assert (article.title, article.text) == (item["title"], item["text"])
+
+
+def test_ingest_of_deeply_nested_json_is_one_clear_line(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(cli_env / "deep.json", DEEP)
+
+    assert main(["ingest", str(path)]) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"ошибка: Не могу прочитать «{path}»: слишком глубокая вложенность JSON."]
+    assert not (cli_env / "db.sqlite3").exists()
+
+
+@pytest.fixture
+def deep_seeds(tmp_path: Path, seed_path: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    write(seeds / "000_seed.txt", seed_path.read_bytes())
+    write(seeds / "001_deep.json", DEEP)
+    write(seeds / "002_deep.jsonl", DEEP + "\n")
+    return seeds
+
+
+async def test_the_bot_starts_when_a_seed_file_is_deeply_nested(
+    bot_settings: Settings, deep_seeds: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        app = await build_app(bot_settings.model_copy(update={"seeds_dir": deep_seeds}))
+    try:
+        assert await ArticleRepo(app.services.db).count() == 1
+    finally:
+        await app.close()
+    assert sum("nested too deeply" in r.getMessage() for r in caplog.records) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.intake.fetch import Fetcher, check_url, normalize_url
 from bot.intake.lang import detect_language, is_russian
 from bot.intake.service import (
+    EntryNote,
     FeedAdded,
     Ingested,
     IntakeService,
@@ -14,6 +15,7 @@ from bot.intake.service import (
 )
 
 __all__ = [
+    "EntryNote",
     "FeedAdded",
     "Fetcher",
     "Ingested",

@@ -42,6 +42,19 @@ class UnsupportedScheme(IntakeError):
         return f"unsupported scheme {self.scheme!r}"
 
 
+class BlockedAddress(IntakeError):
+    """A URL whose host is, or resolves to, an address the bot must not reach: its own
+    machine, a private network, link-local, multicast or reserved ranges."""
+
+    def __init__(self, url: str, host: str) -> None:
+        super().__init__(url, host)
+        self.host = host
+
+    @property
+    def reason(self) -> str:
+        return f"address of {self.host} is not public"
+
+
 class HttpStatusError(IntakeError):
     def __init__(self, url: str, status: int) -> None:
         super().__init__(url, status)

@@ -8,11 +8,11 @@ from calendar import timegm
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 
 from bot.intake.errors import BadFeed
 from bot.intake.fetch import normalize_url
+from bot.intake.markup import html_text
 
 # Below this an entry's text is taken for a teaser and the page behind it is fetched.
 # Feeds that carry whole articles (content:encoded, yandex:full-text) run to thousands.
@@ -43,6 +43,8 @@ class FeedEntry:
 class ParsedFeed:
     title: str
     entries: tuple[FeedEntry, ...]
+    # What was wrong with the XML when feedparser had to recover the entries from it.
+    warning: str | None = None
 
 
 def looks_like_feed(content_type: str, body: bytes) -> bool | None:
@@ -59,8 +61,10 @@ def looks_like_feed(content_type: str, body: bytes) -> bool | None:
 
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """The feed's title and entries; raises BadFeed for anything that is not a
-    well-formed RSS or Atom document. An empty entry list is the caller's to judge."""
+    """The feed's title and entries; raises BadFeed for anything that is not an RSS or
+    Atom document. Broken XML from which feedparser recovered entries (an undefined
+    entity, a stray XML declaration, an unclosed tag) is read with a `warning`; broken
+    XML that gave no entry is refused. An empty entry list is the caller's to judge."""
     import feedparser
 
     # Bytes, never a string: feedparser would fetch a string that looks like a URL itself.
@@ -70,29 +74,37 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         sanitize_html=True,
         resolve_relative_uris=True,
     )
+    warning: str | None = None
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         # A wrong declared charset or content type is harmless: feedparser has decoded
-        # the document anyway. Broken XML is not: a half-parsed feed could store
-        # truncated articles, so the whole feed is refused.
+        # the document anyway. Broken XML is read again by feedparser's lenient parser.
         if not isinstance(
             problem,
             (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType),
         ):
-            raise BadFeed(url, str(problem)[:200] or type(problem).__name__)
+            warning = str(problem)[:200] or type(problem).__name__
     if not parsed.get("version"):
-        raise BadFeed(url, "not RSS or Atom")
-    title = _text(parsed.feed.get("title", "")) or (_host(url) or url)
-    entries = tuple(entry for raw in parsed.entries if (entry := _entry(raw)) is not None)
-    return ParsedFeed(title=title[:300], entries=entries)
+        raise BadFeed(url, warning or "not RSS or Atom")
+    title = html_text(parsed.feed.get("title", "")) or (_host(url) or url)
+    # A recovered entry's text may be cut short where the XML broke: its page is read
+    # as for a teaser, and the feed's text kept only if the page fails.
+    recovered = warning is not None
+    entries = tuple(
+        entry for raw in parsed.entries if (entry := _entry(raw, recovered)) is not None
+    )
+    if warning is not None and not any(entry.text or entry.link for entry in entries):
+        # Nothing that could become an article survived: the feed is broken, not recovered.
+        raise BadFeed(url, warning)
+    return ParsedFeed(title=title[:300], entries=entries, warning=warning)
 
 
-def _entry(raw: Mapping[str, Any]) -> FeedEntry | None:
+def _entry(raw: Mapping[str, Any], recovered: bool = False) -> FeedEntry | None:
     link = (raw.get("link") or "").strip() or None
     if link is not None and not link.lower().startswith(("http://", "https://")):
         link = None
     url = normalize_url(link) if link else None
-    title = _text(raw.get("title", ""))
+    title = html_text(raw.get("title", ""))
     text = _best_text(raw)
     if not title and not text:
         return None
@@ -102,7 +114,9 @@ def _entry(raw: Mapping[str, Any]) -> FeedEntry | None:
     if not title:
         # An untitled entry (some Atom feeds): its first sentence serves as the title.
         title = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0][:200]
-    teaser = link is not None and (len(text) < TEASER_CHARS or bool(_CUT_OFF.search(text)))
+    teaser = link is not None and (
+        recovered or len(text) < TEASER_CHARS or bool(_CUT_OFF.search(text))
+    )
     return FeedEntry(
         key=key[:1000],
         link=link,
@@ -120,7 +134,7 @@ def _best_text(raw: Mapping[str, Any]) -> str:
     candidates = [raw.get("yandex_full-text") or ""]
     candidates += [part.get("value", "") for part in raw.get("content") or ()]
     candidates.append(raw.get("summary") or "")
-    texts = [_text(value) for value in candidates if isinstance(value, str)]
+    texts = [html_text(value) for value in candidates if isinstance(value, str)]
     return max(texts, key=len, default="")
 
 
@@ -138,64 +152,3 @@ def _host(url: str) -> str | None:
     from urllib.parse import urlsplit
 
     return urlsplit(url).hostname
-
-
-class _PlainText(HTMLParser):
-    """Text of the HTML fragment a feed entry carries, a blank line between blocks."""
-
-    _BLOCKS = frozenset(
-        {
-            "p",
-            "div",
-            "br",
-            "li",
-            "ul",
-            "ol",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "blockquote",
-            "tr",
-            "table",
-            "section",
-            "article",
-            "figure",
-            "hr",
-            "pre",
-        }
-    )
-    _SKIP = frozenset({"script", "style", "figcaption"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def _text(fragment: str) -> str:
-    if "<" not in fragment and "&" not in fragment:
-        return " ".join(fragment.split())
-    parser = _PlainText()
-    parser.feed(fragment)
-    parser.close()
-    paragraphs = "".join(parser.parts).split("\n\n")
-    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())

@@ -1,18 +1,26 @@
-"""HTTP for intake: one aiohttp session, timeouts, a size cap, conditional requests, charsets."""
+"""HTTP for intake: one aiohttp session, timeouts, a size cap, conditional requests, charsets,
+and the rules for which addresses the bot may reach at all."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import ipaddress
 import re
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from bot.intake.errors import (
     BadUrl,
+    BlockedAddress,
     FetchFailed,
     FetchTimeout,
     HttpStatusError,
@@ -26,6 +34,7 @@ TIMEOUT_SECONDS = 20.0
 MAX_URL_CHARS = 2048
 _CHUNK = 64 * 1024
 _MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9,"
     " text/html;q=0.8, application/xhtml+xml;q=0.8, */*;q=0.5"
@@ -100,6 +109,119 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
+# --- which addresses the bot may reach ------------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# "This network": a connection to 0.0.0.0 reaches the host itself.
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+# NAT64's well-known prefix carries an IPv4 address in its last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# What `socket` reads as an IPv4 address besides dotted quads: 2130706433, 0x7f000001,
+# 017700000001, 127.1. yarl leaves them as they are; getaddrinfo does not.
+_NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
+
+
+def _embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 one stands for (mapped, NAT64, 6to4, Teredo client), so
+    that `::ffff:127.0.0.1` is judged as 127.0.0.1."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return address
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL's host names by itself, in any form a resolver accepts; None
+    for a name that needs a lookup."""
+    bare = host.strip("[]").rstrip(".")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(bare):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(bare))
+        except OSError:
+            return None
+    return None
+
+
+def _is_localhost(host: str) -> bool:
+    # RFC 6761: every name under .localhost is the host itself, resolver or not.
+    name = host.rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """Which addresses a fetch may connect to. Public ones always; loopback and private
+    networks only with `allow_private` (tests, a self-hosted bot reading an intranet
+    site). Never: link-local (cloud metadata services live there), multicast,
+    unspecified, reserved. `exempt` networks are reachable whatever the rules."""
+
+    allow_private: bool = False
+    exempt: tuple[Network, ...] = ()
+
+    def allows(self, address: IPAddress) -> bool:
+        if any(address.version == net.version and address in net for net in self.exempt):
+            return True
+        address = _embedded_ipv4(address)
+        if address.is_loopback:
+            # Before the reserved check: Python counts ::1 as reserved too.
+            return self.allow_private
+        if (
+            address.is_multicast
+            or address.is_unspecified
+            or address.is_link_local
+            or address.is_reserved
+            or address in _THIS_NETWORK
+            or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+        ):
+            return False
+        return address.is_global or self.allow_private
+
+
+class _Refused(OSError):
+    """Raised inside aiohttp's connector; `Fetcher.get` turns it into BlockedAddress."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolves to {address}, which is not allowed")
+        self.host = host
+        self.address = address
+
+
+class CheckingResolver(AbstractResolver):
+    """Resolves through `inner` and refuses a name if any of its addresses is not
+    allowed. aiohttp connects to exactly the addresses returned here, so a name cannot
+    resolve to a public address for the check and a private one for the connection."""
+
+    def __init__(self, policy: AddressPolicy, inner: AbstractResolver) -> None:
+        self.policy = policy
+        self.inner = inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        for result in results:
+            address = ipaddress.ip_address(result["host"].partition("%")[0])
+            if not self.policy.allows(address):
+                raise _Refused(host, str(address))
+        return results
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     url: str
@@ -122,7 +244,11 @@ class Response:
 
 
 class Fetcher:
-    """Owns the one ClientSession intake uses; `start()` before use, `close()` at shutdown."""
+    """Owns the one ClientSession intake uses; `start()` before use, `close()` at shutdown.
+
+    Every URL, and every redirect's target, is checked against `AddressPolicy` before a
+    connection is made: a host written as an address here, a host name by the resolver
+    that the connection then uses."""
 
     def __init__(
         self,
@@ -130,20 +256,33 @@ class Fetcher:
         timeout: float = TIMEOUT_SECONDS,
         max_bytes: int = MAX_BYTES,
         user_agent: str = USER_AGENT,
+        allow_private: bool = False,
+        exempt: Iterable[str] = (),
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.user_agent = user_agent
+        self.policy = AddressPolicy(
+            allow_private=allow_private,
+            exempt=tuple(ipaddress.ip_network(net) for net in exempt),
+        )
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         if self._session is None or self._session.closed:
+            inner = self._resolver or aiohttp.DefaultResolver()
             self._session = aiohttp.ClientSession(
                 # `total` bounds a server that trickles bytes forever, not only a silent one.
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"User-Agent": self.user_agent, "Accept": ACCEPT},
                 # A few sockets per host: polite to news sites, enough for teaser pages.
-                connector=aiohttp.TCPConnector(limit=16, limit_per_host=4),
+                connector=aiohttp.TCPConnector(
+                    limit=16, limit_per_host=4, resolver=CheckingResolver(self.policy, inner)
+                ),
+                # No proxy from the environment: the address checked is the one connected to.
+                trust_env=False,
             )
 
     async def close(self) -> None:
@@ -163,13 +302,31 @@ class Fetcher:
     ) -> None:
         await self.close()
 
+    def check(self, raw: str) -> str:
+        """`check_url`, and a host that names a refused address (or localhost) refused too:
+        no network, so a bad feed URL is turned away before it is stored."""
+        url = check_url(raw)
+        self._check_host(url, _parse(url))
+        return url
+
+    def _check_host(self, url: str, target: URL) -> None:
+        host = target.host
+        if not host:
+            raise BadUrl(url)
+        address = literal_address(host)
+        if address is not None and not self.policy.allows(address):
+            raise BlockedAddress(url, host)
+        if address is None and _is_localhost(host) and not self.policy.allow_private:
+            raise BlockedAddress(url, host)
+
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> Response:
         """GET with If-None-Match / If-Modified-Since when given; a 304 comes back as a
         Response whose `not_modified` is true. Raises IntakeError for everything else
-        that is not a 2xx with a body under the size cap."""
-        url = check_url(url)
+        that is not a 2xx with a body under the size cap, BlockedAddress for a URL or a
+        redirect that leads where the policy does not allow."""
+        url = self.check(url)
         if self._session is None or self._session.closed:
             # Normally opened at start-up; a caller that skipped it (the offline console)
             # still works, and close() ends the session all the same.
@@ -180,39 +337,69 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        target = _parse(url)
         try:
-            async with self._session.get(
-                url, headers=headers, allow_redirects=True, max_redirects=_MAX_REDIRECTS
-            ) as resp:
-                final = str(resp.url)
-                if resp.status == 304:
-                    return Response(final, 304, "", None, b"", etag, last_modified)
-                if not 200 <= resp.status < 300:
-                    raise HttpStatusError(url, resp.status)
-                if resp.content_length is not None and resp.content_length > self.max_bytes:
-                    raise ResponseTooLarge(url, self.max_bytes)
-                body = await self._read(resp, url)
-                return Response(
-                    url=final,
-                    status=resp.status,
-                    content_type=resp.content_type.lower(),
-                    charset=_known_charset(resp.charset),
-                    body=body,
-                    etag=resp.headers.get("ETag"),
-                    last_modified=resp.headers.get("Last-Modified"),
-                )
+            # One deadline for the whole chain of redirects, not one per hop.
+            async with asyncio.timeout(self.timeout):
+                for _ in range(_MAX_REDIRECTS + 1):
+                    # Redirects are followed here, not by aiohttp: each target is checked
+                    # like the URL itself before anything connects to it.
+                    async with self._session.get(
+                        target, headers=headers, allow_redirects=False
+                    ) as resp:
+                        location = resp.headers.get("Location")
+                        if resp.status in _REDIRECTS and location:
+                            target = self._redirect(url, resp.url, location)
+                            continue
+                        return await self._response(url, resp, etag, last_modified)
         except TimeoutError as exc:
             raise FetchTimeout(url, self.timeout) from exc
-        except aiohttp.NonHttpUrlRedirectClientError as exc:
-            # A redirect to ftp:, file: and the like: refused like the URL itself would be.
-            target = str(exc.args[0]) if exc.args else ""
-            raise UnsupportedScheme(url, urlsplit(target).scheme or "?") from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, _Refused):
+                raise BlockedAddress(url, exc.os_error.host) from exc
+            raise FetchFailed(url, type(exc).__name__) from exc
         except aiohttp.InvalidURL as exc:
             raise BadUrl(url) from exc
-        except aiohttp.TooManyRedirects as exc:
-            raise FetchFailed(url, "too many redirects") from exc
         except aiohttp.ClientError as exc:
             raise FetchFailed(url, type(exc).__name__) from exc
+        raise FetchFailed(url, "too many redirects")
+
+    def _redirect(self, url: str, base: URL, location: str) -> URL:
+        try:
+            target = base.join(URL(location))
+        except ValueError as exc:
+            raise BadUrl(url) from exc
+        scheme = target.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            # A redirect to ftp:, file: and the like: refused like the URL itself would be.
+            raise UnsupportedScheme(url, scheme or "?")
+        self._check_host(url, target)
+        return target
+
+    async def _response(
+        self,
+        url: str,
+        resp: aiohttp.ClientResponse,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> Response:
+        final = str(resp.url)
+        if resp.status == 304:
+            return Response(final, 304, "", None, b"", etag, last_modified)
+        if not 200 <= resp.status < 300:
+            raise HttpStatusError(url, resp.status)
+        if resp.content_length is not None and resp.content_length > self.max_bytes:
+            raise ResponseTooLarge(url, self.max_bytes)
+        body = await self._read(resp, url)
+        return Response(
+            url=final,
+            status=resp.status,
+            content_type=resp.content_type.lower(),
+            charset=_known_charset(resp.charset),
+            body=body,
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+        )
 
     async def _read(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         # Content-Length may be absent or wrong (and gzip expands): count what arrives,
@@ -225,6 +412,15 @@ class Fetcher:
                 raise ResponseTooLarge(url, self.max_bytes)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _parse(url: str) -> URL:
+    # yarl is what aiohttp connects by: the host checked is the host it will use
+    # (it folds full-width and other look-alike digits and dots, for one).
+    try:
+        return URL(url)
+    except ValueError as exc:
+        raise BadUrl(url) from exc
 
 
 def _known_charset(name: str | None) -> str | None:

@@ -14,6 +14,18 @@ from bot.models import NewArticle
 log = logging.getLogger(__name__)
 
 _WHITESPACE = re.compile(r"\s+")
+# A page's header, above the article proper, that trafilatura keeps as the text's
+# first lines: "08.04.2015 12:46", "17 июня 2025, 10:15", "Обновлено: 2025-06-17",
+# and bylines such as "by Полина Лазарева".
+_DATE = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[^\W\d_]{3,10}\.?,?\s+\d{4}(?:\s*г\.)?"
+)
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+_WORD = re.compile(r"[^\W\d_]+")
+_BYLINE = re.compile(r"(?:by|автор:?)\s+\S.{0,50}", re.IGNORECASE)
+_HEADER_LINES = 3
+# What joins a site's name to a page's title: "Заголовок | Сайт", "Titre - Le Monde".
+_JOINS = frozenset({"|", "-", "–", "—", "»", "·", ":", "/"})
 
 
 def _same(a: str, b: str) -> bool:
@@ -48,9 +60,7 @@ def extract_page(
         raise NoArticleText(url)
     page_title = (doc.title or "").strip() or (title or "").strip()
     paragraphs = [line.strip() for line in (doc.text or "").splitlines() if line.strip()]
-    # trafilatura keeps the page's <h1> as the first line of the text.
-    if paragraphs and any(_same(paragraphs[0], t) for t in (page_title, title or "") if t):
-        paragraphs.pop(0)
+    paragraphs = _without_header(paragraphs, [t for t in (page_title, title or "") if t])
     if not paragraphs:
         raise NoArticleText(url)
     text = "\n\n".join(paragraphs)
@@ -62,6 +72,55 @@ def extract_page(
         source=(doc.sitename or "").strip() or (urlsplit(url).hostname or ""),
         published_at=_date(doc.date),
     )
+
+
+def _without_header(paragraphs: list[str], titles: list[str]) -> list[str]:
+    """The text without the page's header that trafilatura keeps as its first lines:
+    the <h1> with a section label or date above it, then a date line or a byline."""
+    for n, line in enumerate(paragraphs[:_HEADER_LINES]):
+        if any(_is_title(line, title) for title in titles):
+            if all(_is_label(above) for above in paragraphs[:n]):
+                paragraphs = paragraphs[n + 1 :]
+            break
+    dropped = 0
+    while paragraphs and dropped < _HEADER_LINES and _is_meta(paragraphs[0]):
+        paragraphs = paragraphs[1:]
+        dropped += 1
+    return paragraphs
+
+
+def _is_title(line: str, title: str) -> bool:
+    """The title, or the title without the site's suffix ("… » Noticias", "… | DW")."""
+    if _same(line, title):
+        return True
+    head = _WHITESPACE.sub(" ", line).strip().casefold()
+    full = _WHITESPACE.sub(" ", title).strip().casefold()
+    return len(head) >= 20 and full.startswith(head) and full[len(head) :][:3].strip() in _JOINS
+
+
+def _is_label(line: str) -> bool:
+    """A section name or a date above the title ("Neuigkeiten", "08.04.2015 12:46")."""
+    return _is_meta(line) or (
+        len(line) <= 40 and len(line.split()) <= 3 and not line.endswith((".", "!", "?"))
+    )
+
+
+def _is_meta(line: str) -> bool:
+    """A date line or a byline: "17 июня 2025, 10:15", "by Полина Лазарева",
+    "Patricio Candia | Palma de Mallorca | 08/01/2014"."""
+    if len(line) > 60 or line.endswith(("!", "?")):
+        return False
+    if _BYLINE.fullmatch(line) and not line.endswith("."):
+        return True
+    if not _DATE.search(line):
+        return False
+    parts = [part.strip() for part in re.split(r"[|·•]", line)]
+    if len(parts) > 1:
+        # "author | place | date": a few short names and the date.
+        return len(parts) <= 4 and all(len(part) <= 30 for part in parts)
+    rest = _CLOCK.sub(" ", _DATE.sub(" ", line))
+    # A date and a time, perhaps with a word or two ("Обновлено:", "Uhr"), nothing else.
+    return len(_WORD.findall(rest)) <= 2 and not any(ch.isdigit() for ch in rest)
 
 
 def _date(value: str | None) -> datetime | None:

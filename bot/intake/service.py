@@ -19,7 +19,7 @@ from bot.intake.errors import (
     IntakeError,
 )
 from bot.intake.feeds import FeedEntry, ParsedFeed, looks_like_feed, parse_feed
-from bot.intake.fetch import Fetcher, Response, check_url, normalize_url
+from bot.intake.fetch import Fetcher, Response, normalize_url
 from bot.intake.lang import article_language
 from bot.intake.pages import extract_page
 from bot.models import Article, NewArticle
@@ -31,6 +31,11 @@ Notify = Callable[[str], Awaitable[None]]
 
 PAUSE_AFTER = 5
 MAX_ENTRIES = 100
+# A teaser whose page fails for a passing reason (timeout, 5xx) waits this many polls
+# for it; then it is stored with the feed's own text rather than never.
+PAGE_RETRIES = 3
+# Entries waiting for their page, remembered across polls; a bound, not a working size.
+_MAX_WAITING = 4096
 PAGE_CONCURRENCY = 4
 # Feeds polled at once: each is a different site, so a slow one should not hold up the
 # rest; a handful keeps the bot's own connections and CPU modest.
@@ -56,6 +61,27 @@ class Ingested:
         return self.lang == "ru"
 
 
+Outcome = Literal["feed_text", "skipped", "later"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryNote:
+    """A feed entry that did not go in whole, and why: stored with the feed's own text
+    because its page could not be used (`feed_text`), not stored (`skipped`), or
+    waiting for its page until the next poll (`later`)."""
+
+    title: str
+    link: str | None
+    outcome: Outcome
+    error: SvodkaError
+
+    @property
+    def line(self) -> str:
+        """One English line for the log."""
+        reason = self.error.reason if isinstance(self.error, IntakeError) else None
+        return f"{self.link or self.title}: {self.outcome}: {reason or type(self.error).__name__}"
+
+
 @dataclass(frozen=True, slots=True)
 class PollResult:
     feed: Feed
@@ -63,14 +89,20 @@ class PollResult:
     items: tuple[Ingested, ...] = ()
     # Entries this feed (or another) delivered before, skipped without a fetch.
     seen: int = 0
-    # Entries that could not be stored this time, with the reason, for the log.
-    entry_errors: tuple[str, ...] = ()
+    # Entries that did not go in whole this time, with the reason.
+    notes: tuple[EntryNote, ...] = ()
     error: IntakeError | None = None
     paused_now: bool = False
+    # Set when feedparser had to recover the feed from broken XML.
+    warning: str | None = None
 
     @property
     def added(self) -> list[Ingested]:
         return [item for item in self.items if item.created]
+
+    @property
+    def entry_errors(self) -> tuple[str, ...]:
+        return tuple(note.line for note in self.notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +119,34 @@ class UrlIngest:
     url: str
     feed_title: str | None
     items: tuple[Ingested, ...]
-    entry_errors: tuple[str, ...] = ()
+    notes: tuple[EntryNote, ...] = ()
+    warning: str | None = None
 
     @property
     def added(self) -> list[Ingested]:
         return [item for item in self.items if item.created]
+
+    @property
+    def entry_errors(self) -> tuple[str, ...]:
+        return tuple(note.line for note in self.notes)
 
 
 @dataclass
 class _Batch:
     items: list[Ingested] = field(default_factory=list)
     seen: int = 0
-    errors: list[str] = field(default_factory=list)
-    # An entry was skipped for a reason that may pass (timeout, 5xx): poll it again.
+    notes: list[EntryNote] = field(default_factory=list)
+    # An entry waits for its page, which failed for a reason that may pass: poll again.
     retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """An entry made into an article, or not, and what got in the way."""
+
+    article: NewArticle | None
+    problem: IntakeError | None = None
+    later: bool = False
 
 
 class IntakeService:
@@ -124,6 +170,8 @@ class IntakeService:
         self.max_entries = max_entries
         self.page_concurrency = page_concurrency
         self.feed_concurrency = feed_concurrency
+        # (feed id, entry key) -> polls the entry has waited for its page so far.
+        self._waiting: dict[tuple[int, str], int] = {}
 
     async def start(self) -> None:
         await self.fetcher.start()
@@ -139,7 +187,7 @@ class IntakeService:
         added = 0
         for raw in urls:
             try:
-                url = check_url(raw)
+                url = self.fetcher.check(raw)
             except IntakeError as exc:
                 log.error("FEEDS entry %r skipped: %s", raw, exc.reason)
                 continue
@@ -153,7 +201,7 @@ class IntakeService:
     async def add_feed(self, url: str, *, now: datetime) -> FeedAdded:
         """Checks that the URL serves a feed, stores it and takes in its entries. Nothing
         is stored for a URL that fails (the error says why)."""
-        url = check_url(url)
+        url = self.fetcher.check(url)
         existing = await self.feeds.by_url(url)
         if existing is not None:
             return FeedAdded(existing, created=False)
@@ -197,7 +245,15 @@ class IntakeService:
                     return None
 
         results = await asyncio.gather(*(poll(feed) for feed in await self.feeds.active()))
-        return [result for result in results if result is not None]
+        done = [result for result in results if result is not None]
+        for result in done:
+            # Entries stored or waiting need no one; an entry given up on is news to the
+            # admins, who would otherwise never learn the feed lost it.
+            if skipped := [note for note in result.notes if note.outcome == "skipped"]:
+                await self._tell_admins(
+                    texts.feed_entries_skipped(result.feed.id, result.feed.name, skipped)
+                )
+        return done
 
     async def poll_feed(self, feed: Feed, *, now: datetime) -> PollResult:
         try:
@@ -229,15 +285,18 @@ class IntakeService:
             last_modified=response.last_modified,
             keep_validators=batch.retry,
         )
-        for problem in batch.errors:
-            log.warning("feed %s (%s): %s", feed.id, feed.url, problem)
+        if parsed.warning:
+            log.warning("feed %s (%s) recovered from: %s", feed.id, feed.url, parsed.warning)
+        for note in batch.notes:
+            log.warning("feed %s (%s): %s", feed.id, feed.url, note.line)
         updated = await self.feeds.get(feed.id) or feed
         return PollResult(
             updated,
             "updated",
             items=tuple(batch.items),
             seen=batch.seen,
-            entry_errors=tuple(batch.errors),
+            notes=tuple(batch.notes),
+            warning=parsed.warning,
         )
 
     async def _failed(self, feed: Feed, exc: IntakeError, *, now: datetime) -> PollResult:
@@ -277,7 +336,7 @@ class IntakeService:
     async def ingest_url(self, url: str, *, now: datetime) -> UrlIngest:
         """Stores the article on a page, or every entry of a feed (without subscribing
         to it). Raises an IntakeError when the URL gives nothing to store."""
-        url = check_url(url)
+        url = self.fetcher.check(url)
         response = await self.fetcher.get(url)
         kind = looks_like_feed(response.content_type, response.body)
         parsed: ParsedFeed | None = None
@@ -297,9 +356,13 @@ class IntakeService:
         if not parsed.entries:
             raise EmptyFeed(url)
         batch = await self._ingest_entries(parsed, None, now=now)
-        if not batch.items and batch.errors:
-            log.warning("nothing stored from %s: %s", url, "; ".join(batch.errors))
-        return UrlIngest(url, parsed.title, tuple(batch.items), tuple(batch.errors))
+        if parsed.warning:
+            log.warning("feed %s recovered from: %s", url, parsed.warning)
+        for note in batch.notes:
+            log.warning("feed %s: %s", url, note.line)
+        return UrlIngest(
+            url, parsed.title, tuple(batch.items), tuple(batch.notes), warning=parsed.warning
+        )
 
     # --- shared steps --------------------------------------------------------------
 
@@ -326,29 +389,39 @@ class IntakeService:
             fresh.append(entry)
         limit = asyncio.Semaphore(self.page_concurrency)
 
-        async def build(entry: FeedEntry) -> NewArticle | IntakeError:
+        async def build(entry: FeedEntry) -> _Built:
             async with limit:
-                return await self._article_for(entry, parsed.title)
+                return await self._article_for(entry, parsed.title, feed)
+
+        def note(entry: FeedEntry, outcome: Outcome, error: SvodkaError) -> None:
+            batch.notes.append(EntryNote(entry.title, entry.link, outcome, error))
 
         # Teaser pages are fetched a few at a time; articles are stored in feed order.
         built = await asyncio.gather(*(build(entry) for entry in fresh))
         for entry, outcome in zip(fresh, built, strict=True):
-            if isinstance(outcome, IntakeError):
-                batch.errors.append(f"{entry.link or entry.key}: {outcome.reason}")
-                if outcome.transient:
+            article, problem = outcome.article, outcome.problem
+            if feed is not None and not outcome.later:
+                self._waiting.pop((feed.id, entry.key), None)
+            if article is None:
+                # No page, and no text of its own to fall back on, or a page to wait for.
+                assert problem is not None
+                note(entry, "later" if outcome.later else "skipped", problem)
+                if outcome.later:
                     batch.retry = True
-                    continue
-                if feed is not None:
+                elif feed is not None:
                     await self.feeds.mark_seen(
                         feed.id, entry.key, url=entry.url, article_id=None, now=now
                     )
                 continue
             try:
-                item = await self._store(outcome, now=now)
+                item = await self._store(article, now=now)
             except SvodkaError as exc:
                 # Too long, empty after cleaning: this entry will not get better.
-                batch.errors.append(f"{entry.link or entry.key}: {type(exc).__name__}")
+                note(entry, "skipped", exc)
                 item = None
+            else:
+                if problem is not None:
+                    note(entry, "feed_text", problem)
             if feed is not None:
                 await self.feeds.mark_seen(
                     feed.id,
@@ -361,8 +434,10 @@ class IntakeService:
                 batch.items.append(item)
         return batch
 
-    async def _article_for(self, entry: FeedEntry, source: str) -> NewArticle | IntakeError:
-        """The entry as an article; a teaser is replaced by the text of its page."""
+    async def _article_for(self, entry: FeedEntry, source: str, feed: Feed | None) -> _Built:
+        """The entry as an article; a teaser is replaced by the text of its page. When
+        the page cannot be used, the entry's own text is the news: it is kept, unless
+        a polled feed's page may come back by the next poll (a few polls at most)."""
         base = NewArticle(
             title=entry.title,
             text=entry.text,
@@ -371,7 +446,7 @@ class IntakeService:
             published_at=entry.published_at,
         )
         if not entry.teaser or entry.link is None:
-            return base
+            return _Built(base)
         try:
             response = await self.fetcher.get(entry.link)
             page = await asyncio.to_thread(
@@ -382,15 +457,24 @@ class IntakeService:
                 title=entry.title,
             )
         except IntakeError as exc:
-            if exc.transient or not entry.text:
-                return exc
-            # The page is gone or holds no article: the teaser is still the news.
-            log.info("using the teaser of %s: %s", entry.link, exc.reason)
-            return base
+            if exc.transient and feed is not None and self._wait(feed.id, entry.key):
+                return _Built(None, exc, later=True)
+            return _Built(base if entry.text else None, exc)
         if len(page.text) < len(entry.text):
             # Extraction missed the article (a paywall, a script-built page).
-            return base
-        return _with(base, text=page.text)
+            return _Built(base)
+        return _Built(_with(base, text=page.text))
+
+    def _wait(self, feed_id: int, key: str) -> bool:
+        """Whether the entry may wait for its page once more; counts the wait."""
+        waited = self._waiting.get((feed_id, key), 0)
+        if waited >= PAGE_RETRIES:
+            return False
+        if len(self._waiting) >= _MAX_WAITING:
+            # Entries a feed dropped while they waited are never looked up again.
+            del self._waiting[next(iter(self._waiting))]
+        self._waiting[(feed_id, key)] = waited + 1
+        return True
 
     async def _store(self, new: NewArticle, *, now: datetime) -> Ingested:
         lang = new.lang or await asyncio.to_thread(article_language, new.title, new.text)
