@@ -202,16 +202,23 @@ _SUMMARY = (
     " Добыча в регионе снизилась на треть. Аналитики ждут новых решений картеля.',"
     " algorithm='lexrank', sentences=1)"
 )
+# What the entry point of `python -m bot` does first.
+_HOOKS = "from bot import lazy_imports; lazy_imports.install(); "
 IMPORTS = {
     "python": "pass",
     "aiogram, importing itself (every type built)": "import aiogram.client.session.aiohttp",
     "aiogram, imported by the bot (types built on use)": (
-        "import bot, aiogram.client.session.aiohttp"
+        f"{_HOOKS}import aiogram.client.session.aiohttp"
     ),
-    "+ everything bot.app imports": "import bot.__main__, bot.app",
-    "+ pymorphy3's dictionaries": "import bot.app; from bot.nlp.lemmas import lemma;"
-    " lemma('статьи')",
-    "+ the summarizer stack (the first summary)": f"import bot.app; {_SUMMARY}",
+    "+ everything bot.app imports": f"{_HOOKS}import bot.__main__, bot.app",
+    "+ the Bot API models the bot meets (built at start)": (
+        f"{_HOOKS}import bot.app; lazy_imports.build_now(bot.app.TELEGRAM_MODELS)"
+    ),
+    "+ pymorphy3's dictionaries": f"{_HOOKS}import bot.app;"
+    " lazy_imports.build_now(bot.app.TELEGRAM_MODELS);"
+    " from bot.nlp.lemmas import lemma; lemma('статьи')",
+    "+ the summarizer stack (the first summary)": f"{_HOOKS}import bot.app;"
+    f" lazy_imports.build_now(bot.app.TELEGRAM_MODELS); {_SUMMARY}",
 }
 
 

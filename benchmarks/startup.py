@@ -110,9 +110,11 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| +(\S+)")
 
 def import_seconds() -> tuple[float, dict[str, float]]:
     """`python -m bot`'s imports: total seconds, and own seconds per top-level package."""
-    # bot.__main__ imports bot.app only when it runs, so import both as `run` would.
+    # bot.__main__ imports bot.app only when it runs, so import both as `run` would, after
+    # the import hooks its entry point installs.
+    imports = "from bot import lazy_imports; lazy_imports.install(); import bot.__main__, bot.app"
     result = subprocess.run(
-        [python(), "-X", "importtime", "-c", "import bot.__main__, bot.app"],
+        [python(), "-X", "importtime", "-c", imports],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot import texts
+from bot import lazy_imports, texts
 from bot.config import Settings
 from bot.errors import SvodkaError
 from bot.models import Article, NewArticle
@@ -318,5 +318,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def entry() -> int:
+    """`python -m bot` and the `svodka` script: main() with lighter imports of aiogram
+    and nltk, installed before anything imports them (bot/lazy_imports.py says what
+    they buy and what they rely on)."""
+    lazy_imports.install()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -21,14 +21,28 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    GetChatAdministrators,
+    GetMe,
+    GetUpdates,
+    SendChatAction,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+)
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Update,
 )
 
-from bot import jobs, texts
+from bot import jobs, lazy_imports, texts
 from bot.articles import load_summarizer
 from bot.clock import Clock, utc_now
 from bot.config import Settings
@@ -43,6 +57,7 @@ from storage.subscriptions import SubscriptionRepo
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +74,8 @@ class App:
     jobs: Jobs
     subscriptions: SubscriptionService
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # The Bot API models built at start (TELEGRAM_MODELS), held for as long as the app.
+    telegram_models: list[type[BaseModel]] = field(default_factory=list)
     # Set by run(): after the warm-up, the heap so far is moved out of the garbage
     # collector's reach (gc.freeze). Not in tests, which start many apps in one process.
     freeze_heap: bool = False
@@ -74,6 +91,7 @@ class App:
     async def start(self) -> None:
         """What the Dispatcher runs at start-up, before the first update."""
         services = self.services
+        self.telegram_models = lazy_imports.build_now(TELEGRAM_MODELS)
         await register_commands(self.bot)
         await services.intake.start()
         if added := await services.intake.ensure_feeds(self.settings.feeds, now=self.clock()):
@@ -185,6 +203,30 @@ async def build_app(
     app = App(services, bot, dp, schedule, subscriptions)
     dp.startup.register(app.start)
     return app
+
+
+# The Bot API models the bot meets: an update and what is in it, what the bot builds, the
+# methods it calls and their answers. bot/lazy_imports.py defers building their validators
+# to first use, 20-250 ms each here; App.start builds them before the first update
+# (tests/test_lazy_imports.py checks that answering builds nothing more).
+TELEGRAM_MODELS = (
+    Update,
+    InlineKeyboardMarkup,
+    InlineKeyboardButton,
+    LinkPreviewOptions,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeAllGroupChats,
+    GetMe,
+    DeleteWebhook,
+    SetWebhook,
+    GetUpdates,
+    SetMyCommands,
+    SendMessage,
+    SendChatAction,
+    AnswerCallbackQuery,
+    GetChatAdministrators,
+)
 
 
 async def register_commands(bot: Bot) -> None:

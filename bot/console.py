@@ -23,20 +23,19 @@ from bot import texts
 from bot.app import build_app
 from bot.clock import utc_now
 from bot.config import Settings
-from bot.offline import ME, OfflineSession, text_update
+from bot.offline import OfflineSession, text_update
 from bot.parsing import is_digits
 from bot.render import strip_tags
 
 TOKEN = "42:console"
 CHAT_ID = 1
-YOU = User(id=CHAT_ID, is_bot=False, first_name=texts.CONSOLE_YOU, language_code="ru")
 
 
 class ConsoleSession(OfflineSession):
     """Prints what the bot sends and remembers the last message's buttons."""
 
     def __init__(self, out: TextIO) -> None:
-        super().__init__(me=ME)
+        super().__init__()
         self.out = out
         self.buttons: list[tuple[str, str | None, str | None, Message]] = []
 
@@ -77,6 +76,7 @@ class Console:
         self.out = out
         self.updates = itertools.count(1)
         self.message_ids = itertools.count(10_000)
+        self.you = User(id=CHAT_ID, is_bot=False, first_name=texts.CONSOLE_YOU, language_code="ru")
 
     async def __aenter__(self) -> Console:
         self.session = ConsoleSession(self.out)
@@ -99,7 +99,7 @@ class Console:
                 update_id=next(self.updates),
                 callback_query=CallbackQuery(
                     id=str(next(self.updates)),
-                    from_user=YOU,
+                    from_user=self.you,
                     chat_instance="console",
                     message=message,
                     data=data or "",
@@ -109,8 +109,8 @@ class Console:
             next(self.updates),
             next(self.message_ids),
             line,
-            chat=Chat(id=CHAT_ID, type="private", first_name=YOU.first_name),
-            from_user=YOU,
+            chat=Chat(id=CHAT_ID, type="private", first_name=self.you.first_name),
+            from_user=self.you,
             date=utc_now(),
         )
 

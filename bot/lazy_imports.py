@@ -1,19 +1,22 @@
-"""Lighter imports of aiogram and nltk: the bot starts in a third of the time and half the memory.
+"""Lighter imports of aiogram and nltk, installed by the entry point (`bot.__main__.entry`).
 
-Three third-party imports do far more work than the bot needs. `install()`, called
-when the `bot` package is imported, puts an import hook in front of each; each is
-measured in benchmarks/startup.py and benchmarks/memory.py and checked in
-tests/test_lazy_imports.py, in fresh processes.
+What they buy, measured by benchmarks/imports.py against the same commands without them
+(docs/benchmarks.md has the figures): the bot starts polling in about a third of the
+time and holds about half the memory; `console --once` answers in about a third of the
+time; `summarize` is a little faster. Nothing else in the tree depends on them: without
+`install()` (the tests, the benchmarks that import the bot) everything works the same,
+only heavier.
 
 `aiogram.types` ends with a loop that calls `model_rebuild()` on each of its ~450
 pydantic models, so importing it builds a validator for every type the Bot API has:
-on our machines that is 2 of the 3 seconds aiogram takes to import and 110 of its
-170 MB. The bot meets a few dozen of those types, and aiogram already declares its
-models `defer_build=True`; only that loop makes the builds eager. The hook runs the
-module with the loop's `model_rebuild()` calls skipped for aiogram's own models, then
-puts the names the loop would have passed into the modules whose annotations refer
-to them. Pydantic then builds a model's validator, with the same schema, on its
-first validation.
+2 of the 3 seconds aiogram takes to import and 110 of its 170 MB. The bot meets a few
+dozen of those types, and aiogram already declares its models `defer_build=True`; only
+that loop makes the builds eager. The hook runs the module with the loop's
+`model_rebuild()` calls skipped for aiogram's own models, then puts the names the loop
+would have passed into the modules whose annotations refer to them. Pydantic then
+builds a model's validator, with the same schema, on its first validation; `build_now`
+builds the ones the bot meets at its start, so no user waits for them and a model that
+no longer builds stops the start, not a reply.
 
 `aiogram.methods.base`: the ~190 method models are not deferred, and building them
 at import would build the types they take. The hook defers them the same way.
@@ -25,8 +28,17 @@ collocation scores, Fisher's test, Gale-Church alignment). The hook hides
 `scipy.stats` while nltk initialises; nltk has a fallback for each, and after the
 import `scipy.stats` imports as usual.
 
-If aiogram or nltk was imported before `bot`, the hook for it does nothing; nor does
-it for an `aiogram.types` that no longer ends with that loop.
+What they rely on, and what happens when it no longer holds:
+
+* aiogram, pydantic and nltk within the upper bounds pinned in pyproject.toml, the
+  versions tests/test_lazy_imports.py has passed on. Raise a bound only with that test
+  passing on the new version.
+* `aiogram.types` ending with that loop: one that does not is imported as it is, and a
+  warning says so (slower, not broken).
+* aiogram or nltk not imported before `install()`: one that was is left as it is, and a
+  warning says so.
+* nltk guarding its `scipy.stats` imports: an nltk that needs it fails its import with a
+  RuntimeError that names this module, rather than a summarizer that half works.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import inspect
+import logging
 import re
 import sys
 from pathlib import Path
@@ -41,16 +54,55 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+
+    from pydantic import BaseModel
 
     # Runs a module (the first argument runs its code) with something changed around it.
     Wrapper = Callable[[Callable[[], None], ModuleType], None]
 
 
+log = logging.getLogger(__name__)
+
+
 def install() -> None:
-    """Put the hook in front of the imports below. Idempotent."""
-    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    """Puts the hooks in front of the imports below. Idempotent."""
+    if any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        return
+    for name in _WRAPPERS:
+        if name in sys.modules:
+            log.warning(
+                "%s was imported before bot.lazy_imports.install(): it stays as it is,"
+                " with a slower start and more memory",
+                name,
+            )
+    sys.meta_path.insert(0, _Finder())
+
+
+def build_now(models: Iterable[type[BaseModel]]) -> list[type[BaseModel]]:
+    """Builds the validators of `models` now, not at their first use; for a Bot API
+    method, also the validator of its response. A no-op for what is built already (all
+    of it, without the hooks). Raises RuntimeError for a model that does not build.
+
+    Returns the models built, responses included: pydantic keeps a response model such
+    as `Response[Message]` only while something refers to it, so the caller holds them.
+    """
+    from aiogram.methods.base import Response, TelegramMethod
+
+    built: list[type[BaseModel]] = []
+    for model in models:
+        built.append(model)
+        if issubclass(model, TelegramMethod):
+            built.append(Response[model.__returning__])  # type: ignore[name-defined]
+    for target in built:
+        try:
+            target.model_rebuild(raise_errors=True)
+        except Exception as exc:
+            raise RuntimeError(
+                f"{target.__name__} does not build; if aiogram or pydantic was upgraded"
+                " past the bounds in pyproject.toml, see bot/lazy_imports.py"
+            ) from exc
+    return built
 
 
 class _Finder(importlib.abc.MetaPathFinder):
@@ -75,8 +127,14 @@ def _looks_as_expected(name: str, spec: importlib.machinery.ModuleSpec) -> bool:
     try:
         source = Path(spec.origin or "").read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return False
-    return "model_rebuild(_types_namespace=_types_namespace)" in source
+        source = ""
+    if "model_rebuild(_types_namespace=_types_namespace)" in source:
+        return True
+    log.warning(
+        "aiogram.types no longer ends with the loop bot/lazy_imports.py skips: its types"
+        " are built at import, with a slower start and more memory"
+    )
+    return False
 
 
 class _Loader(importlib.abc.Loader):
@@ -126,6 +184,13 @@ def _nltk(run: Callable[[], None], module: ModuleType) -> None:
         sys.modules["scipy.stats"] = None  # type: ignore[assignment]
     try:
         run()
+    except ImportError as exc:
+        if hidden and exc.name == "scipy.stats":
+            raise RuntimeError(
+                "nltk now needs scipy.stats to import, which bot/lazy_imports.py hides from"
+                " it: pin nltk below this version or drop that hook"
+            ) from exc
+        raise
     finally:
         if hidden and sys.modules.get("scipy.stats", "") is None:
             del sys.modules["scipy.stats"]

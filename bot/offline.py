@@ -32,9 +32,13 @@ from aiogram.types import (
     User,
 )
 
+from bot import texts
 from bot.clock import Clock, utc_now
 
-ME = User(id=42, is_bot=True, first_name="Сводка", username="svodka_bot")
+
+def bot_user() -> User:
+    """The bot itself, as an offline session's getMe answers."""
+    return User(id=42, is_bot=True, first_name=texts.BOT_NAME, username="svodka_bot")
 
 
 def user(user_id: int) -> User:
@@ -91,12 +95,12 @@ class OfflineSession(BaseSession):
     def __init__(
         self,
         *,
-        me: User = ME,
+        me: User | None = None,
         group_owner: int = 900,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__()
-        self.me = me
+        self.me = me if me is not None else bot_user()
         # Every group's only admin, for the admin checks of groups.
         self.group_owner = group_owner
         self.clock = clock

@@ -411,6 +411,7 @@ CONSOLE_WELCOME = (
     "Ctrl+D — выход."
 )
 CONSOLE_YOU = "Вы"
+BOT_NAME = "Сводка"  # the bot's name in the console
 
 # `python -m bot backup PATH [--force]`
 BACKUP_DONE = "копия базы сохранена: {path} ({articles}, {size})"

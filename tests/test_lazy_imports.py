@@ -1,7 +1,9 @@
-"""bot.lazy_imports: aiogram's models are built on first use, and built the same;
-the summarizer stack loads with the first summary, without scipy.stats.
+"""bot.lazy_imports: aiogram's models are built on first use, and built the same; a
+started bot has built every model it meets; the summarizer stack loads with the first
+summary, without scipy.stats; where the hooks' assumptions fail, they say so.
 
 Each check runs in a fresh interpreter: this test process imported aiogram long ago.
+The hooks are installed as the entry point (bot.__main__.entry) installs them.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ ROOTS = ["Update", "Message", "CallbackQuery", "ChatMemberUpdated", "InlineKeybo
 METHOD_ROOTS = ["SendMessage", "AnswerCallbackQuery", "SetMyCommands", "GetUpdates"]
 
 
-def run(script: str) -> Any:
+INSTALL = "from bot import lazy_imports; lazy_imports.install()\n"
+
+
+def run(script: str, *, hooks: bool = True) -> Any:
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
+        [sys.executable, "-c", (INSTALL if hooks else "") + textwrap.dedent(script)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -54,6 +59,20 @@ def run(script: str) -> Any:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
+
+
+def run_with_packages(folder: Path, statement: str) -> subprocess.CompletedProcess[str]:
+    """`statement` with the hooks installed and the packages in `folder` ahead of the
+    installed ones."""
+    return subprocess.run(
+        [sys.executable, "-c", INSTALL + statement],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}"},
+    )
 
 
 SCHEMAS = f"""
@@ -144,8 +163,7 @@ def test_every_type_and_method_still_builds() -> None:
 
 
 def test_lazily_built_schemas_equal_aiograms_own() -> None:
-    # Stock: aiogram imported before bot, so the hook stands aside.
-    stock = run("import json\nimport aiogram.types\nimport bot.app\n" + textwrap.dedent(SCHEMAS))
+    stock = run("import json\nimport bot.app\n" + textwrap.dedent(SCHEMAS), hooks=False)
     lazy = run("import json\nimport bot.app\n" + textwrap.dedent(SCHEMAS))
     assert set(lazy) == set(ROOTS) | set(METHOD_ROOTS)
     for name in lazy:
@@ -177,25 +195,120 @@ def test_the_summarizer_stack_loads_with_the_first_summary_not_at_start() -> Non
     assert half == 0.5
 
 
-def test_an_aiogram_without_the_eager_loop_is_imported_as_it_is(tmp_path: Path) -> None:
+def test_an_aiogram_without_the_eager_loop_is_imported_as_it_is_and_says_so(
+    tmp_path: Path,
+) -> None:
     # A stand-in "aiogram.types" that builds its models another way: the hook must
     # leave it alone rather than skip builds it knows nothing about.
     package = tmp_path / "aiogram"
     (package / "types").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "types" / "__init__.py").write_text("BUILT = True\n")
+    result = run_with_packages(
+        tmp_path, "import aiogram.types as t, sys; print(t.BUILT, type(t.__loader__).__name__)"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "SourceFileLoader"]
+    assert "aiogram.types no longer ends with the loop" in result.stderr
+
+
+def test_a_package_imported_before_the_hooks_is_left_as_it_is_and_said_so() -> None:
     result = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import bot, aiogram.types as t, sys; print(t.BUILT, type(t.__loader__).__name__)",
+            "import aiogram.types\n"
+            + INSTALL
+            + "print(aiogram.types.Message.__pydantic_complete__)",
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
-        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["True", "SourceFileLoader"]
+    assert result.stdout.split() == ["True"]  # built at import, as aiogram does it
+    assert "aiogram.types was imported before bot.lazy_imports.install()" in result.stderr
+
+
+def test_an_nltk_that_needs_scipy_stats_fails_loudly(tmp_path: Path) -> None:
+    (tmp_path / "nltk").mkdir()
+    (tmp_path / "nltk" / "__init__.py").write_text("import scipy.stats\n")
+    result = run_with_packages(tmp_path, "import nltk")
+    assert result.returncode != 0
+    assert "RuntimeError: nltk now needs scipy.stats" in result.stderr
+    assert "bot/lazy_imports.py" in result.stderr
+
+
+def test_a_started_bot_has_built_every_telegram_model_it_meets() -> None:
+    # The bot as `python -m bot run` runs it, hooks installed, against the Bot API test
+    # server: once it polls, answering commands, button presses, group admin checks and
+    # joining a group builds no further validator (App.start built them).
+    newly_built = run(f"""
+        import asyncio, json
+        from pydantic import BaseModel
+        from bot.app import build_app, poll
+        from bot.config import Settings
+        from tests.botapi import FakeTelegram, same_chat
+
+        def built():
+            seen, found, stack = set(), set(), [BaseModel]
+            while stack:
+                for sub in stack.pop().__subclasses__():
+                    if sub not in seen:
+                        seen.add(sub)
+                        stack.append(sub)
+                        if sub.__module__.startswith("aiogram.") and sub.__pydantic_complete__:
+                            found.add(f"{{sub.__module__}}.{{sub.__qualname__}}")
+            return found
+
+        async def say(tg, text, chat_id=1001, **kw):
+            count = len(tg.sent(chat_id)) + 1
+            tg.message(text, chat_id=chat_id, **kw)
+            await tg.wait_for(
+                "sendMessage", lambda c: same_chat(c.chat_id, chat_id), count=count, timeout=60
+            )
+            return tg.sent(chat_id)[-1]
+
+        async def converse(tg):
+            for text in ("/start", "/latest", "/summary", "/search Казахстан", "Токаев",
+                         "/subscribe 08:30", "/settings", "/unsubscribe"):
+                await say(tg, text, user_id=1001)
+            summary = await say(tg, "/summary 1", user_id=1001)
+            button = summary.params["reply_markup"]["inline_keyboard"][0][0]
+            tg.callback(button["callback_data"], message=summary, user_id=1001)
+            await tg.wait_for("answerCallbackQuery", timeout=60)
+            group = -1001700
+            tg.my_chat_member(group, "member", "left", chat_type="supergroup")
+            await tg.wait_for("sendMessage", lambda c: same_chat(c.chat_id, group))
+            tg.set_admins(group, [1002])
+            await say(tg, "/subscribe@svodka_bot 09:00", chat_id=group, user_id=1002)
+            await say(tg, "/points@svodka_bot", chat_id=group, user_id=1003)
+            await say(tg, "/feeds", user_id=500)
+
+        async def main(folder):
+            async with FakeTelegram(token="42:token", bot_username="svodka_bot") as tg:
+                settings = Settings(
+                    _env_file=None, bot_token="42:token", telegram_api_url=tg.url,
+                    database_path=f"{{folder}}/svodka.sqlite3", seeds_dir={str(ROOT / "seeds")!r},
+                    admin_ids=[500], flood_burst=10_000,
+                )
+                app = await build_app(settings)
+                task = asyncio.create_task(poll(app, handle_signals=False, polling_timeout=1))
+                try:
+                    await tg.wait_for("getUpdates", ok=None, timeout=60)
+                    before = built()
+                    await converse(tg)
+                    after = built()
+                finally:
+                    await app.dp.stop_polling()
+                    await task
+                    await app.close()
+            return sorted(after - before)
+
+        import tempfile
+        with tempfile.TemporaryDirectory() as folder:
+            print(json.dumps(asyncio.run(main(folder))))
+    """)
+    assert newly_built == []
