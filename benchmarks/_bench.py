@@ -7,13 +7,17 @@ the bot-level benchmarks (dispatch, startup, memory, responsiveness) have in com
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import platform
+import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from _common import ROOT, SEED
 from aiogram import Dispatcher
@@ -22,6 +26,9 @@ from aiogram.types import Update, User
 
 from bot.config import Settings
 from bot.offline import OfflineSession, chat, text_update, user
+
+if TYPE_CHECKING:
+    from tests.botapi import FakeTelegram
 
 __all__ = ["ROOT", "SEED"]
 
@@ -128,6 +135,32 @@ def bot_env(api_url: str, database: Path, **extra: str) -> dict[str, str]:
 
 def python() -> str:
     return sys.executable
+
+
+async def start_bot(
+    command: Sequence[str], tg: FakeTelegram, database: Path, *, stderr: int = subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """`command`, a `python -m bot` process or the bare bot, polling `tg` with its store
+    at `database` (and its working directory beside it)."""
+    return await asyncio.create_subprocess_exec(
+        *command,
+        env=bot_env(tg.url, database),
+        cwd=database.parent,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, as a service manager stops the bot; SIGKILL if it has not gone in 15 s."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 def rss_mb(pid: int | str = "self") -> tuple[float, float]:

@@ -37,8 +37,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import BOT_USERNAME, ROOT, SEED, TOKEN, bot_env, machine, median, python, rss_mb, table
-from startup import stop
+from _bench import (
+    BOT_USERNAME,
+    ROOT,
+    SEED,
+    TOKEN,
+    bot_env,
+    machine,
+    median,
+    python,
+    rss_mb,
+    start_bot,
+    stop_bot,
+    table,
+)
 
 from tests.botapi import FakeTelegram, same_chat
 
@@ -87,27 +99,17 @@ async def run_bot(variant: str, database: Path) -> dict[str, float]:
         tg.message("/help", user_id=FIRST_USER)
         loop = asyncio.get_running_loop()
         launched = loop.time()
-        process = await asyncio.create_subprocess_exec(
-            *launch(variant, "run"),
-            env=bot_env(tg.url, database),
-            cwd=database.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        process = await start_bot(launch(variant, "run"), tg, database)
         try:
             poll = (await tg.wait_for("getUpdates", ok=None, timeout=120))[0]
             first = await tg.wait_for(
                 "sendMessage", lambda call: same_chat(call.chat_id, FIRST_USER), timeout=120
             )
-            for _ in range(1200):
-                if warmed(database):
-                    break
-                if process.returncode is not None:
-                    break
+            deadline = loop.time() + 120
+            while not warmed(database):
+                if process.returncode is not None or loop.time() > deadline:
+                    raise TimeoutError("the warm-up did not finish")
                 await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the warm-up did not finish within two minutes")
             await asyncio.sleep(0.5)
             rss, peak = rss_mb(process.pid)
             sent = loop.time()
@@ -115,13 +117,13 @@ async def run_bot(variant: str, database: Path) -> dict[str, float]:
             later = await tg.wait_for(
                 "sendMessage", lambda call: same_chat(call.chat_id, SECOND_USER), timeout=120
             )
-        except TimeoutError:
+        except TimeoutError as exc:
             assert process.stderr is not None
-            await stop(process)
+            await stop_bot(process)
             error = (await process.stderr.read()).decode(errors="replace")
-            raise RuntimeError(f"{variant}: no answer:\n{error[-2000:]}") from None
+            raise RuntimeError(f"{variant}: {exc}:\n{error[-2000:]}") from None
         finally:
-            await stop(process)
+            await stop_bot(process)
     return {
         "to first poll, s": poll.time - launched,
         "first update, ms": 1000 * (first[0].time - poll.time),

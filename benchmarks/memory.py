@@ -39,6 +39,8 @@ from _bench import (
     machine,
     python,
     rss_mb,
+    start_bot,
+    stop_bot,
     table,
     verdict,
 )
@@ -170,14 +172,7 @@ async def run_process(
     readings: dict[str, tuple[float, float]] = {}
     async with FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME) as tg:
         tg.message("/help", user_id=FIRST_USER)  # its answer says the bot is up and polling
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            env=bot_env(tg.url, database),
-            cwd=database.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = await start_bot(command, tg, database, stderr=subprocess.DEVNULL)
         try:
             await tg.wait_for(
                 "sendMessage", lambda call: same_chat(call.chat_id, FIRST_USER), timeout=120
@@ -191,9 +186,7 @@ async def run_process(
             await asyncio.sleep(0.5)  # a /full's later parts
             readings["after updates"] = rss_mb(process.pid)
         finally:
-            if process.returncode is None:
-                process.terminate()
-            await process.wait()
+            await stop_bot(process)
     return readings
 
 

@@ -22,28 +22,28 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from _bench import BARE_BOT, BOT_USERNAME, ROOT, TOKEN, bot_env, machine, median, python, table
+from _bench import (
+    BARE_BOT,
+    BOT_USERNAME,
+    ROOT,
+    TOKEN,
+    machine,
+    median,
+    python,
+    start_bot,
+    stop_bot,
+    table,
+)
 from _bench import verdict as goal_verdict
 
 from tests.botapi import FakeTelegram
 
 GOAL = 1.5  # seconds from launch to the first getUpdates
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def time_to_poll(command: list[str], database: Path) -> float:
@@ -54,14 +54,7 @@ async def time_to_poll(command: list[str], database: Path) -> float:
         tg.message("/help")
         loop = asyncio.get_running_loop()
         launched = loop.time()
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            env=bot_env(tg.url, database),
-            cwd=database.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        process = await start_bot(command, tg, database)
         exited = asyncio.ensure_future(process.wait())
         try:
             waiting = asyncio.ensure_future(tg.wait_for("getUpdates", ok=None, timeout=120))
@@ -73,7 +66,7 @@ async def time_to_poll(command: list[str], database: Path) -> float:
                 raise RuntimeError(f"{command[-1]} exited before polling:\n{error[-2000:]}")
             first = waiting.result()[0]
         finally:
-            await stop(process)
+            await stop_bot(process)
             exited.cancel()
     return first.time - launched
 

@@ -360,6 +360,11 @@ def added_reply(article: Article, created: bool) -> str:
     return template.format(id=article.id, title=html.escape(article.title))
 
 
+def feed_reply(template: str, feed: Feed, **fields: object) -> str:
+    """A reply about one feed: `template` with its number and (escaped) name."""
+    return template.format(id=feed.id, title=html.escape(feed.name), **fields)
+
+
 def feeds_reply(feeds: Sequence[Feed]) -> list[Reply]:
     """The admins' feed list, one feed a line or two, split at line ends."""
     if not feeds:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -30,33 +28,34 @@ async def feed_add(
         await message.answer(texts.FEED_ADD_HINT)
         return
     result = await intake.add_feed(url, now=clock())
-    title = html.escape(result.feed.name)
     if not result.created:
-        await message.answer(texts.FEED_EXISTS.format(id=result.feed.id, title=title))
+        await message.answer(render.feed_reply(texts.FEED_EXISTS, result.feed))
         return
     new = len(result.poll.added) if result.poll else 0
-    lines = [texts.FEED_ADDED.format(id=result.feed.id, title=title, new=new)]
+    lines = [render.feed_reply(texts.FEED_ADDED, result.feed, new=new)]
     if result.poll is not None:
         lines += render.entry_report(result.poll.warning, result.poll.notes)
     await message.answer("\n".join(lines))
 
 
-async def feed_remove(message: Message, command: CommandObject, intake: IntakeService) -> None:
+async def feed_number(message: Message, command: CommandObject) -> int | None:
+    """The feed a command names by its number in /feeds; None, with a hint sent, if none."""
     number = parse_number(command.args or "")
     if number is None:
         await message.answer(texts.FEED_NUMBER_HINT.format(command=command.command))
-        return
-    feed = await intake.remove_feed(number)
-    await message.answer(texts.FEED_REMOVED.format(id=feed.id, title=html.escape(feed.name)))
+    return number
+
+
+async def feed_remove(message: Message, command: CommandObject, intake: IntakeService) -> None:
+    if (number := await feed_number(message, command)) is not None:
+        feed = await intake.remove_feed(number)
+        await message.answer(render.feed_reply(texts.FEED_REMOVED, feed))
 
 
 async def feed_resume(message: Message, command: CommandObject, intake: IntakeService) -> None:
-    number = parse_number(command.args or "")
-    if number is None:
-        await message.answer(texts.FEED_NUMBER_HINT.format(command=command.command))
-        return
-    feed = await intake.resume_feed(number)
-    await message.answer(texts.FEED_RESUMED.format(id=feed.id, title=html.escape(feed.name)))
+    if (number := await feed_number(message, command)) is not None:
+        feed = await intake.resume_feed(number)
+        await message.answer(render.feed_reply(texts.FEED_RESUMED, feed))
 
 
 def build() -> Router:
