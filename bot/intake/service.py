@@ -82,8 +82,25 @@ class EntryNote:
         return f"{self.link or self.title}: {self.outcome}: {reason or type(self.error).__name__}"
 
 
+class _Entries:
+    """What a run over a feed's entries reports: the articles it stored or found again
+    (`items`) and notes on the entries that did not go in whole."""
+
+    __slots__ = ()
+    items: tuple[Ingested, ...]
+    notes: tuple[EntryNote, ...]
+
+    @property
+    def added(self) -> list[Ingested]:
+        return [item for item in self.items if item.created]
+
+    @property
+    def entry_errors(self) -> tuple[str, ...]:
+        return tuple(note.line for note in self.notes)
+
+
 @dataclass(frozen=True, slots=True)
-class PollResult:
+class PollResult(_Entries):
     feed: Feed
     status: Literal["updated", "not_modified", "failed"]
     items: tuple[Ingested, ...] = ()
@@ -96,14 +113,6 @@ class PollResult:
     # Set when feedparser had to recover the feed from broken XML.
     warning: str | None = None
 
-    @property
-    def added(self) -> list[Ingested]:
-        return [item for item in self.items if item.created]
-
-    @property
-    def entry_errors(self) -> tuple[str, ...]:
-        return tuple(note.line for note in self.notes)
-
 
 @dataclass(frozen=True, slots=True)
 class FeedAdded:
@@ -113,7 +122,7 @@ class FeedAdded:
 
 
 @dataclass(frozen=True, slots=True)
-class UrlIngest:
+class UrlIngest(_Entries):
     """What `ingest_url` found: one page's article, or a feed's entries."""
 
     url: str
@@ -121,14 +130,6 @@ class UrlIngest:
     items: tuple[Ingested, ...]
     notes: tuple[EntryNote, ...] = ()
     warning: str | None = None
-
-    @property
-    def added(self) -> list[Ingested]:
-        return [item for item in self.items if item.created]
-
-    @property
-    def entry_errors(self) -> tuple[str, ...]:
-        return tuple(note.line for note in self.notes)
 
 
 @dataclass
