@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import logging
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from razdel import sentenize, tokenize
@@ -14,16 +13,15 @@ from razdel import sentenize, tokenize
 from bot.errors import EmptyText
 from bot.models import Article, NewArticle, SearchHit
 from bot.nlp.index import index_text, query_groups, word_variants
-from storage.db import Database, from_db_time, from_db_time_or_none, to_db_time
+from storage.db import Database, Row, from_db_time, from_db_time_or_none, to_db_time
 from storage.memo import Memo
+from storage.search import CANDIDATES, search_index
 
 logger = logging.getLogger(__name__)
 
 _COLUMNS = "id, title, text, source, url, published_at, added_at, content_hash, lang"
 _COLUMNS_A = ", ".join(f"a.{name.strip()}" for name in _COLUMNS.split(","))
 
-# A title hit says more about what the article is about than one in the body.
-_TITLE_WEIGHT = 10.0
 # Bounds the work a pasted wall of text can cause; real queries are a few words.
 _MAX_QUERY_CHARS = 1000
 _MAX_TERMS = 16
@@ -57,7 +55,7 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 
 
-def _article(row: sqlite3.Row) -> Article:
+def _article(row: Row) -> Article:
     return Article(
         id=row["id"],
         title=row["title"],
@@ -74,21 +72,6 @@ def _article(row: sqlite3.Row) -> Article:
 def query_terms(query: str) -> list[tuple[str, ...]]:
     """Per distinct query word, its alternative normal forms (see bot.nlp.index)."""
     return query_groups(query[:_MAX_QUERY_CHARS], max_terms=_MAX_TERMS)
-
-
-def _quoted(term: str) -> str:
-    # FTS5 reads a NUL as the end of the query string ("unterminated string").
-    return '"' + term.replace("\x00", "").replace('"', '""') + '"'
-
-
-def match_expression(groups: list[tuple[str, ...]], operator: str) -> str:
-    """Each term a quoted FTS5 string, so no user input is ever read as query syntax;
-    a word's alternative forms are OR-ed, the words joined by `operator`."""
-    parts = [
-        _quoted(group[0]) if len(group) == 1 else "(" + " OR ".join(map(_quoted, group)) + ")"
-        for group in groups
-    ]
-    return f" {operator} ".join(parts)
 
 
 def _window(sentence: str, start: int, stop: int, width: int) -> str:
@@ -122,18 +105,26 @@ def _lemmas(title: str, text: str) -> tuple[str, str]:
     return index_text(title), index_text(text)
 
 
+def _clean(value: str) -> str:
+    # PostgreSQL text cannot hold a NUL; no reader misses one, so neither store keeps it.
+    return value.replace("\x00", "").strip()
+
+
 class ArticleRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, candidates: int = CANDIDATES) -> None:
         self._db = db
+        self._index = search_index(db, candidates)
+        # Articles never change once stored, so even a store shared with other
+        # processes keeps this true (only delete() removes one, and no command does).
         self._recent: Memo[int, Article] = Memo(256)
 
     async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
         """Stores the article; a duplicate by URL or by text returns the stored one and False."""
-        title = new.title.strip()
-        text = new.text.strip()
+        title = _clean(new.title)
+        text = _clean(new.text)
         if not normalize_text(text):
             raise EmptyText()
-        url = (new.url or "").strip() or None
+        url = _clean(new.url or "") or None
         digest = content_hash(text)
         published = to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
         # pymorphy3 over a long text takes a while: keep it off the event loop, and
@@ -146,7 +137,7 @@ class ArticleRepo:
                 f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
                 (
                     title,
-                    new.source.strip(),
+                    _clean(new.source),
                     url,
                     published,
                     to_db_time(now),
@@ -158,15 +149,13 @@ class ArticleRepo:
             if row is None:
                 existing = await self._db.fetchone(
                     f"SELECT {_COLUMNS} FROM articles WHERE url = ? OR content_hash = ?"
-                    " ORDER BY url = ? DESC LIMIT 1",
+                    # Not `url = ? DESC`: a NULL comparison sorts first in PostgreSQL.
+                    " ORDER BY CASE WHEN url = ? THEN 0 ELSE 1 END LIMIT 1",
                     (url, digest, url),
                 )
                 assert existing is not None, "a conflict implies a stored row"
                 return _article(existing), False
-            await self._db.execute(
-                "INSERT INTO articles_fts (rowid, title_lemmas, text_lemmas) VALUES (?, ?, ?)",
-                (row["id"], title_lemmas, text_lemmas),
-            )
+            await self._index.add(row["id"], title_lemmas, text_lemmas)
         return _article(row), True
 
     async def get(self, article_id: int) -> Article | None:
@@ -195,10 +184,11 @@ class ArticleRepo:
 
     async def added_since(self, since: datetime, *, limit: int | None = None) -> list[Article]:
         """Articles added strictly after `since`, oldest first."""
-        rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM articles WHERE added_at > ? ORDER BY added_at, id LIMIT ?",
-            (to_db_time(since), -1 if limit is None else max(limit, 0)),
-        )
+        sql = f"SELECT {_COLUMNS} FROM articles WHERE added_at > ? ORDER BY added_at, id"
+        if limit is None:
+            rows = await self._db.fetchall(sql, (to_db_time(since),))
+        else:
+            rows = await self._db.fetchall(f"{sql} LIMIT ?", (to_db_time(since), max(limit, 0)))
         return [_article(row) for row in rows]
 
     async def count_since(self, since: datetime) -> int:
@@ -224,25 +214,23 @@ class ArticleRepo:
         terms = await asyncio.to_thread(query_terms, query)
         if not terms:
             return []
-        rows = await self._match(match_expression(terms, "AND"), limit)
+        rows = await self._match(terms, every_word=True, limit=limit)
         if not rows and len(terms) > 1:
-            rows = await self._match(match_expression(terms, "OR"), limit)
+            rows = await self._match(terms, every_word=False, limit=limit)
         wanted = {form for group in terms for form in group}
         return [
             SearchHit(article, await asyncio.to_thread(make_snippet, article.text, wanted))
             for article in map(_article, rows)
         ]
 
-    async def _match(self, expression: str, limit: int) -> list[sqlite3.Row]:
+    async def _match(
+        self, terms: list[tuple[str, ...]], *, every_word: bool, limit: int
+    ) -> list[Row]:
         try:
-            return await self._db.fetchall(
-                f"SELECT {_COLUMNS_A} FROM articles_fts"
-                " JOIN articles AS a ON a.id = articles_fts.rowid"
-                " WHERE articles_fts MATCH ?"
-                " ORDER BY bm25(articles_fts, ?, 1.0), a.id DESC LIMIT ?",
-                (expression, _TITLE_WEIGHT, limit),
+            return await self._index.match(
+                terms, every_word=every_word, limit=limit, columns=_COLUMNS_A
             )
-        except sqlite3.OperationalError:
-            # Quoting should make this unreachable; a search must still never break a chat.
-            logger.warning("full-text query failed: %r", expression, exc_info=True)
+        except self._db.errors:
+            # Terms are parameters or quoted; a search must still never break a chat.
+            logger.warning("full-text query failed: %r", terms, exc_info=True)
             return []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 from bot.models import KeyPoint, Points, Summary
-from storage.db import Database
+from storage.db import Database, to_db_time
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ _POINTS_LENGTH = 0
 # guard makes that a no-op instead of a foreign-key error.
 _PUT = """
     INSERT INTO summaries (article_id, kind, algorithm, length, payload, created_at)
-    SELECT ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')
+    SELECT ?, ?, ?, ?, ?, ?
     WHERE EXISTS (SELECT 1 FROM articles WHERE id = ?)
     ON CONFLICT (article_id, kind, algorithm, length)
     DO UPDATE SET payload = excluded.payload, created_at = excluded.created_at
@@ -27,6 +28,11 @@ _GET = (
     "SELECT payload FROM summaries"
     " WHERE article_id = ? AND kind = ? AND algorithm = ? AND length = ?"
 )
+
+
+def _stamp() -> str:
+    # When an entry was computed, for people reading the table; nothing compares it.
+    return to_db_time(datetime.now(UTC))
 
 
 class SummaryCache:
@@ -55,6 +61,7 @@ class SummaryCache:
                 summary.algorithm,
                 sentences,
                 payload,
+                _stamp(),
                 summary.article_id,
             ),
         )
@@ -83,7 +90,15 @@ class SummaryCache:
         )
         await self._db.execute(
             _PUT,
-            (article_id, "points", _POINTS_ALGORITHM, _POINTS_LENGTH, payload, article_id),
+            (
+                article_id,
+                "points",
+                _POINTS_ALGORITHM,
+                _POINTS_LENGTH,
+                payload,
+                _stamp(),
+                article_id,
+            ),
         )
 
     async def clear(self, article_id: int | None = None) -> None:

@@ -31,10 +31,14 @@ _REMEMBER_MESSAGE = (
 class ChatRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Every update reads its chat's settings; only this repository writes them.
-        self._overrides: Memo[int, dict[str, object]] = Memo(10_000)
+        # Every update reads its chat's settings; only this repository writes them,
+        # unless other processes share the store: then every read asks it.
+        kept = 0 if db.shared else 10_000
+        self._overrides: Memo[int, dict[str, object]] = Memo(kept)
+        # Settings writes begun so far: a read that a write overtook keeps nothing.
+        self._writes = 0
         # Every bare /summary reads its chat's current article; 0 stands for none.
-        self._current: Memo[int, int] = Memo(10_000)
+        self._current: Memo[int, int] = Memo(kept)
         # What record() was told and SQLite has not been yet, and the task writing it.
         self._pending: list[tuple[int, int | None, tuple[tuple[int, int], ...]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -43,12 +47,14 @@ class ChatRepo:
         """The chat's overrides on top of `default`, carrying the real chat id."""
         overrides = self._overrides.get(chat_id)
         if overrides is None:
+            writes = self._writes
             row = await self._db.fetchone(
                 "SELECT algorithm, sentences, timezone FROM chats WHERE chat_id = ?", (chat_id,)
             )
             names = ("algorithm", "sentences", "timezone")
             overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
-            self._overrides.put(chat_id, overrides)
+            if writes == self._writes:
+                self._overrides.put(chat_id, overrides)
         return replace(default, chat_id=chat_id, **overrides)  # type: ignore[arg-type]
 
     async def update_settings(
@@ -60,6 +66,7 @@ class ChatRepo:
         timezone: str | None = None,
     ) -> None:
         """Sets the given overrides; a None leaves that setting as it was."""
+        self._writes += 1
         await self._db.execute(
             "INSERT INTO chats (chat_id, algorithm, sentences, timezone) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET"
@@ -148,9 +155,10 @@ class ChatRepo:
         how many went."""
         await self.flush()
         return await self._db.execute(
-            "DELETE FROM bot_messages WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
-            " row_number() OVER (PARTITION BY chat_id ORDER BY message_id DESC) AS n"
-            " FROM bot_messages) WHERE n > ?)",
+            "DELETE FROM bot_messages WHERE (chat_id, message_id) IN (SELECT chat_id,"
+            " message_id FROM (SELECT chat_id, message_id, row_number() OVER"
+            " (PARTITION BY chat_id ORDER BY message_id DESC) AS n FROM bot_messages)"
+            " AS ranked WHERE n > ?)",
             (keep,),
         )
 
@@ -169,6 +177,7 @@ class ChatRepo:
         What the new id already has (written after the migration) wins over the old row.
         """
         old, new = old_chat_id, new_chat_id
+        self._writes += 1
         await self.flush()
         async with self._db.transaction():
             await self._db.execute(
@@ -184,12 +193,16 @@ class ChatRepo:
                 " timezone = coalesce(chats.timezone, excluded.timezone),"
                 " current_article_id = coalesce(chats.current_article_id,"
                 " excluded.current_article_id),"
-                " introduced = max(chats.introduced, excluded.introduced)",
+                " introduced = CASE WHEN chats.introduced > excluded.introduced"
+                " THEN chats.introduced ELSE excluded.introduced END",
                 (new, old),
             )
             await self._db.execute("DELETE FROM chats WHERE chat_id = ?", (old,))
+            # Links the new id has already win; the old id's others move over.
             await self._db.execute(
-                "UPDATE OR IGNORE bot_messages SET chat_id = ? WHERE chat_id = ?", (new, old)
+                "UPDATE bot_messages SET chat_id = ? WHERE chat_id = ? AND message_id NOT IN"
+                " (SELECT message_id FROM bot_messages WHERE chat_id = ?)",
+                (new, old, new),
             )
             await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
             await move_chat_subscriptions(self._db, old, new)

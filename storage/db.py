@@ -1,21 +1,36 @@
-"""The one SQLite connection of the process, its pragmas, transactions and migrations."""
+"""The store's connection: one interface, with a SQLite (`storage.sqlite`) and a
+PostgreSQL (`storage.postgres`) implementation behind it.
+
+Repositories write their SQL once, for both: `?` placeholders, rows read by column name
+or index, `transaction()` for statements that must land together. Where the dialects
+really differ (full-text search, a few functions), a repository asks `db.dialect`.
+Times are stored as fixed-width UTC ISO text on both backends (`to_db_time`), so text
+order is time order and no value needs converting between them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Self
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from bot.clock import as_utc
-from storage.schema import migrate
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 Params = Sequence[object]
+Dialect = Literal["sqlite", "postgres"]
+
+
+class Row(Protocol):
+    """A result row: `row["title"]` or `row[0]` (sqlite3.Row and asyncpg.Record both are)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
 
 def to_db_time(value: datetime) -> str:
@@ -31,119 +46,105 @@ def from_db_time_or_none(value: str | None) -> datetime | None:
     return None if value is None else from_db_time(value)
 
 
-class Database:
-    """Owns one aiosqlite connection; every statement goes through it.
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock named `name`."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
-    Coroutines share the connection, so a transaction would otherwise swallow the
-    statements other tasks run while it is open. A lock held by the task that owns the
-    transaction keeps them out until it commits; single statements take it briefly.
+
+def is_postgres_url(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached or opened (a server down, a wrong password)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class LeaderLock(ABC):
+    """The store's side of leader election (see bot.leader): at most one holder at a time
+    across every process that shares the store."""
+
+    @abstractmethod
+    async def acquire(self) -> bool:
+        """One attempt; True when this process holds the lock now."""
+
+    @abstractmethod
+    async def held(self) -> bool:
+        """Whether the lock is still ours (a lost connection loses it)."""
+
+    @abstractmethod
+    async def release(self) -> None: ...
+
+
+class Database(ABC):
+    """One store, shared by every task of the process.
+
+    A transaction belongs to the task that opened it: that task's statements run inside
+    it, everyone else's outside it, and a nested `transaction()` in the same task is a
+    savepoint. Reads outside a transaction do not wait behind another task's long query
+    (SQLite: reader connections beside the writer; PostgreSQL: a pool).
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path | str) -> None:
-        self._conn = conn
-        self.path = path
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
-        self._depth = 0
+    dialect: ClassVar[Dialect]
+    # Whether other processes may write the same store, so rows kept in memory can go
+    # stale (PostgreSQL: several bot processes; SQLite: this process only).
+    shared: ClassVar[bool]
+    # What a failed statement raises, for the few callers that recover from one.
+    errors: ClassVar[tuple[type[Exception], ...]]
+    # The schema version found when the store was opened, before migrating it.
+    migrated_from: int = 0
 
     @classmethod
-    async def open(cls, path: Path | str) -> Self:
-        if str(path) != ":memory:":
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of the
-        # sqlite3 module's implicit transactions.
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await migrate(conn)
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn, path)
+    async def open(cls, target: Path | str) -> Database:
+        """The store at a SQLite path or a postgresql:// URL, migrated to this code's schema."""
+        if is_postgres_url(target):
+            from storage.postgres import PostgresDatabase
 
-    async def close(self) -> None:
-        await self._conn.close()
+            return await PostgresDatabase.connect(str(target))
+        from storage.sqlite import SqliteDatabase
 
-    async def schema_version(self) -> int:
-        row = await self.fetchone("PRAGMA user_version")
-        assert row is not None
-        return int(row[0])
+        return await SqliteDatabase.connect(target)
 
-    @asynccontextmanager
-    async def _exclusive(self) -> AsyncIterator[None]:
-        if self._owner is not None and self._owner is asyncio.current_task():
-            yield
-            return
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                yield
-            finally:
-                self._owner = None
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception.
+    @abstractmethod
+    async def schema_version(self) -> int: ...
 
-        Nested use inside the same task becomes a savepoint, so an inner failure that
-        the caller catches undoes only the inner block.
-        """
-        async with self._exclusive():
-            depth = self._depth
-            savepoint = f"sp{depth}"
-            await self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth = depth
-                if self._conn.in_transaction:
-                    if depth == 0:
-                        await self._conn.execute("ROLLBACK")
-                    else:
-                        await self._conn.execute(f"ROLLBACK TO {savepoint}")
-                        await self._conn.execute(f"RELEASE {savepoint}")
-                raise
-            self._depth = depth
-            if depth > 0:
-                await self._conn.execute(f"RELEASE {savepoint}")
-                return
-            try:
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
-                raise
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for people: a path, or a host and database (no password)."""
 
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """Commits when the block ends, rolls back on any exception."""
+
+    @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Runs one statement; returns the number of rows it changed."""
-        async with self._exclusive():
-            # One trip to the database thread, not two (execute, then cursor.close):
-            # the count comes from the connection's running total, read under the lock.
-            # Triggers and cascades count too; only deletes of articles have them, and
-            # their callers ask "any?", not "how many?".
-            before = self._conn.total_changes
-            await self._conn.execute_fetchall(sql, params)
-            return self._conn.total_changes - before
 
+    @abstractmethod
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
-        """Runs one statement for each row of parameters, in one trip to the database
-        thread."""
-        async with self._exclusive():
-            await self._conn.executemany(sql, rows)
+        """Runs one statement for each row of parameters, all or none."""
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._exclusive():
-            # Always read to the end: a RETURNING statement left half-read would keep
-            # its write transaction open.
-            rows = await self._conn.execute_fetchall(sql, params)
-            return list(rows)
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    @abstractmethod
+    def leader_lock(self, name: str) -> LeaderLock:
+        """A lock named `name` that at most one process sharing this store holds."""
+
+
+async def open_database(settings: Settings) -> Database:
+    """The store the settings name: PostgreSQL at DATABASE_URL, else SQLite at DATABASE_PATH."""
+    if settings.database_url is not None:
+        return await Database.open(settings.database_url.get_secret_value())
+    return await Database.open(settings.database_path)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database, from_db_time, from_db_time_or_none, to_db_time
+from storage.db import Database, Row, from_db_time, from_db_time_or_none, to_db_time
 
 _COLUMNS = "id, url, title, etag, last_modified, failures, paused, added_at, last_error, checked_at"
 
@@ -29,7 +28,7 @@ class Feed:
         return self.title or self.url
 
 
-def _feed(row: sqlite3.Row) -> Feed:
+def _feed(row: Row) -> Feed:
     return Feed(
         id=row["id"],
         url=row["url"],
@@ -138,7 +137,8 @@ class FeedRepo:
         """Whether this feed delivered the entry before, or any feed delivered its link."""
         row = await self._db.fetchone(
             "SELECT 1 FROM feed_entries WHERE (feed_id = ? AND entry_id = ?)"
-            " OR (? IS NOT NULL AND url = ?) LIMIT 1",
+            # The cast tells PostgreSQL the type of a parameter it sees only in IS NOT NULL.
+            " OR (CAST(? AS TEXT) IS NOT NULL AND url = ?) LIMIT 1",
             (feed_id, entry_id, url, url),
         )
         return row is not None
@@ -147,10 +147,12 @@ class FeedRepo:
         """Forgets all but each feed's newest `keep` delivered entries. A feed lists far
         fewer than that, so nothing it still lists is forgotten; and should an old entry
         come back, its article is still found by link or text. Returns how many went."""
+        # Entries of one poll share a time; the entry id orders them, on either backend.
         return await self._db.execute(
-            "DELETE FROM feed_entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
-            " row_number() OVER (PARTITION BY feed_id ORDER BY seen_at DESC, rowid DESC)"
-            " AS n FROM feed_entries) WHERE n > ?)",
+            "DELETE FROM feed_entries WHERE (feed_id, entry_id) IN (SELECT feed_id, entry_id"
+            " FROM (SELECT feed_id, entry_id, row_number() OVER (PARTITION BY feed_id"
+            " ORDER BY seen_at DESC, entry_id DESC) AS n FROM feed_entries) AS ranked"
+            " WHERE n > ?)",
             (keep,),
         )
 

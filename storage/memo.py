@@ -1,8 +1,9 @@
 """A small in-process copy of hot rows.
 
-The bot is the only writer of its database (one process, one connection), so a copy kept
-beside the repository that does the writing stays true. It saves a trip to SQLite's
-thread on the commonest requests: a cached summary of a recent article.
+Where the bot is the only writer of its database (SQLite: one process), a copy kept
+beside the repository that does the writing stays true; where other processes share the
+store (PostgreSQL), only rows that never change may be kept. It saves a trip to the
+database on the commonest requests: a cached summary of a recent article.
 """
 
 from __future__ import annotations

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, time
 
 from bot.models import Subscription
-from storage.db import Database, from_db_time_or_none, to_db_time
+from storage.db import Database, Row, from_db_time_or_none, to_db_time
 
 _COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason"
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(
         chat_id=row["chat_id"],
         at=time.fromisoformat(row["at"]),
@@ -29,11 +28,15 @@ async def move_chat_subscriptions(db: Database, old: int, new: int) -> None:
     """
     async with db.transaction():
         await db.execute(
-            "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new, old)
+            "UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?)",
+            (new, old, new),
         )
         await db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
         await db.execute(
-            "UPDATE OR IGNORE digest_runs SET chat_id = ? WHERE chat_id = ?", (new, old)
+            "UPDATE digest_runs SET chat_id = ? WHERE chat_id = ? AND period NOT IN"
+            " (SELECT period FROM digest_runs WHERE chat_id = ?)",
+            (new, old, new),
         )
         await db.execute("DELETE FROM digest_runs WHERE chat_id = ?", (old,))
 

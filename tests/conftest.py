@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
 
+import asyncpg
 import pytest
 
 from bot.app import build_app, poll
@@ -17,9 +23,85 @@ from tests.site import Site
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
+# --- the store, on each backend ---------------------------------------------------
+
+# The PostgreSQL server the tests create their databases on (127.0.0.1, user postgres).
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SVODKA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+_postgres_checked: list[str | None] = []
+
+
+def _on_own_loop(work: Coroutine[Any, Any, object]) -> object:
+    # Sync fixtures run beside the test's event loop, which must stay untouched.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def postgres_unavailable() -> str | None:
+    """Why no PostgreSQL test can run here, or None when the server answers."""
+    if not _postgres_checked:
+        try:
+            _on_own_loop(_admin("SELECT 1"))
+            _postgres_checked.append(None)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            _postgres_checked.append(f"{type(exc).__name__}: {exc}")
+    return _postgres_checked[0]
+
+
+def skip_without_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is not None:
+        where = urlsplit(POSTGRES_ADMIN_URL).netloc.rpartition("@")[2]
+        pytest.skip(f"PostgreSQL tests skipped: no server at {where} ({reason})")
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data" / "svodka.sqlite3")
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    skip_without_postgres()
+    name = f"svodka_test_{uuid4().hex[:16]}"
+    _on_own_loop(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}"))
+    finally:
+        _on_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a test's store lives: a SQLite path or a PostgreSQL URL."""
+
+    target: Path | str
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if isinstance(self.target, Path) else "postgres"
+
+    async def open(self) -> Database:
+        """Opens the store (again, as a restart would)."""
+        return await Database.open(self.target)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """The store on each backend in turn."""
+    if request.param == "postgres":
+        return Store(str(request.getfixturevalue("postgres_url")))
+    return Store(tmp_path / "data" / "svodka.sqlite3")
+
+
+@pytest.fixture
+async def db(store: Store) -> AsyncIterator[Database]:
+    database = await store.open()
     try:
         yield database
     finally:

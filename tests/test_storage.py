@@ -44,6 +44,14 @@ async def add_seed(articles: ArticleRepo, seed_path: Path) -> int:
     return article.id
 
 
+async def indexed(db: Database) -> int:
+    """Rows in the full-text index: FTS5's table, or PostgreSQL's lemmas and tsvector."""
+    table = "articles_fts" if db.dialect == "sqlite" else "article_lemmas"
+    row = await db.fetchone(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
+
+
 def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(path)
     try:
@@ -241,7 +249,7 @@ async def test_duplicate_text_returns_the_stored_article(
     assert not created
     assert again == first
     assert await articles.count() == 1
-    assert (await db.fetchone("SELECT count(*) FROM articles_fts"))[0] == 1  # type: ignore[index]
+    assert await indexed(db) == 1
 
 
 async def test_yo_and_ye_spellings_are_one_text(articles: ArticleRepo) -> None:
@@ -578,7 +586,10 @@ async def test_a_failed_write_of_answers_is_logged_not_raised(
     chats.record(2, focus=article.id, messages=[(9, article.id)])
     await chats.flush()
     assert "could not record 1 answer(s)" in caplog.text
-    assert await chats.current(2) == article.id  # memory stays right
+    if not db.shared:
+        # Memory stays right. A store shared with other processes keeps nothing in
+        # memory that they could change, so there the focus is lost with the write.
+        assert await chats.current(2) == article.id
     monkeypatch.undo()
     chats.record(2, messages=[(10, article.id)])  # and the next batch is written
     assert await chats.article_for_message(2, 10) == article.id

@@ -1,0 +1,126 @@
+"""The full-text index over lemmas: FTS5 in SQLite, a tsvector with a GIN index in
+PostgreSQL. Both hold the same lemma strings (bot.nlp.index) and rank title words
+`TITLE_WEIGHT` times higher than the body's.
+
+Ranking every match costs time in proportion to how many there are, and a common word
+matches most of the store. Only the newest `CANDIDATES` matches are ranked; where fewer
+match, that is all of them, and the result is the same as ranking everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from storage.db import Database, Row
+
+# A title hit says more about what the article is about than one in the body.
+TITLE_WEIGHT = 10.0
+# Bounds the work of one search (benchmarks/scale.py): newer matches are the likelier
+# answer for a news bot, and a query whose best answer is older than this many matches
+# is too vague to have one.
+CANDIDATES = 1000
+
+Groups = Sequence[tuple[str, ...]]
+
+
+class SearchIndex(Protocol):
+    async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None: ...
+
+    async def match(
+        self, groups: Groups, *, every_word: bool, limit: int, columns: str
+    ) -> list[Row]:
+        """The best `limit` articles (`columns` of `articles AS a`) that hold every
+        group (`every_word`) or any group; a group matches by any of its forms."""
+        ...
+
+
+def _quoted(term: str) -> str:
+    # FTS5 reads a NUL as the end of the query string ("unterminated string").
+    return '"' + term.replace("\x00", "").replace('"', '""') + '"'
+
+
+def match_expression(groups: Groups, operator: str) -> str:
+    """Each term a quoted FTS5 string, so no user input is ever read as query syntax;
+    a word's alternative forms are OR-ed, the words joined by `operator`."""
+    parts = [
+        _quoted(group[0]) if len(group) == 1 else "(" + " OR ".join(map(_quoted, group)) + ")"
+        for group in groups
+    ]
+    return f" {operator} ".join(parts)
+
+
+class Fts5Index:
+    """rowid = articles.id; an AFTER DELETE trigger removes an article's row."""
+
+    def __init__(self, db: Database, candidates: int = CANDIDATES) -> None:
+        self._db = db
+        self.candidates = candidates
+
+    async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
+        await self._db.execute(
+            "INSERT INTO articles_fts (rowid, title_lemmas, text_lemmas) VALUES (?, ?, ?)",
+            (article_id, title_lemmas, text_lemmas),
+        )
+
+    async def match(
+        self, groups: Groups, *, every_word: bool, limit: int, columns: str
+    ) -> list[Row]:
+        # FTS5 walks its index in rowid order and stops after `candidates` rows: bm25
+        # is computed for those only.
+        return await self._db.fetchall(
+            f"SELECT {columns} FROM (SELECT rowid, bm25(articles_fts, ?, 1.0) AS score"
+            " FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)"
+            " AS c JOIN articles AS a ON a.id = c.rowid"
+            " ORDER BY c.score, a.id DESC LIMIT ?",
+            (
+                TITLE_WEIGHT,
+                match_expression(groups, "AND" if every_word else "OR"),
+                self.candidates,
+                limit,
+            ),
+        )
+
+
+# ts_rank's weights are listed for D, C, B, A: the body is D (to_tsvector's default),
+# the title A (schema.py).
+_WEIGHTS = f"'{{{1 / TITLE_WEIGHT}, 0, 0, 1}}'"
+
+
+class TsvectorIndex:
+    """article_lemmas.document is computed by PostgreSQL from the lemma strings."""
+
+    def __init__(self, db: Database, candidates: int = CANDIDATES) -> None:
+        self._db = db
+        self.candidates = candidates
+
+    async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
+        await self._db.execute(
+            "INSERT INTO article_lemmas (article_id, title_lemmas, text_lemmas) VALUES (?, ?, ?)",
+            (article_id, title_lemmas, text_lemmas),
+        )
+
+    async def match(
+        self, groups: Groups, *, every_word: bool, limit: int, columns: str
+    ) -> list[Row]:
+        # Each form through the same parser as the document (a hyphenated form becomes
+        # a phrase of its parts, as in the document); terms are parameters, never syntax.
+        forms = [form for group in groups for form in group]
+        words = [
+            "(" + " || ".join("phraseto_tsquery('simple', ?)" for _ in group) + ")"
+            for group in groups
+        ]
+        query = (" && " if every_word else " || ").join(words)
+        # Ranked in the outer query, so ts_rank reads only the candidates' documents.
+        return await self._db.fetchall(
+            f"WITH q AS (SELECT {query} AS query),"
+            " c AS (SELECT l.article_id, l.document FROM article_lemmas AS l, q"
+            " WHERE l.document @@ q.query ORDER BY l.article_id DESC LIMIT ?)"
+            f" SELECT {columns} FROM c JOIN articles AS a ON a.id = c.article_id, q"
+            f" ORDER BY ts_rank({_WEIGHTS}, c.document, q.query, 1) DESC, a.id DESC LIMIT ?",
+            (*forms, self.candidates, limit),
+        )
+
+
+def search_index(db: Database, candidates: int = CANDIDATES) -> SearchIndex:
+    return TsvectorIndex(db, candidates) if db.dialect == "postgres" else Fts5Index(db, candidates)
