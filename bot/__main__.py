@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.errors import SvodkaError
 from bot.models import Article, NewArticle
 from bot.parsing import is_digits
+from storage.db import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.root import Services
@@ -44,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help=help["backup"])
     backup.add_argument("path", metavar="PATH")
     backup.add_argument("--force", action="store_true", help=help["backup --force"])
+    sub.add_parser("migrate", help=help["migrate"])
+    copy = sub.add_parser("copy-store", help=help["copy-store"])
+    copy.add_argument("source", metavar="SQLITE_PATH")
     return p
 
 
@@ -86,13 +90,19 @@ class RedactSecrets(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """The bot token, its secret half on its own, and the webhook secret."""
+    """The bot token, its secret half on its own, the webhook secret and the database
+    password."""
+    from urllib.parse import unquote, urlsplit
+
     found: list[str] = []
     if settings.bot_token is not None:
         token = settings.bot_token.get_secret_value().strip()
         found += [token, token.partition(":")[2]]
     if settings.webhook_secret is not None:
         found.append(settings.webhook_secret.get_secret_value())
+    if settings.database_url is not None:
+        password = urlsplit(settings.database_url.get_secret_value()).password
+        found += [password, unquote(password)] if password else []
     return [s for s in found if s]
 
 
@@ -238,9 +248,52 @@ async def _ingest_urls(urls: list[str], services: Services) -> None:
         raise CliError(texts.CLI_URLS_FAILED.format(failed=failed, total=len(urls)))
 
 
+async def migrate_command(settings: Settings) -> None:
+    """Opening the store applies its pending migrations; this says what they were."""
+    from storage.db import open_database
+
+    db = await open_database(settings)
+    try:
+        version = await db.schema_version()
+        where = db.describe()
+    finally:
+        await db.close()
+    if db.migrated_from == version:
+        print(texts.MIGRATED.format(where=where, version=version))
+    else:
+        print(texts.MIGRATED_FROM.format(where=where, before=db.migrated_from, version=version))
+
+
+async def copy_store_command(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.db import open_database
+    from storage.postgres import PostgresDatabase
+    from storage.transfer import SourceUnreadable, TargetNotEmpty, copy_sqlite_to_postgres
+
+    if settings.database_url is None:
+        raise CliError(texts.COPY_NEEDS_POSTGRES)
+    source = Path(args.source)
+    db = await open_database(settings)
+    assert isinstance(db, PostgresDatabase)
+    try:
+        copied = await copy_sqlite_to_postgres(source, db)
+    except SourceUnreadable as exc:
+        raise CliError(texts.COPY_SOURCE_UNREADABLE.format(path=source, reason=exc)) from None
+    except TargetNotEmpty as exc:
+        raise CliError(
+            texts.COPY_TARGET_NOT_EMPTY.format(where=db.describe(), table=exc.table)
+        ) from None
+    finally:
+        await db.close()
+    tables = ", ".join(f"{table} {count}" for table, count in copied.items())
+    print(texts.COPY_DONE.format(path=source, where=db.describe(), tables=tables))
+
+
 def backup_command(settings: Settings, args: argparse.Namespace) -> None:
     """A consistent copy of the live database, also while the bot runs."""
     from storage.backup import BackupFailed, copy_database
+
+    if settings.database_url is not None:
+        raise CliError(texts.BACKUP_POSTGRES)
 
     source = Path(settings.database_path)
     target = Path(args.path)
@@ -307,6 +360,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(ingest_command(settings, args))
         elif command == "backup":
             backup_command(settings, args)
+        elif command == "migrate":
+            asyncio.run(migrate_command(settings))
+        elif command == "copy-store":
+            asyncio.run(copy_store_command(settings, args))
+    except StoreUnavailable as exc:
+        message = texts.STORE_UNAVAILABLE.format(where=exc.where, reason=exc.reason)
+        print(texts.CLI_ERROR.format(message=message), file=sys.stderr)
+        return 2
     except CliError as exc:
         print(texts.CLI_ERROR.format(message=exc), file=sys.stderr)
         return 2

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/svodka.sqlite3")
+    # postgresql://user:password@host:port/database: the store on PostgreSQL instead of
+    # DATABASE_PATH. A secret, since it may carry the password.
+    database_url: SecretStr | None = None
     seeds_dir: Path = Path("seeds")
     default_timezone: str = "Europe/Moscow"
     digest_time: time = time(9, 0)
@@ -49,7 +52,7 @@ class Settings(BaseSettings):
     webhook_port: int = 8080
     log_level: str = "INFO"
 
-    @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
+    @field_validator("bot_token", "webhook_url", "webhook_secret", "database_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists these as `NAME=`; an empty value means "not set".
@@ -77,6 +80,16 @@ class Settings(BaseSettings):
     @classmethod
     def _list(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            # The value may hold a password: not repeated in the message.
+            raise ValueError("must be a postgresql:// URL")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -16,7 +16,7 @@ from bot.intake import Fetcher, IntakeService, Notify
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.feeds import FeedRepo
 from storage.subscriptions import SubscriptionRepo
 
@@ -53,7 +53,7 @@ async def open_services(
 ) -> Services:
     """Opens the store (migrating it) and builds the services; `notify` tells the bot's
     admins about feeds that fail. Nothing is loaded or sent yet."""
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings)
     articles = ArticleRepo(db)
     subscriptions = SubscriptionRepo(db)
     chats = ChatService(ChatRepo(db), settings)

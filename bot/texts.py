@@ -393,6 +393,8 @@ CLI_HELP = {
     "points": "главные тезисы статьи",
     "backup": "копия базы данных (в том числе при работающем боте)",
     "backup --force": "перезаписать существующий файл",
+    "migrate": "обновить схему базы данных (SQLite или PostgreSQL)",
+    "copy-store": "скопировать базу SQLite в PostgreSQL (DATABASE_URL)",
 }
 CLI_ERROR = "ошибка: {message}"
 CLI_BAD_SETTING = "ошибка настройки {field}: {reason}"
@@ -421,6 +423,23 @@ BACKUP_NO_FOLDER = "папки {path} нет: создайте её или ук�
 BACKUP_IS_FOLDER = "{path} — это папка; укажите путь к файлу копии"
 BACKUP_SAME_FILE = "копию нельзя записать поверх самой базы: укажите другой путь"
 BACKUP_FAILED = "не удалось сделать копию базы: {reason}"
+BACKUP_POSTGRES = (
+    "база данных в PostgreSQL (DATABASE_URL): её копию делает pg_dump, например"
+    ' pg_dump -Fc -f svodka.dump "$DATABASE_URL"'
+)
+
+# `python -m bot migrate` and `python -m bot copy-store SQLITE_PATH`
+MIGRATED = "{where}: схема версии {version}"
+MIGRATED_FROM = "{where}: схема обновлена с версии {before} до {version}"
+STORE_UNAVAILABLE = "нет доступа к базе данных {where}: {reason}"
+COPY_NEEDS_POSTGRES = (
+    "copy-store копирует базу SQLite в PostgreSQL: задайте DATABASE_URL=postgresql://…"
+)
+COPY_SOURCE_UNREADABLE = "не удалось прочитать базу SQLite {path}: {reason}"
+COPY_TARGET_NOT_EMPTY = (
+    "в {where} уже есть данные (таблица {table}): копировать можно только в пустую базу"
+)
+COPY_DONE = "скопировано из {path} в {where}: {tables}"
 
 # `python -m bot run` when Telegram cannot be reached or refuses the token at start-up
 TOKEN_REFUSED = "Telegram не принял BOT_TOKEN: проверьте токен (его выдаёт @BotFather)"
