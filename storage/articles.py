@@ -15,7 +15,7 @@ from bot.models import Article, NewArticle, SearchHit
 from bot.nlp.index import index_text, query_groups, word_variants
 from storage.db import Database, Row, from_db_time, from_db_time_or_none, to_db_time
 from storage.memo import Memo
-from storage.search import CANDIDATES, search_index
+from storage.search import search_index
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +89,34 @@ def _window(sentence: str, start: int, stop: int, width: int) -> str:
     return ("…" if left > 0 else "") + body + ("…" if right < len(sentence) else "")
 
 
+# Inflection changes a Russian word's ending, rarely its start.
+_STEM_START = 3
+
+
 def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> str:
     """Plain text around the first sentence that holds one of the lemmas `terms`."""
+    # Analysing every word of a text costs more than the search itself (pymorphy3, for
+    # words not seen yet): only words that begin like a term are analysed. A word that
+    # changes its stem ("люди" for "человек") shows the opening instead of its sentence.
+    starts = tuple({term[:_STEM_START] for term in terms})
     for sentence in sentenize(text):
+        lowered = sentence.text.lower().replace("ё", "е")
+        if not any(start in lowered for start in starts):
+            continue
         for token in tokenize(sentence.text):
-            if any(ch.isalnum() for ch in token.text) and not terms.isdisjoint(
-                word_variants(token.text)
+            word = token.text.lower().replace("ё", "е")
+            if (
+                word.startswith(starts)
+                and any(ch.isalnum() for ch in word)
+                and not terms.isdisjoint(word_variants(token.text))
             ):
                 return _window(sentence.text, token.start, token.stop, width)
     # The match was in the title only: the opening of the text says the most.
     return _window(text, 0, 0, width)
+
+
+def _snippets(texts: list[str], terms: set[str]) -> list[str]:
+    return [make_snippet(text, terms) for text in texts]
 
 
 def _lemmas(title: str, text: str) -> tuple[str, str]:
@@ -111,7 +129,7 @@ def _clean(value: str) -> str:
 
 
 class ArticleRepo:
-    def __init__(self, db: Database, *, candidates: int = CANDIDATES) -> None:
+    def __init__(self, db: Database, *, candidates: int | None = None) -> None:
         self._db = db
         self._index = search_index(db, candidates)
         # Articles never change once stored, so even a store shared with other
@@ -218,9 +236,11 @@ class ArticleRepo:
         if not rows and len(terms) > 1:
             rows = await self._match(terms, every_word=False, limit=limit)
         wanted = {form for group in terms for form in group}
+        found = [_article(row) for row in rows]
+        # One trip to a worker thread for all of them: each trip costs a wait for the GIL.
+        snippets = await asyncio.to_thread(_snippets, [a.text for a in found], wanted)
         return [
-            SearchHit(article, await asyncio.to_thread(make_snippet, article.text, wanted))
-            for article in map(_article, rows)
+            SearchHit(article, snippet) for article, snippet in zip(found, snippets, strict=True)
         ]
 
     async def _match(

@@ -198,21 +198,28 @@ _BASE = Step(
             lang         TEXT NOT NULL DEFAULT 'ru'
         )
         """,
-        # The same lemma strings as SQLite's articles_fts, and a tsvector over them:
-        # 'simple' only splits and lowercases (the lemmas are normalised already), and
-        # title words carry weight A so that search can rank them higher.
+        # The same lemma strings as SQLite's articles_fts, and two tsvectors over them
+        # ('simple' only splits and lowercases: the lemmas are normalised already).
+        # `terms`, the lexemes alone, is what search filters by: small enough to stay in
+        # the row, so checking one costs no trip to TOAST. `document` keeps positions
+        # and weights (the title's are A) for ranking the few candidates.
         """
         CREATE TABLE article_lemmas (
             article_id   BIGINT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
             title_lemmas TEXT NOT NULL,
             text_lemmas  TEXT NOT NULL,
+            terms        tsvector GENERATED ALWAYS AS (
+                strip(to_tsvector('simple', title_lemmas || ' ' || text_lemmas))
+            ) STORED,
             document     tsvector GENERATED ALWAYS AS (
                 setweight(to_tsvector('simple', title_lemmas), 'A')
                 || to_tsvector('simple', text_lemmas)
             ) STORED
         )
         """,
-        "CREATE INDEX article_lemmas_document ON article_lemmas USING GIN (document)",
+        # The lemma strings and `document` leave the row first when it is too long.
+        "ALTER TABLE article_lemmas ALTER COLUMN terms SET STORAGE MAIN",
+        "CREATE INDEX article_lemmas_terms ON article_lemmas USING GIN (terms)",
         """
         CREATE TABLE summaries (
             article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,

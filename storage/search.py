@@ -3,8 +3,10 @@ PostgreSQL. Both hold the same lemma strings (bot.nlp.index) and rank title word
 `TITLE_WEIGHT` times higher than the body's.
 
 Ranking every match costs time in proportion to how many there are, and a common word
-matches most of the store. Only the newest `CANDIDATES` matches are ranked; where fewer
-match, that is all of them, and the result is the same as ranking everything.
+matches most of the store. Only the newest matches are ranked (each index's
+`CANDIDATES`); where fewer match, that is all of them, and the result is the same as
+ranking everything. Newer matches are the likelier answer for a news bot, and a query
+whose best answer is older than that many matches is too vague to have one.
 """
 
 from __future__ import annotations
@@ -16,10 +18,6 @@ from storage.db import Database, Row
 
 # A title hit says more about what the article is about than one in the body.
 TITLE_WEIGHT = 10.0
-# Bounds the work of one search (benchmarks/scale.py): newer matches are the likelier
-# answer for a news bot, and a query whose best answer is older than this many matches
-# is too vague to have one.
-CANDIDATES = 1000
 
 Groups = Sequence[tuple[str, ...]]
 
@@ -53,9 +51,14 @@ def match_expression(groups: Groups, operator: str) -> str:
 class Fts5Index:
     """rowid = articles.id; an AFTER DELETE trigger removes an article's row."""
 
-    def __init__(self, db: Database, candidates: int = CANDIDATES) -> None:
+    # bm25 first counts the rows that hold each term, in one pass over the index (about
+    # 10 ms for a word in 80,000 of 100,000 articles); scoring the candidates after that
+    # costs little (benchmarks/scale.py).
+    CANDIDATES = 1000
+
+    def __init__(self, db: Database, candidates: int | None = None) -> None:
         self._db = db
-        self.candidates = candidates
+        self.candidates = candidates or self.CANDIDATES
 
     async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
         await self._db.execute(
@@ -88,11 +91,16 @@ _WEIGHTS = f"'{{{1 / TITLE_WEIGHT}, 0, 0, 1}}'"
 
 
 class TsvectorIndex:
-    """article_lemmas.document is computed by PostgreSQL from the lemma strings."""
+    """article_lemmas.terms and .document are computed by PostgreSQL from the lemma
+    strings (schema.py)."""
 
-    def __init__(self, db: Database, candidates: int = CANDIDATES) -> None:
+    # ts_rank reads each candidate's document from TOAST: fewer candidates than FTS5's
+    # keep a common word's search within budget (benchmarks/scale.py).
+    CANDIDATES = 250
+
+    def __init__(self, db: Database, candidates: int | None = None) -> None:
         self._db = db
-        self.candidates = candidates
+        self.candidates = candidates or self.CANDIDATES
 
     async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
         await self._db.execute(
@@ -103,24 +111,27 @@ class TsvectorIndex:
     async def match(
         self, groups: Groups, *, every_word: bool, limit: int, columns: str
     ) -> list[Row]:
-        # Each form through the same parser as the document (a hyphenated form becomes
-        # a phrase of its parts, as in the document); terms are parameters, never syntax.
-        forms = [form for group in groups for form in group]
+        # Each form through the same parser as the document: a hyphenated form is its
+        # compound lexeme and its parts (AND-ed, which GIN answers without rechecking
+        # rows, unlike a phrase); terms are parameters, never query syntax.
         words = [
-            "(" + " || ".join("phraseto_tsquery('simple', ?)" for _ in group) + ")"
+            "(" + " || ".join("plainto_tsquery('simple', ?)" for _ in group) + ")"
             for group in groups
         ]
-        query = (" && " if every_word else " || ").join(words)
-        # Ranked in the outer query, so ts_rank reads only the candidates' documents.
+        query = "(" + (" && " if every_word else " || ").join(words) + ")"
+        forms = [form for group in groups for form in group]
+        # The query is written out twice, not shared through a CTE: the planner then
+        # sees its words, and walks the newest articles for a common one, or the GIN
+        # index for a rare one. Ranked in the outer query: ts_rank reads the candidates'
+        # documents only.
         return await self._db.fetchall(
-            f"WITH q AS (SELECT {query} AS query),"
-            " c AS (SELECT l.article_id, l.document FROM article_lemmas AS l, q"
-            " WHERE l.document @@ q.query ORDER BY l.article_id DESC LIMIT ?)"
-            f" SELECT {columns} FROM c JOIN articles AS a ON a.id = c.article_id, q"
-            f" ORDER BY ts_rank({_WEIGHTS}, c.document, q.query, 1) DESC, a.id DESC LIMIT ?",
-            (*forms, self.candidates, limit),
+            f"SELECT {columns} FROM (SELECT article_id, document FROM article_lemmas"
+            f" WHERE terms @@ {query} ORDER BY article_id DESC LIMIT ?) AS c"
+            " JOIN articles AS a ON a.id = c.article_id"
+            f" ORDER BY ts_rank({_WEIGHTS}, c.document, {query}, 1) DESC, a.id DESC LIMIT ?",
+            (*forms, self.candidates, *forms, limit),
         )
 
 
-def search_index(db: Database, candidates: int = CANDIDATES) -> SearchIndex:
+def search_index(db: Database, candidates: int | None = None) -> SearchIndex:
     return TsvectorIndex(db, candidates) if db.dialect == "postgres" else Fts5Index(db, candidates)

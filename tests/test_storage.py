@@ -188,6 +188,35 @@ async def test_another_tasks_write_is_not_lost_with_a_rolled_back_transaction(
     assert (await chats.settings(2, default=DEFAULTS)).algorithm == "luhn"
 
 
+async def test_reads_do_not_wait_for_another_tasks_transaction(db: Database) -> None:
+    chats = ChatRepo(db)
+    await chats.update_settings(1, algorithm="lsa")
+    written, release = asyncio.Event(), asyncio.Event()
+    seen_inside: list[str | None] = []
+
+    async def writer() -> None:
+        async with db.transaction():
+            await db.execute("UPDATE chats SET algorithm = 'kl' WHERE chat_id = 1")
+            # The task's own read sees its uncommitted write.
+            row = await db.fetchone("SELECT algorithm FROM chats WHERE chat_id = 1")
+            seen_inside.append(None if row is None else row["algorithm"])
+            written.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await written.wait()
+    # Everyone else reads what is committed, at once, while the transaction is open.
+    row = await asyncio.wait_for(
+        db.fetchone("SELECT algorithm FROM chats WHERE chat_id = 1"), timeout=5
+    )
+    assert row is not None and row["algorithm"] == "lsa"
+    assert seen_inside == ["kl"]
+    release.set()
+    await task
+    row = await db.fetchone("SELECT algorithm FROM chats WHERE chat_id = 1")
+    assert row is not None and row["algorithm"] == "kl"
+
+
 # --- articles -----------------------------------------------------------------------
 
 
@@ -351,6 +380,24 @@ async def test_search_respects_limit(articles: ArticleRepo) -> None:
         await articles.add(news(f"Новость {n}", f"Саммит в Астане, день {n}."), now=NOW)
     assert len(await articles.search("саммит", limit=2)) == 2
     assert await articles.search("саммит", limit=0) == []
+
+
+async def test_only_the_newest_matches_are_ranked(db: Database) -> None:
+    articles = ArticleRepo(db, candidates=3)
+    # The best match by rank is the oldest: the word in its title, twice in its text.
+    oldest, _ = await articles.add(news("Саммит", "Саммит открылся. Саммит идёт."), now=NOW)
+    newer = []
+    for n in range(4):
+        article, _ = await articles.add(
+            news(f"Новость {n}", f"Лидеры приехали на саммит, день {n}."),
+            now=NOW + timedelta(hours=n + 1),
+        )
+        newer.append(article.id)
+    bounded = [hit.article.id for hit in await articles.search("саммит", limit=5)]
+    assert sorted(bounded) == newer[-3:]
+    everything = ArticleRepo(db, candidates=1000)
+    best = await everything.search("саммит", limit=1)
+    assert [hit.article.id for hit in best] == [oldest.id]
 
 
 HOSTILE = [
