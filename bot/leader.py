@@ -8,7 +8,7 @@ seconds and stops leading when the check fails, which is sooner than the server 
 a vanished host, so two processes never both lead for long. On SQLite the one process
 always leads.
 
-    async with Leadership(db.leader_lock(LEADER_LOCK), on_change=jobs.lead) as leader:
+    async with leadership(db, on_change=jobs.lead) as leader:
         ...
         if leader.is_leader: ...
 
@@ -25,7 +25,7 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Self
 
-from storage.db import LeaderLock
+from storage.db import Database, LeaderLock
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +121,14 @@ class Leadership:
                 await self._on_change(leading)
             except Exception:
                 log.exception("leadership change handler failed")
+
+
+def leadership(
+    db: Database,
+    *,
+    retry: float = 5.0,
+    check: float = 2.0,
+    on_change: OnChange | None = None,
+) -> Leadership:
+    """The election among every process that shares `db`."""
+    return Leadership(db.leader_lock(LEADER_LOCK), retry=retry, check=check, on_change=on_change)

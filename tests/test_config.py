@@ -42,6 +42,8 @@ def test_lists_and_times_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SUMMARY_ALGORITHM", "gpt"),
         ("SUMMARY_SENTENCES", "0"),
         ("TELEGRAM_API_URL", "ftp://example"),
+        ("DATABASE_URL", "mysql://user:pw@host/db"),
+        ("DATABASE_URL", "data/svodka.sqlite3"),
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -59,3 +61,15 @@ def test_parse_hhmm_refuses_malformed_times(value: str) -> None:
 def test_parse_hhmm_accepts_single_digit_hour() -> None:
     assert parse_hhmm("9:30") == time(9, 30)
     assert parse_hhmm(" 23:59 ") == time(23, 59)
+
+
+def test_database_url_is_a_secret_and_blank_means_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.__main__ import secrets_of
+
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Settings(_env_file=None).database_url is None  # type: ignore[call-arg]
+    monkeypatch.setenv("DATABASE_URL", "postgresql://svodka:p%40ss-word@db:5432/svodka")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "p%40ss" not in repr(settings)
+    # Masked in the logs, as written in the URL and as the server would see it.
+    assert {"p%40ss-word", "p@ss-word"} <= set(secrets_of(settings))

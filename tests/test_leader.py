@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.leader import LEADER_LOCK, Leadership
+from bot.leader import LEADER_LOCK, Leadership, leadership
 from storage.db import Database, LeaderLock
 from storage.postgres import PostgresDatabase
 from storage.sqlite import SqliteDatabase
@@ -45,7 +45,7 @@ async def test_the_one_process_of_a_sqlite_store_always_leads(tmp_path: Path) ->
     db = await SqliteDatabase.connect(tmp_path / "svodka.sqlite3")
     changes = Changes()
     try:
-        async with Leadership(db.leader_lock(LEADER_LOCK), on_change=changes) as leader:
+        async with leadership(db, on_change=changes) as leader:
             assert leader.is_leader
             await leader.wait_elected()
         assert not leader.is_leader
