@@ -248,21 +248,24 @@ class SearchRun:
     times: list[float]
     common: list[float]
     hits: list[list[int]]
+    slowest: dict[str, float] = field(default_factory=dict)
 
 
 async def search_run(repo: ArticleRepo, wanted: list[str], repeat: int) -> SearchRun:
     times: list[float] = []
     common: list[float] = []
     hits: list[list[int]] = []
+    slowest: dict[str, float] = {}
     for query in wanted:
         hits.append([hit.article.id for hit in await repo.search(query)])
     for _ in range(repeat):
         for query in wanted:
             ms = await timed(lambda q=query: repo.search(q))  # type: ignore[misc]
             times.append(ms)
+            slowest[query] = max(ms, slowest.get(query, 0.0))
             if query == COMMON_QUERY:
                 common.append(ms)
-    return SearchRun(times, common, hits)
+    return SearchRun(times, common, hits, slowest)
 
 
 async def latest_under_search(db: Database, searcher: ArticleRepo, samples: int) -> list[float]:
@@ -379,6 +382,10 @@ def report(figures: Figures, articles: int, queries_count: int) -> None:
         f"search p95, {b}/ours: {spread(ratio)}x; same best hit as {b} for"
         f" {same_top} of {with_hits} queries with hits"
     )
+    worst = sorted(figures.ours_search[0].slowest.items(), key=lambda item: -item[1])[:4]
+    print(
+        "slowest queries (ours, first run): " + ", ".join(f"{q!r} {ms:.0f} ms" for q, ms in worst)
+    )
     goal_search = statistics.median(percentile(r, 95) for r in ours_t) < 30
     goal_latest = statistics.median(percentile(r, 95) for r in ol) < 5
     print(
@@ -393,6 +400,10 @@ async def main() -> None:
     p.add_argument("--articles", type=int, default=None)
     p.add_argument("--runs", type=int, default=None)
     p.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database to fill")
+    p.add_argument(
+        "--filled", action="store_true", help="the PostgreSQL database holds this corpus already"
+    )
+    p.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     p.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     args = p.parse_args()
     count = args.articles or (10_000 if args.quick else 100_000)
@@ -412,22 +423,24 @@ async def main() -> None:
         f" {Fts5Index.CANDIDATES} (SQLite), {TsvectorIndex.CANDIDATES} (PostgreSQL);"
         f" the 80% word matches {corpus.frequency['пресс-служба']:,}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = await sqlite_store(Path(tmp), corpus)
-        sqlite_figures = Figures("SQLite", "today")
-        await measure(
-            sqlite_figures,
-            lambda: SqliteDatabase.connect(path),
-            lambda: SqliteDatabase.connect(path, readers=0),
-            TodaysSearch,
-            wanted,
-            runs,
-            repeat,
-            samples,
-        )
-    report(sqlite_figures, count, len(wanted))
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = await sqlite_store(Path(tmp), corpus)
+            sqlite_figures = Figures("SQLite", "today")
+            await measure(
+                sqlite_figures,
+                lambda: SqliteDatabase.connect(path),
+                lambda: SqliteDatabase.connect(path, readers=0),
+                TodaysSearch,
+                wanted,
+                runs,
+                repeat,
+                samples,
+            )
+        report(sqlite_figures, count, len(wanted))
     if args.postgres:
-        await fill_postgres(args.postgres, corpus)
+        if not args.filled:
+            await fill_postgres(args.postgres, corpus)
         postgres_figures = Figures("PostgreSQL", "all ranked")
         await measure(
             postgres_figures,

@@ -85,6 +85,15 @@ class Fts5Index:
         )
 
 
+# The first window, in candidates; each further one is this many times the last.
+FIRST_WINDOW = 4
+WINDOW_GROWTH = 8
+# For the windows after the first, in the search's own transaction (SET LOCAL): rows
+# are found through the indexes, the GIN index's matches intersected with the window's
+# ids, and only those are read.
+_BY_INDEX = "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
+_PLANNER_FREE = "SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on"
+
 # ts_rank's weights are listed for D, C, B, A: the body is D (to_tsvector's default),
 # the title A (schema.py).
 _WEIGHTS = f"'{{{1 / TITLE_WEIGHT}, 0, 0, 1}}'"
@@ -92,7 +101,16 @@ _WEIGHTS = f"'{{{1 / TITLE_WEIGHT}, 0, 0, 1}}'"
 
 class TsvectorIndex:
     """article_lemmas.terms and .document are computed by PostgreSQL from the lemma
-    strings (schema.py)."""
+    strings (schema.py).
+
+    The newest matches are found window by window, newest articles first: first the
+    newest FIRST_WINDOW x CANDIDATES articles, each further window WINDOW_GROWTH times
+    the last, until there are enough candidates or no articles left. A common word fills
+    them in the first window, where checking article after article is cheapest; a rarer
+    one then reads its own rows only, through the indexes (the GIN index's matches
+    within the window's ids). Left to itself, the planner misjudges how rare a rare word
+    is, and would check article after article through the whole store.
+    """
 
     # ts_rank reads each candidate's document from TOAST: fewer candidates than FTS5's
     # keep a common word's search within budget (benchmarks/scale.py).
@@ -120,17 +138,35 @@ class TsvectorIndex:
         ]
         query = "(" + (" && " if every_word else " || ").join(words) + ")"
         forms = [form for group in groups for form in group]
-        # The query is written out twice, not shared through a CTE: the planner then
-        # sees its words, and walks the newest articles for a common one, or the GIN
-        # index for a rare one. Ranked in the outer query: ts_rank reads the candidates'
-        # documents only.
-        return await self._db.fetchall(
-            f"SELECT {columns} FROM (SELECT article_id, document FROM article_lemmas"
-            f" WHERE terms @@ {query} ORDER BY article_id DESC LIMIT ?) AS c"
-            " JOIN articles AS a ON a.id = c.article_id"
-            f" ORDER BY ts_rank({_WEIGHTS}, c.document, {query}, 1) DESC, a.id DESC LIMIT ?",
-            (*forms, self.candidates, *forms, limit),
-        )
+        async with self._db.transaction():
+            row = await self._db.fetchone("SELECT max(article_id) FROM article_lemmas")
+            top = int(row[0]) if row is not None and row[0] is not None else 0
+            found: list[int] = []
+            size, by_index = self.candidates * FIRST_WINDOW, False
+            while top > 0 and len(found) < self.candidates:
+                window = await self._db.fetchall(
+                    "SELECT article_id FROM article_lemmas WHERE article_id <= ?"
+                    f" AND article_id > ? AND terms @@ {query}"
+                    " ORDER BY article_id DESC LIMIT ?",
+                    (top, top - size, *forms, self.candidates - len(found)),
+                )
+                found += [r[0] for r in window]
+                top, size = top - size, size * WINDOW_GROWTH
+                if not by_index and top > 0 and len(found) < self.candidates:
+                    await self._db.execute(_BY_INDEX)
+                    by_index = True
+            if by_index:
+                await self._db.execute(_PLANNER_FREE)
+            if not found:
+                return []
+            # Ranked on their own: ts_rank reads the candidates' documents only.
+            return await self._db.fetchall(
+                f"SELECT {columns} FROM article_lemmas AS l"
+                " JOIN articles AS a ON a.id = l.article_id WHERE l.article_id = ANY(?)"
+                f" ORDER BY ts_rank({_WEIGHTS}, l.document, {query}, 1) DESC, a.id DESC"
+                " LIMIT ?",
+                (found, *forms, limit),
+            )
 
 
 def search_index(db: Database, candidates: int | None = None) -> SearchIndex:

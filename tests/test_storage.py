@@ -400,6 +400,19 @@ async def test_only_the_newest_matches_are_ranked(db: Database) -> None:
     assert [hit.article.id for hit in best] == [oldest.id]
 
 
+async def test_a_word_only_old_articles_hold_is_found(db: Database) -> None:
+    articles = ArticleRepo(db, candidates=2)
+    ids = []
+    for n in range(30):
+        text = f"Извержение вулкана, день {n}." if n < 3 else f"Погода в Москве, день {n}."
+        article, _ = await articles.add(news(f"Новость {n}", text), now=NOW)
+        ids.append(article.id)
+    # Newer than any match: 27 articles without the word, more than PostgreSQL's first
+    # window of candidates.
+    found = await articles.search("вулкан")
+    assert sorted(hit.article.id for hit in found) == ids[1:3]
+
+
 HOSTILE = [
     "",
     "   ",
