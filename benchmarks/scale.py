@@ -394,6 +394,21 @@ def report(figures: Figures, articles: int, queries_count: int) -> None:
     )
 
 
+def agree(sqlite: Figures, postgres: Figures) -> None:
+    """How often the two backends give the same best hit: ranking every match (bm25
+    against ts_rank), and as they search (each over its own number of candidates)."""
+
+    def same(a: list[list[int]], b: list[list[int]]) -> str:
+        both = [(x, y) for x, y in zip(a, b, strict=True) if x or y]
+        return f"{sum(bool(x) and bool(y) and x[0] == y[0] for x, y in both)} of {len(both)}"
+
+    print(
+        "\nsame best hit on both backends: ranking every match"
+        f" {same(sqlite.old_search[0].hits, postgres.old_search[0].hits)} queries;"
+        f" as they search {same(sqlite.ours_search[0].hits, postgres.ours_search[0].hits)}"
+    )
+
+
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="10,000 articles, 2 runs")
@@ -453,6 +468,8 @@ async def main() -> None:
             samples,
         )
         report(postgres_figures, count, len(wanted))
+        if not args.no_sqlite:
+            agree(sqlite_figures, postgres_figures)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from storage.sqlite import snapshot
+
 
 class BackupFailed(Exception):
     def __init__(self, reason: str) -> None:
@@ -15,24 +17,17 @@ class BackupFailed(Exception):
 
 def copy_database(source: Path, target: Path) -> int:
     """Copies `source` to `target` (replacing it) and returns how many articles the copy
-    holds. It reads one snapshot while the bot keeps writing (WAL readers do not block
-    writers), and checks the copy before keeping it."""
+    holds: one snapshot (storage.sqlite.snapshot), checked before it is kept."""
     # Written beside the target and renamed when complete, so a copy cut short (disk
     # full, Ctrl+C) never passes for a good one and an old copy is never lost early.
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        # Read-only: a backup must not be able to change the live database.
-        live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        copy = snapshot(source, partial)
         try:
-            copy = sqlite3.connect(partial)
-            try:
-                live.backup(copy)
-                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
-                articles = copy.execute("SELECT count(*) FROM articles").fetchone()[0]
-            finally:
-                copy.close()
+            check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            articles = copy.execute("SELECT count(*) FROM articles").fetchone()[0]
         finally:
-            live.close()
+            copy.close()
         if check != "ok":
             raise BackupFailed(str(check))
         os.replace(partial, target)

@@ -48,17 +48,21 @@ def match_expression(groups: Groups, operator: str) -> str:
     return f" {operator} ".join(parts)
 
 
-class Fts5Index:
+class _Index:
+    CANDIDATES: int
+
+    def __init__(self, db: Database, candidates: int | None = None) -> None:
+        self._db = db
+        self.candidates = candidates or self.CANDIDATES
+
+
+class Fts5Index(_Index):
     """rowid = articles.id; an AFTER DELETE trigger removes an article's row."""
 
     # bm25 first counts the rows that hold each term, in one pass over the index (about
     # 10 ms for a word in 80,000 of 100,000 articles); scoring the candidates after that
     # costs little (benchmarks/scale.py).
     CANDIDATES = 1000
-
-    def __init__(self, db: Database, candidates: int | None = None) -> None:
-        self._db = db
-        self.candidates = candidates or self.CANDIDATES
 
     async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
         await self._db.execute(
@@ -99,7 +103,7 @@ _PLANNER_FREE = "SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on"
 _WEIGHTS = f"'{{{1 / TITLE_WEIGHT}, 0, 0, 1}}'"
 
 
-class TsvectorIndex:
+class TsvectorIndex(_Index):
     """article_lemmas.terms and .document are computed by PostgreSQL from the lemma
     strings (schema.py).
 
@@ -115,10 +119,6 @@ class TsvectorIndex:
     # ts_rank reads each candidate's document from TOAST: fewer candidates than FTS5's
     # keep a common word's search within budget (benchmarks/scale.py).
     CANDIDATES = 250
-
-    def __init__(self, db: Database, candidates: int | None = None) -> None:
-        self._db = db
-        self.candidates = candidates or self.CANDIDATES
 
     async def add(self, article_id: int, title_lemmas: str, text_lemmas: str) -> None:
         await self._db.execute(

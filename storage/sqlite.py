@@ -37,6 +37,24 @@ class _OneProcessLeads(LeaderLock):
         return None
 
 
+def snapshot(source: Path, target: Path) -> sqlite3.Connection:
+    """Copies the store at `source` into a new file `target` through SQLite's online
+    backup API: one consistent snapshot, also while the bot keeps writing (WAL readers
+    do not block the writer). Returns a connection to the copy; raises sqlite3.Error."""
+    # Read-only: a copy must not be able to change the store it copies.
+    live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            live.backup(copy)
+        except BaseException:
+            copy.close()
+            raise
+        return copy
+    finally:
+        live.close()
+
+
 async def _connect(path: Path | str) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of the sqlite3
     # module's implicit transactions.

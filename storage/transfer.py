@@ -21,7 +21,7 @@ import aiosqlite
 
 from storage.postgres import PostgresDatabase
 from storage.schema import COPY_SOURCES, POSTGRES_VERSION_TABLE, SchemaTooNew
-from storage.sqlite import SqliteDatabase
+from storage.sqlite import SqliteDatabase, snapshot
 
 _PAGE = 1000
 
@@ -42,16 +42,7 @@ class TargetNotEmpty(CopyError):
 
 def _snapshot(source: Path, target: Path) -> None:
     try:
-        # Read-only: the copy must not be able to change the store it copies.
-        live = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            copy = sqlite3.connect(target)
-            try:
-                live.backup(copy)
-            finally:
-                copy.close()
-        finally:
-            live.close()
+        snapshot(source, target).close()
     except sqlite3.Error as exc:
         raise SourceUnreadable(str(exc)) from exc
 

@@ -4,6 +4,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,23 +58,81 @@ def postgres_unavailable() -> str | None:
     return _postgres_checked[0]
 
 
-def skip_without_postgres() -> None:
+def _skip_line() -> str | None:
     reason = postgres_unavailable()
-    if reason is not None:
-        where = urlsplit(POSTGRES_ADMIN_URL).netloc.rpartition("@")[2]
-        pytest.skip(f"PostgreSQL tests skipped: no server at {where} ({reason})")
+    if reason is None:
+        return None
+    where = urlsplit(POSTGRES_ADMIN_URL).netloc.rpartition("@")[2]
+    return f"PostgreSQL tests skipped: no server at {where} ({reason})"
+
+
+def skip_without_postgres() -> None:
+    if (line := _skip_line()) is not None:
+        pytest.skip(line)
+
+
+_not_run: list[int] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server, the PostgreSQL tests are left out, and said so in one line at
+    the end (a skip per test would be a line per test)."""
+    marked = [item for item in items if item.get_closest_marker("postgres")]
+    if not marked or _skip_line() is None:
+        return
+    config.hook.pytest_deselected(items=marked)
+    items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    _not_run.append(len(marked))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _not_run:
+        terminalreporter.write_line(f"{_skip_line()}: {_not_run[0]} tests not run")
+
+
+def _database_url(name: str) -> str:
+    return urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}"))
+
+
+@contextmanager
+def _new_database(template: str | None = None) -> Iterator[str]:
+    name = f"svodka_test_{uuid4().hex[:16]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    _on_own_loop(_admin(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield _database_url(name)
+    finally:
+        _on_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _migrate(url: str) -> None:
+    await (await Database.open(url)).close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A database with the schema applied, copied for each test: cheaper than migrating
+    a new one every time."""
+    skip_without_postgres()
+    with _new_database() as url:
+        _on_own_loop(_migrate(url))
+        yield urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A new PostgreSQL database with the current schema and no rows, for one test,
+    dropped afterwards."""
+    with _new_database(postgres_template) as url:
+        yield url
+
+
+@pytest.fixture
+def blank_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database (no schema), dropped afterwards."""
     skip_without_postgres()
-    name = f"svodka_test_{uuid4().hex[:16]}"
-    _on_own_loop(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}"))
-    finally:
-        _on_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with _new_database() as url:
+        yield url
 
 
 @dataclass(frozen=True)

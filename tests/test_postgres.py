@@ -105,9 +105,9 @@ async def test_both_schemas_have_the_same_tables_and_columns(
 
 @postgres
 async def test_a_failed_step_leaves_the_previous_version_and_none_runs_twice(
-    postgres_url: str,
+    blank_postgres_url: str,
 ) -> None:
-    conn = await asyncpg.connect(postgres_url)
+    conn = await asyncpg.connect(blank_postgres_url)
     try:
         broken = (POSTGRES_MIGRATIONS[0], ("CREATE TABLE half_done (x INTEGER)", "NOT SQL"))
         with pytest.raises(asyncpg.PostgresSyntaxError):
@@ -123,8 +123,8 @@ async def test_a_failed_step_leaves_the_previous_version_and_none_runs_twice(
 
 
 @postgres
-async def test_processes_starting_at_once_migrate_once(postgres_url: str) -> None:
-    stores = await asyncio.gather(*(PostgresDatabase.connect(postgres_url) for _ in range(3)))
+async def test_processes_starting_at_once_migrate_once(blank_postgres_url: str) -> None:
+    stores = await asyncio.gather(*(PostgresDatabase.connect(blank_postgres_url) for _ in range(3)))
     try:
         assert sorted(db.migrated_from for db in stores) == [0, SCHEMA_VERSION, SCHEMA_VERSION]
         assert {await db.schema_version() for db in stores} == {SCHEMA_VERSION}
@@ -302,7 +302,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @postgres
 def test_migrate_then_copy_store_then_read_from_postgres(
     env: Path,
-    postgres_url: str,
+    blank_postgres_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -311,7 +311,7 @@ def test_migrate_then_copy_store_then_read_from_postgres(
     assert main(["ingest", str(SEEDS)]) == 0
     capsys.readouterr()
 
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("DATABASE_URL", blank_postgres_url)
     assert main(["migrate"]) == 0
     assert f"с версии 0 до {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["migrate"]) == 0
