@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 
+from bot.clock import utc_now
 from bot.models import KeyPoint, Points, Summary
 from storage.db import Database, to_db_time
 
@@ -32,7 +32,7 @@ _GET = (
 
 def _stamp() -> str:
     # When an entry was computed, for people reading the table; nothing compares it.
-    return to_db_time(datetime.now(UTC))
+    return to_db_time(utc_now())
 
 
 class SummaryCache:

@@ -36,9 +36,9 @@ _KEEPALIVE = {
 # asyncpg prepares every statement. After a few runs PostgreSQL may plan one for any
 # parameters instead of the ones given ("generic plan"), and a search would then read
 # the GIN index for the commonest word as for the rarest. Planning each run costs well
-# under a millisecond for the store's statements. JIT compilation, meant for long
-# analytic queries, starts on cost estimates alone and added 40-500 ms to searches
-# whose estimate was high and whose run takes a few milliseconds.
+# under a millisecond for the store's statements. JIT compilation is for long analytic
+# queries: it starts on a cost estimate alone, and a misjudged short statement would
+# spend longer compiling than running.
 _SESSION = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
 
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?")

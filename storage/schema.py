@@ -37,11 +37,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.clock import utc_now
 from storage.db import advisory_key, to_db_time
 
 if TYPE_CHECKING:
@@ -398,7 +398,7 @@ async def migrate_postgres(
                 await conn.execute(
                     f"INSERT INTO {POSTGRES_VERSION_TABLE} (version, applied_at) VALUES ($1, $2)",
                     version + 1,
-                    to_db_time(datetime.now(UTC)),
+                    to_db_time(utc_now()),
                 )
         return start
     finally:

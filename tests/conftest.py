@@ -213,12 +213,16 @@ async def site() -> AsyncIterator[Site]:
 
 
 @pytest.fixture
-def bot_settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
+def bot_settings(request: pytest.FixtureRequest, tmp_path: Path, tg: FakeTelegram) -> Settings:
+    # A test that also reads the store itself (the `db` fixture) gets the bot on that
+    # store, on each backend in turn; any other test, on SQLite.
+    store = request.getfixturevalue("store") if "store" in request.fixturenames else None
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         bot_token=TOKEN,
         telegram_api_url=tg.url,
         database_path=tmp_path / "data" / "svodka.sqlite3",
+        database_url=store.target if store is not None and store.backend == "postgres" else None,
         seeds_dir=SEEDS_DIR,
         admin_ids=[ADMIN_ID],
         # Feeds and pages in tests are served from 127.0.0.1 (tests/site.py).

@@ -40,5 +40,5 @@ async def test_the_bot_on_postgres_writes_no_sqlite_file(
 ) -> None:
     [reply] = await running.say("/search Казахстан")
     assert "№1" in test_bot_e2e.shown(reply)
-    assert running.app.db.dialect == "postgres"
+    assert running.app.services.db.dialect == "postgres"
     assert not (tmp_path / "unused.sqlite3").exists()
