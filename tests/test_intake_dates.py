@@ -110,6 +110,8 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
         ("0001-01-01T00:00:00.000000+00:00", "America/New_York"),
     ]:
         await running.app.services.db.execute("UPDATE articles SET published_at = ?", (stored,))
+        # Each round starts with no digest sent, so each shows the article again.
+        await running.app.services.db.execute("DELETE FROM digest_runs")
         if zone is not None:
             # "Сохранено." and the settings themselves.
             await running.say(f"/settings timezone {zone}", count=2)
@@ -121,7 +123,8 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
         # The scheduled digest is sent, and its run is not left pending for another try.
         subscription = await repo.get(DEFAULT_USER_ID)
         assert subscription is not None
-        due = latest_due(subscription, datetime.now(UTC) + timedelta(days=1 if zone else 0))
+        # A period after today's, which `/subscribe` and `/digest` above may have taken.
+        due = latest_due(subscription, datetime.now(UTC) + timedelta(days=2))
         assert due is not None
         before = len(tg.sent(DEFAULT_USER_ID))
         assert await subscriptions.run_digest(DEFAULT_USER_ID, now=due[1] + timedelta(minutes=1))
