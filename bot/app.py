@@ -172,7 +172,6 @@ async def build_app(
             SubscriptionRepo(services.db),
             services.chats,
             services.digests,
-            schedule,
             bot,
             settings,
             clock=clock,

@@ -59,6 +59,22 @@ def latest_due(sub: Subscription, now: datetime) -> tuple[str, datetime] | None:
     return None
 
 
+def next_due(sub: Subscription, after: datetime) -> datetime | None:
+    """The first scheduled instant of the subscription strictly after `after`, in UTC:
+    what the store keeps as its due time. None for an ended subscription."""
+    if not sub.active:
+        return None
+    after = as_utc(after)
+    today = after.astimezone(ZoneInfo(sub.timezone)).date()
+    # Yesterday too: a skipped wall time resolves an hour later, possibly past midnight.
+    for day in (today - timedelta(days=offset) for offset in (1, 0, -1, -2)):
+        at = scheduled_at(sub, day.isoformat())
+        if at > after:
+            return at
+    # Unreachable: the day after tomorrow's time of day is always after today.
+    return None
+
+
 class DigestService:
     def __init__(
         self,

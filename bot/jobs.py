@@ -1,5 +1,6 @@
-"""Every scheduled job of the bot, on one APScheduler: each subscription's daily
-digest, feed polling and the daily housekeeping.
+"""Every scheduled job of the bot, on one APScheduler: the digest round once a minute,
+feed polling and the daily housekeeping. No job per chat: the store knows when each
+subscription is due, and the round asks it.
 
 APScheduler only decides *when* to wake up. What a wake-up does is a plain function with
 explicit arguments below; the work itself lives in the services, in methods that take
@@ -9,16 +10,14 @@ explicit arguments below; the work itself lives in the services, in methods that
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.clock import Clock, as_utc
+from bot.clock import Clock
 from bot.config import Settings
-from bot.models import Subscription
 
 if TYPE_CHECKING:
     from bot.chats import ChatService
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DIGESTS_JOB = "digests"
 FEEDS_JOB = "feeds"
 HOUSEKEEPING_JOB = "housekeeping"
 # A reply to any of a chat's newest 1,000 answers still targets the article it was about.
@@ -39,8 +39,20 @@ KEEP_FEED_ENTRIES = 1_000
 
 
 async def send_digest(subscriptions: SubscriptionService, chat_id: int, clock: Clock) -> None:
-    """At the chat's local digest time."""
+    """One chat's due digest, now (what the round does for each due chat)."""
     await subscriptions.run_digest(chat_id, now=clock())
+
+
+async def digest_round(subscriptions: SubscriptionService, clock: Clock) -> None:
+    """Once a minute: every digest due by now."""
+    try:
+        sent = await subscriptions.run_due(clock())
+    except Exception:
+        # The job must stay scheduled; the due rows wait for the next minute.
+        log.exception("digest round failed")
+        return
+    if sent:
+        log.info("digests: %d sent", sent)
 
 
 async def poll_feeds(intake: IntakeService, clock: Clock) -> None:
@@ -95,40 +107,20 @@ class Jobs:
     def running(self) -> bool:
         return self._running
 
-    @staticmethod
-    def digest_id(chat_id: int) -> str:
-        return f"digest:{chat_id}"
-
-    def digest(self, sub: Subscription, subscriptions: SubscriptionService) -> None:
-        """Schedules (or moves) the chat's daily digest."""
-        job_id = self.digest_id(sub.chat_id)
-        if not self._running and self.scheduler.get_job(job_id):
-            # Before start() APScheduler queues jobs without replacing same-id ones.
-            self.scheduler.remove_job(job_id)
+    def digests(self, subscriptions: SubscriptionService) -> None:
+        """The digest round at the start of every minute (digest times are whole minutes)."""
         self.scheduler.add_job(
-            send_digest,
-            CronTrigger(hour=sub.at.hour, minute=sub.at.minute, timezone=ZoneInfo(sub.timezone)),
-            args=(subscriptions, sub.chat_id, self.clock),
-            id=job_id,
+            digest_round,
+            CronTrigger(second=0, timezone=UTC),
+            args=(subscriptions, self.clock),
+            id=DIGESTS_JOB,
             replace_existing=True,
-            # run_digest decides about lateness itself; this only stops APScheduler from
-            # dropping a wake-up the event loop was too busy to make on the dot.
-            misfire_grace_time=max(1, int(subscriptions.grace.total_seconds())),
-            coalesce=True,
+            # A round still sending when the next minute comes is not started twice; the
+            # round after it picks up what became due meanwhile.
             max_instances=1,
+            coalesce=True,
+            misfire_grace_time=30,
         )
-
-    def cancel_digest(self, chat_id: int) -> None:
-        if self.scheduler.get_job(self.digest_id(chat_id)) is not None:
-            self.scheduler.remove_job(self.digest_id(chat_id))
-
-    def next_digest(self, chat_id: int) -> datetime | None:
-        """When the chat's next digest is due by our clock, None without a job."""
-        job = self.scheduler.get_job(self.digest_id(chat_id))
-        if job is None:
-            return None
-        moment = job.trigger.get_next_fire_time(None, as_utc(self.clock()))
-        return as_utc(moment) if moment is not None else None
 
     def feed_polling(self, intake: IntakeService, *, minutes: int) -> None:
         """Every `minutes`, the first run right away."""
@@ -166,9 +158,7 @@ async def install(
     intake: IntakeService,
     settings: Settings,
 ) -> None:
-    """Every job the bot runs, at start-up: a digest for each active subscription (later
-    changes go through SubscriptionService), feed polling and housekeeping."""
-    for sub in await subscriptions.active():
-        jobs.digest(sub, subscriptions)
+    """Every job the bot runs: the digest round, feed polling and housekeeping."""
+    jobs.digests(subscriptions)
     jobs.feed_polling(intake, minutes=settings.feed_poll_minutes)
     jobs.housekeeping(chats, intake)

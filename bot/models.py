@@ -80,6 +80,8 @@ class Subscription:
     subscribed_by: int | None
     active: bool = True
     ended_reason: str | None = None
+    # When the next digest is due (UTC); None when ended.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

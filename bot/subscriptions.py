@@ -1,24 +1,24 @@
 """Daily digest subscriptions, and sending their digests.
 
-Every call that changes a subscription (subscribing, unsubscribing, a time zone change,
-a migration, a block) brings the chat's digest job in line itself: no caller has to
-remember to reschedule.
-
-Jobs live in memory and are rebuilt from SQLite at every start (bot/jobs.py); SQLite is
-the one truth about who is subscribed and which digests went out. A digest is claimed in
-SQLite (`digest_runs`, one row per chat and local date) before it is sent and completed
-after, so a second wake-up for the same day sends nothing. A crash between sending and
-completing leaves the run pending; the next start sends it again if it is still within
-the grace period, so delivery is at least once: a chat may then see that digest twice.
+Each active subscription carries its next due time in the store (`due_at`), written with
+every change (subscribing, a new time or time zone) and moved on by the digest round
+that handled it. The round runs once a minute (bot/jobs.py): it asks the store which
+subscriptions are due, page by page, so neither start-up nor memory grows with the number
+of chats. The store is the one truth about who is subscribed, when, and which digests
+went out. A digest is claimed in the store (`digest_runs`, one row per chat and local
+date) before it is sent and completed after, so a second wake-up for the same day sends
+nothing. A crash between sending and completing leaves the run pending; the next start
+sends it again if it is still within the grace period, so delivery is at least once: a
+chat may then see that digest twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from aiogram import Bot
 
@@ -27,8 +27,7 @@ from bot.chats import ChatService
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.delivery import Deliverer, Limits
-from bot.digest import DigestService, date_label, latest_due, scheduled_at
-from bot.jobs import Jobs
+from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
 from bot.models import ChatSettings, Digest, Subscription
 from bot.parsing import SettingChange, parse_subscribe
 from storage.subscriptions import SubscriptionRepo
@@ -38,9 +37,12 @@ log = logging.getLogger(__name__)
 # A wake-up this late still counts as on time, whatever the grace period: the event loop
 # may have been busy at the minute itself.
 ON_TIME = timedelta(minutes=5)
-# Chats whose missed digests are built and sent at once after a start; the Deliverer
-# paces the messages themselves.
-CATCH_UP_CONCURRENCY = 16
+# Chats whose digests are built and sent at once; the Deliverer paces the messages
+# themselves. Enough to keep the sender busy at 1,000 messages a second (a round trip to
+# Telegram takes tens of milliseconds), few enough that memory stays small.
+DIGEST_CONCURRENCY = 64
+# Due subscriptions read from the store at a time: memory per round is one page.
+DUE_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,6 @@ class SubscriptionService:
         subscriptions: SubscriptionRepo,
         chats: ChatService,
         digests: DigestService,
-        jobs: Jobs,
         bot: Bot,
         settings: Settings,
         *,
@@ -77,7 +78,6 @@ class SubscriptionService:
         self._subscriptions = subscriptions
         self._chats = chats
         self._digests = digests
-        self._jobs = jobs
         self._settings = settings
         self.clock = clock
         self.grace = max(timedelta(hours=settings.digest_grace_hours), ON_TIME)
@@ -104,15 +104,13 @@ class SubscriptionService:
             default_at=current.at if keep and current else self._settings.digest_time,
             default_timezone=current.timezone if keep and current else chat.timezone,
         )
-        sub = await self._subscriptions.subscribe(chat_id, at, zone, user_id, now=now)
-        await self.reschedule(chat_id)
-        return sub
+        return await self._subscriptions.subscribe(
+            chat_id, at, zone, user_id, now=now, due_at=_first_due(chat_id, at, zone, now)
+        )
 
     async def unsubscribe(self, chat_id: int, *, now: datetime) -> bool:
         """False when the chat had no active subscription."""
-        ended = await self._subscriptions.end(chat_id, "unsubscribed", now=now)
-        await self.reschedule(chat_id)
-        return ended
+        return await self._subscriptions.end(chat_id, "unsubscribed", now=now)
 
     async def overview(self, chat_id: int) -> ChatOverview:
         settings = await self._chats.settings(chat_id)
@@ -140,24 +138,19 @@ class SubscriptionService:
             return None
         if current.timezone == timezone:
             return current
-        sub = await self._subscriptions.subscribe(
-            chat_id, current.at, timezone, current.subscribed_by, now=now
+        return await self._subscriptions.subscribe(
+            chat_id,
+            current.at,
+            timezone,
+            current.subscribed_by,
+            now=now,
+            due_at=_first_due(chat_id, current.at, timezone, now),
         )
-        await self.reschedule(chat_id)
-        return sub
 
-    async def reschedule(self, chat_id: int) -> Subscription | None:
-        """Brings the chat's job in line with SQLite. Returns the active subscription."""
+    async def next_run(self, chat_id: int) -> datetime | None:
+        """When the chat's next digest is due, None without an active subscription."""
         sub = await self._subscriptions.get(chat_id)
-        if sub is not None and sub.active:
-            self._jobs.digest(sub, self)
-            return sub
-        self._jobs.cancel_digest(chat_id)
-        return None
-
-    def next_run(self, chat_id: int) -> datetime | None:
-        """When the chat's next digest is due by our clock, None without a job."""
-        return self._jobs.next_digest(chat_id)
+        return sub.due_at if sub is not None and sub.active else None
 
     # -- what Telegram tells us -----------------------------------------------------
 
@@ -165,13 +158,11 @@ class SubscriptionService:
         """The chat blocked or removed the bot: its subscription ends."""
         if await self._subscriptions.end(chat_id, "blocked", now=self.clock()):
             log.info("chat %s: subscription ended (%s)", chat_id, reason)
-        await self.reschedule(chat_id)
 
     async def on_migrated(self, old: int, new: int) -> None:
-        """The group became a supergroup: settings, subscription and runs follow it."""
+        """The group became a supergroup: settings, subscription (with its due time) and
+        runs follow it."""
         await self._chats.migrate(old, new)
-        await self.reschedule(old)
-        await self.reschedule(new)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -204,22 +195,87 @@ class SubscriptionService:
         """Sends the chat's latest due digest unless it was sent (or is being sent), or is
         `digest_grace_hours` late or more. True when this call sent it."""
         sub = await self._subscriptions.get(chat_id)
-        due = latest_due(sub, now) if sub is not None else None
-        if sub is None or due is None:
+        return sub is not None and await self._run(sub, now=now)
+
+    async def _run(self, sub: Subscription, *, now: datetime) -> bool:
+        due = latest_due(sub, now)
+        if due is None:
             return False
         period, at = due
         if as_utc(now) - at >= self.grace:
-            log.info("chat %s: digest for %s is %s late, skipped", chat_id, period, now - at)
+            log.info("chat %s: digest for %s is %s late, skipped", sub.chat_id, period, now - at)
             return False
         # The claim is the one guard against twice: only its winner sends.
-        if not await self._subscriptions.claim_run(chat_id, period, now=now):
+        if not await self._subscriptions.claim_run(sub.chat_id, period, now=now):
             return False
-        return await self._send_period(chat_id, period, now=now)
+        return await self._send_period(sub.chat_id, period, now=now)
+
+    async def _guarded(self, gate: asyncio.Semaphore, chat_id: int, send: Awaitable[bool]) -> bool:
+        async with gate:
+            try:
+                return await send
+            except Exception:
+                # One chat's failure must not cost the others their digest.
+                log.exception("chat %s: digest failed", chat_id)
+                return False
+
+    async def run_due(self, now: datetime) -> int:
+        """The digest round: every subscription due by `now` gets its digest (or is
+        skipped as too late) and moves on to its next due time. Returns how many were sent.
+
+        The store hands the due subscriptions out a page at a time; each page is sent with
+        a bounded number of chats at once before the next is read.
+        """
+        gate = asyncio.Semaphore(DIGEST_CONCURRENCY)
+        sent = 0
+        after: tuple[datetime, int] | None = None
+        while True:
+            page = await self._subscriptions.due(now, after=after, limit=DUE_PAGE)
+            if not page:
+                break
+            # Row claims for several processes go here: today one leader runs the round,
+            # and each chat's digest_runs claim already keeps a digest single.
+            results = await asyncio.gather(
+                *(self._guarded(gate, sub.chat_id, self._run(sub, now=now)) for sub in page)
+            )
+            sent += sum(results)
+            moves = [
+                (sub.chat_id, sub.due_at, due)
+                for sub in page
+                if sub.due_at is not None and (due := next_due(sub, now)) is not None
+            ]
+            await self._subscriptions.reschedule(moves)
+            last = page[-1]
+            assert last.due_at is not None
+            after = (last.due_at, last.chat_id)
+            if len(page) < DUE_PAGE:
+                break
+        return sent
+
+    async def date_undated(self, now: datetime) -> int:
+        """Gives a due time to active subscriptions stored before the store kept one:
+        the next after `now`, or the latest one if it is still within the grace period."""
+        undated = await self._subscriptions.undated()
+        moves = []
+        for sub in undated:
+            due = latest_due(sub, now)
+            if due is None or as_utc(now) - due[1] >= self.grace:
+                upcoming = next_due(sub, now)
+                if upcoming is None:
+                    continue
+                moves.append((sub.chat_id, upcoming))
+            else:
+                moves.append((sub.chat_id, due[1]))
+        await self._subscriptions.set_due(moves)
+        return len(moves)
 
     async def catch_up(self, now: datetime) -> int:
-        """After a start: resends digests a crash left pending, then sends the ones missed
-        while the bot was down, each only if less than the grace period late."""
-        jobs: list[tuple[int, str | None]] = []
+        """After a start: resends digests a crash left pending, then runs the round for
+        the ones missed while the bot was down, each only if less than the grace period
+        late."""
+        await self.date_undated(now)
+        gate = asyncio.Semaphore(DIGEST_CONCURRENCY)
+        resends: list[tuple[int, str]] = []
         for chat_id, period in await self._subscriptions.pending_runs():
             sub = await self._subscriptions.get(chat_id)
             if sub is None or not sub.active:
@@ -227,31 +283,16 @@ class SubscriptionService:
             if as_utc(now) - scheduled_at(sub, period) >= self.grace:
                 log.info("chat %s: pending digest for %s is too late, skipped", chat_id, period)
                 continue
-            jobs.append((chat_id, period))
-        jobs += [(sub.chat_id, None) for sub in await self._subscriptions.active()]
-        gate = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
-
-        async def one(chat_id: int, pending: str | None) -> bool:
-            async with gate:
-                try:
-                    if pending is not None:
-                        return await self._send_period(chat_id, pending, now=now)
-                    return await self.run_digest(chat_id, now=now)
-                except Exception:
-                    # One chat's failure must not cost the others their digest.
-                    log.exception("chat %s: catch-up digest failed", chat_id)
-                    return False
-
-        # Pending runs first and one by one per chat, so that a chat's resent digest is
-        # completed before the same chat's newer period is looked at.
-        sent = 0
-        resends = [job for job in jobs if job[1] is not None]
-        for ok in await asyncio.gather(*(one(c, p) for c, p in resends)):
-            sent += ok
-        fresh = [job for job in jobs if job[1] is None]
-        for ok in await asyncio.gather(*(one(c, p) for c, p in fresh)):
-            sent += ok
-        return sent
+            resends.append((chat_id, period))
+        # Pending runs first, so that a chat's resent digest is completed before the same
+        # chat's newer period is looked at.
+        results = await asyncio.gather(
+            *(
+                self._guarded(gate, chat_id, self._send_period(chat_id, period, now=now))
+                for chat_id, period in resends
+            )
+        )
+        return sum(results) + await self.run_due(now)
 
     async def _send_period(self, chat_id: int, period: str, *, now: datetime) -> bool:
         digest = await self._digests.build(chat_id, now=now, period=period)
@@ -290,3 +331,9 @@ class SubscriptionService:
                     focus=reply.article_id,
                 )
         return Sent(chat_id, delivered)
+
+
+def _first_due(chat_id: int, at: time, timezone: str, now: datetime) -> datetime:
+    due = next_due(Subscription(chat_id, at, timezone, None), now)
+    assert due is not None  # an active subscription always has a next time
+    return due

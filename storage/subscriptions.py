@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
 from bot.models import Subscription
 from storage.db import Database, Row, from_db_time_or_none, to_db_time
 
-_COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason"
+_COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at"
 
 
 def _subscription(row: Row) -> Subscription:
@@ -18,6 +19,7 @@ def _subscription(row: Row) -> Subscription:
         subscribed_by=row["subscribed_by"],
         active=bool(row["active"]),
         ended_reason=row["ended_reason"],
+        due_at=from_db_time_or_none(row["due_at"]),
     )
 
 
@@ -53,17 +55,29 @@ class SubscriptionRepo:
         subscribed_by: int | None,
         *,
         now: datetime,
+        due_at: datetime,
     ) -> Subscription:
-        """Creates or replaces the chat's subscription; an ended one becomes active again."""
+        """Creates or replaces the chat's subscription, due at `due_at`; an ended one
+        becomes active again."""
         stamp = to_db_time(now)
         row = await self._db.fetchone(
             "INSERT INTO subscriptions (chat_id, at, timezone, subscribed_by, active,"
-            " ended_reason, created_at, updated_at) VALUES (?, ?, ?, ?, 1, NULL, ?, ?)"
+            " ended_reason, created_at, updated_at, due_at)"
+            " VALUES (?, ?, ?, ?, 1, NULL, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET at = excluded.at,"
             " timezone = excluded.timezone, subscribed_by = excluded.subscribed_by,"
-            " active = 1, ended_reason = NULL, updated_at = excluded.updated_at"
+            " active = 1, ended_reason = NULL, updated_at = excluded.updated_at,"
+            " due_at = excluded.due_at"
             f" RETURNING {_COLUMNS}",
-            (chat_id, at.strftime("%H:%M"), timezone, subscribed_by, stamp, stamp),
+            (
+                chat_id,
+                at.strftime("%H:%M"),
+                timezone,
+                subscribed_by,
+                stamp,
+                stamp,
+                to_db_time(due_at),
+            ),
         )
         assert row is not None
         return _subscription(row)
@@ -71,8 +85,8 @@ class SubscriptionRepo:
     async def end(self, chat_id: int, reason: str, *, now: datetime) -> bool:
         """False when there was no active subscription to end."""
         changed = await self._db.execute(
-            "UPDATE subscriptions SET active = 0, ended_reason = ?, updated_at = ?"
-            " WHERE chat_id = ? AND active = 1",
+            "UPDATE subscriptions SET active = 0, ended_reason = ?, updated_at = ?,"
+            " due_at = NULL WHERE chat_id = ? AND active = 1",
             (reason, to_db_time(now), chat_id),
         )
         return changed > 0
@@ -88,6 +102,53 @@ class SubscriptionRepo:
             f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 ORDER BY chat_id"
         )
         return [_subscription(row) for row in rows]
+
+    async def due(
+        self, now: datetime, *, after: tuple[datetime, int] | None = None, limit: int = 500
+    ) -> list[Subscription]:
+        """Active subscriptions due by `now`, earliest first, one page of `limit`: the page
+        after the (due_at, chat_id) of the previous page's last row, if given."""
+        if after is None:
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 AND due_at <= ?"
+                " ORDER BY due_at, chat_id LIMIT ?",
+                (to_db_time(now), limit),
+            )
+        else:
+            # Spelled out rather than a row-value comparison, so both planners see a
+            # range on the index's leading column.
+            last_due = to_db_time(after[0])
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 AND due_at <= ?"
+                " AND due_at >= ? AND (due_at > ? OR chat_id > ?)"
+                " ORDER BY due_at, chat_id LIMIT ?",
+                (to_db_time(now), last_due, last_due, after[1], limit),
+            )
+        return [_subscription(row) for row in rows]
+
+    async def reschedule(self, moves: Sequence[tuple[int, datetime, datetime]]) -> None:
+        """Sets each (chat_id, was, due_at): only where the row is still due at `was`, so a
+        change the chat made meanwhile (a new time, an unsubscribe) stands."""
+        await self._db.execute_many(
+            "UPDATE subscriptions SET due_at = ? WHERE chat_id = ? AND active = 1 AND due_at = ?",
+            [(to_db_time(due), chat_id, to_db_time(was)) for chat_id, was, due in moves],
+        )
+
+    async def undated(self) -> list[Subscription]:
+        """Active subscriptions without a due time (written before the store kept one)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 AND due_at IS NULL"
+            " ORDER BY chat_id"
+        )
+        return [_subscription(row) for row in rows]
+
+    async def set_due(self, moves: Sequence[tuple[int, datetime]]) -> None:
+        """Dates subscriptions that have no due time yet."""
+        await self._db.execute_many(
+            "UPDATE subscriptions SET due_at = ? WHERE chat_id = ? AND active = 1"
+            " AND due_at IS NULL",
+            [(to_db_time(due), chat_id) for chat_id, due in moves],
+        )
 
     async def migrate(self, old: int, new: int) -> None:
         await move_chat_subscriptions(self._db, old, new)

@@ -209,12 +209,15 @@ async def test_digest_killed_mid_send_is_resent_once_and_no_subscription_is_lost
     # Subscribed before the start, with today's digest two minutes overdue: the start-up
     # catch-up sends it at once.
     now = datetime.now(UTC)
-    due = (now - timedelta(minutes=2)).time().replace(second=0, microsecond=0)
+    due_at = (now - timedelta(minutes=2)).replace(second=0, microsecond=0)
+    due = due_at.time()
     db = await Database.open(database)
     try:
         subscriptions = SubscriptionRepo(db)
         for chat in chats:
-            await subscriptions.subscribe(chat, due, "UTC", chat, now=now - timedelta(days=1))
+            await subscriptions.subscribe(
+                chat, due, "UTC", chat, now=now - timedelta(days=1), due_at=due_at
+            )
     finally:
         await db.close()
 

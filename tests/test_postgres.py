@@ -213,7 +213,7 @@ async def filled_sqlite(path: Path) -> dict[str, object]:
         await chats.update_settings(-100, algorithm="lsa", timezone="Asia/Almaty")
         await chats.set_current(-100, first.id)
         await chats.remember_message(-100, 77, second.id)
-        await subscriptions.subscribe(-100, time(8, 30), "Asia/Almaty", 5, now=NOW)
+        await subscriptions.subscribe(-100, time(8, 30), "Asia/Almaty", 5, now=NOW, due_at=NOW)
         await subscriptions.complete_run(-100, "2026-11-25", now=NOW, last_article_id=first.id)
         await subscriptions.claim_run(-100, "2026-11-26", now=NOW)
         feed, _ = await feeds.add("https://x.ru/rss", now=NOW, title="Икс")

@@ -15,8 +15,8 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Limits
-from bot.digest import latest_due, scheduled_at
-from bot.jobs import send_digest
+from bot.digest import latest_due, next_due, scheduled_at
+from bot.jobs import DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB, send_digest
 from bot.models import NewArticle, Subscription
 from bot.subscriptions import SubscriptionService
 from storage.subscriptions import SubscriptionRepo
@@ -150,7 +150,12 @@ def test_dst_days_keep_the_local_time_and_agree_with_cron(
     assert scheduled_at(subscription, period) == expected
     assert latest_due(subscription, expected) == (period, expected)
     assert latest_due(subscription, expected - timedelta(seconds=1)) != (period, expected)
-    # APScheduler wakes up at the same instant, so its wake-up finds that day due.
+    # The due time the store keeps is that instant, until it has passed.
+    assert next_due(subscription, expected - timedelta(seconds=1)) == expected
+    following = next_due(subscription, expected)
+    assert following is not None and following > expected
+    assert latest_due(subscription, following) != (period, expected)
+    # A cron trigger at the local time wakes up at the same instant too.
     trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=ZoneInfo(zone))
     fire = trigger.get_next_fire_time(None, expected - timedelta(hours=1))
     assert fire is not None and fire.astimezone(UTC) == expected
@@ -262,6 +267,89 @@ async def test_pending_digest_older_than_grace_is_not_resent(env: Env) -> None:
     assert env.tg.sent(MOSCOW) == []
 
 
+async def test_the_round_sends_only_due_chats_and_moves_each_to_its_next_day(env: Env) -> None:
+    await env.article("Сделка одобрена", utc(2026, 6, 16, 20, 0))
+    await env.subscribe(ALMATY, "09:00 Asia/Almaty")
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    await env.subscribe(NEW_YORK, "09:00 America/New_York")
+
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 3, 59)) == 0
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 0)) == 2
+    assert {chat for chat in (ALMATY, MOSCOW, NEW_YORK) if env.tg.sent(chat)} == {ALMATY, MOSCOW}
+    # Each handled row now waits for its next local 09:00; the other is still due today.
+    assert await env.scheduler.next_run(ALMATY) == utc(2026, 6, 18, 4, 0)
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 18, 6, 0)
+    assert await env.scheduler.next_run(NEW_YORK) == utc(2026, 6, 17, 13, 0)
+    # The next minute's round has nothing to do; New York's comes at its time.
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 1)) == 0
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 13, 0)) == 1
+    assert [len(env.tg.sent(chat)) for chat in (ALMATY, MOSCOW, NEW_YORK)] == [1, 1, 1]
+
+
+async def test_the_round_reads_the_due_chats_page_by_page(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.subscriptions.DUE_PAGE", 2)
+    await env.article("Дивиденды", utc(2026, 6, 16, 20))
+    chats = list(range(2001, 2006))
+    for chat in chats:
+        await env.subscribe(chat, "09:00 Europe/Moscow")
+    await env.subscribe(ALMATY, "08:00 Europe/Moscow")  # an earlier due time, read first
+    pages: list[int] = []
+    due = env.subs.due
+
+    async def counted(*args: object, **kwargs: object) -> list[Subscription]:
+        page = await due(*args, **kwargs)  # type: ignore[arg-type]
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(env.app.subscriptions._subscriptions, "due", counted)
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 0)) == 6
+    # The last page was full: one more read finds the end.
+    assert pages == [2, 2, 2, 0]
+    assert all(len(env.tg.sent(chat)) == 1 for chat in [*chats, ALMATY])
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 1)) == 0
+
+
+async def test_the_round_skips_a_digest_already_sent_and_still_moves_on(env: Env) -> None:
+    await env.article("Дивиденды", utc(2026, 6, 16, 20))
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    # The chat's digest went out by another way (an earlier round cut short by a crash).
+    assert await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 17, 6, 0))
+    assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 1)) == 0
+    assert len(env.tg.sent(MOSCOW)) == 1
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 18, 6, 0)
+
+
+async def test_a_time_change_during_a_round_stands(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    [due] = await env.subs.due(utc(2026, 6, 17, 6, 0))
+    await env.subscribe(MOSCOW, "10:00")
+    assert due.due_at is not None
+    await env.subs.reschedule([(MOSCOW, due.due_at, utc(2026, 6, 18, 6, 0))])
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 7, 0)
+
+
+async def test_subscriptions_from_before_due_times_are_dated_at_start(env: Env) -> None:
+    await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+    await env.subscribe(ALMATY, "09:00 Asia/Almaty")
+    await env.app.services.db.execute("UPDATE subscriptions SET due_at = NULL")
+    # 07:00 UTC: Moscow's 09:00 is an hour ago (within the grace), Almaty's three.
+    assert await env.scheduler.catch_up(utc(2026, 6, 17, 7, 0)) == 1
+    assert len(env.tg.sent(MOSCOW)) == 1 and env.tg.sent(ALMATY) == []
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 18, 6, 0)
+    assert await env.scheduler.next_run(ALMATY) == utc(2026, 6, 18, 4, 0)
+
+
+async def test_start_schedules_three_jobs_whatever_the_number_of_chats(env: Env) -> None:
+    for chat in range(3001, 3051):
+        await env.subscribe(chat, "09:00 Europe/Moscow")
+    await env.app.start()
+    await env.scheduler.idle()
+    jobs = {job.id for job in env.app.jobs.scheduler.get_jobs()}
+    assert jobs == {DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB}
+
+
 async def test_start_rebuilds_jobs_from_sqlite(env: Env) -> None:
     env.clock.now = utc(2026, 6, 16, 9, 0)
     await env.subscribe(ALMATY, "09:00 Asia/Almaty")
@@ -274,20 +362,20 @@ async def test_start_rebuilds_jobs_from_sqlite(env: Env) -> None:
     # Nothing was due within the grace period at 09:00 UTC.
     assert env.tg.sent() == []
     # A started scheduler counts from the real time: check the local time of day.
-    almaty, new_york = scheduler.next_run(ALMATY), scheduler.next_run(NEW_YORK)
+    almaty, new_york = await scheduler.next_run(ALMATY), await scheduler.next_run(NEW_YORK)
     assert almaty is not None and new_york is not None
     assert almaty.astimezone(ZoneInfo("Asia/Almaty")).time() == time(9, 0)
     assert new_york.astimezone(ZoneInfo("America/New_York")).time() == time(7, 30)
-    assert scheduler.next_run(MOSCOW) is None
+    assert await scheduler.next_run(MOSCOW) is None
 
 
 async def test_jobs_follow_subscribe_unsubscribe_and_time_zone_change(env: Env) -> None:
     await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
-    assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 6, 0)
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 6, 0)
     await env.scheduler.follow_timezone(MOSCOW, "Asia/Almaty", now=env.clock())
-    assert env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 4, 0)
+    assert await env.scheduler.next_run(MOSCOW) == utc(2026, 6, 17, 4, 0)
     await env.scheduler.unsubscribe(MOSCOW, now=env.clock())
-    assert env.scheduler.next_run(MOSCOW) is None
+    assert await env.scheduler.next_run(MOSCOW) is None
 
 
 # -- what Telegram says back -----------------------------------------------------------
@@ -299,7 +387,7 @@ async def test_blocked_chat_ends_its_subscription(env: Env) -> None:
     assert not await env.scheduler.run_digest(MOSCOW, now=utc(2026, 6, 17, 6, 0))
     ended = await env.subs.get(MOSCOW)
     assert ended is not None and not ended.active and ended.ended_reason == "blocked"
-    assert env.scheduler.next_run(MOSCOW) is None
+    assert await env.scheduler.next_run(MOSCOW) is None
 
 
 async def test_digest_follows_a_group_to_its_supergroup(env: Env) -> None:
@@ -312,5 +400,5 @@ async def test_digest_follows_a_group_to_its_supergroup(env: Env) -> None:
     moved = await env.subs.get(supergroup)
     assert moved is not None and moved.active
     assert await env.subs.run_status(supergroup, "2026-06-17") == "sent"
-    assert env.scheduler.next_run(group) is None
-    assert env.scheduler.next_run(supergroup) == utc(2026, 6, 17, 6, 0)
+    assert await env.scheduler.next_run(group) is None
+    assert await env.scheduler.next_run(supergroup) == utc(2026, 6, 17, 6, 0)

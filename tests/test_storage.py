@@ -672,7 +672,7 @@ async def test_chat_migration_moves_everything(articles: ArticleRepo, db: Databa
     await chats.mark_introduced(-1)
     await chats.set_current(-1, article.id)
     await chats.remember_message(-1, 5, article.id)
-    await subscriptions.subscribe(-1, time(9, 0), "Asia/Almaty", 11, now=NOW)
+    await subscriptions.subscribe(-1, time(9, 0), "Asia/Almaty", 11, now=NOW, due_at=NOW)
     await subscriptions.complete_run(-1, "2026-11-26", now=NOW, last_article_id=article.id)
     # The supergroup already saw one command before the migration arrived.
     await chats.update_settings(-1001, sentences=6)
@@ -699,10 +699,10 @@ async def test_chat_migration_moves_everything(articles: ArticleRepo, db: Databa
 
 async def test_subscribe_end_and_resubscribe(db: Database) -> None:
     subscriptions = SubscriptionRepo(db)
-    first = await subscriptions.subscribe(1, time(9, 0), "Europe/Moscow", 100, now=NOW)
+    first = await subscriptions.subscribe(1, time(9, 0), "Europe/Moscow", 100, now=NOW, due_at=NOW)
     assert first.at == time(9, 0) and first.active and first.subscribed_by == 100
-    await subscriptions.subscribe(2, time(7, 30), "Asia/Almaty", None, now=NOW)
-    moved = await subscriptions.subscribe(1, time(21, 15), "Asia/Tokyo", 101, now=NOW)
+    await subscriptions.subscribe(2, time(7, 30), "Asia/Almaty", None, now=NOW, due_at=NOW)
+    moved = await subscriptions.subscribe(1, time(21, 15), "Asia/Tokyo", 101, now=NOW, due_at=NOW)
     assert moved.at == time(21, 15) and moved.timezone == "Asia/Tokyo"
     assert [s.chat_id for s in await subscriptions.active()] == [1, 2]
 
@@ -713,7 +713,7 @@ async def test_subscribe_end_and_resubscribe(db: Database) -> None:
     assert ended is not None and not ended.active and ended.ended_reason == "blocked"
     assert [s.chat_id for s in await subscriptions.active()] == [2]
 
-    back = await subscriptions.subscribe(1, time(8, 0), "Europe/Moscow", 100, now=NOW)
+    back = await subscriptions.subscribe(1, time(8, 0), "Europe/Moscow", 100, now=NOW, due_at=NOW)
     assert back.active and back.ended_reason is None
     assert await subscriptions.get(1) == back
     assert await subscriptions.get(3) is None
@@ -761,7 +761,7 @@ async def test_completed_run_is_sent_and_dates_the_next_digest(tmp_path: Path) -
 
 async def test_subscription_migrate_moves_subscription_and_runs(db: Database) -> None:
     subscriptions = SubscriptionRepo(db)
-    await subscriptions.subscribe(-5, time(9, 0), "Europe/Moscow", None, now=NOW)
+    await subscriptions.subscribe(-5, time(9, 0), "Europe/Moscow", None, now=NOW, due_at=NOW)
     await subscriptions.claim_run(-5, "2026-11-26", now=NOW)
     await subscriptions.migrate(-5, -1005)
     assert await subscriptions.get(-5) is None
@@ -807,3 +807,29 @@ async def test_pruning_keeps_each_feeds_newest_entries(db: Database) -> None:
         True,
     ]
     assert await feeds.seen(second.id, "b0", None)
+
+
+async def test_due_subscriptions_come_in_pages_earliest_first(db: Database) -> None:
+    subscriptions = SubscriptionRepo(db)
+    early, late = NOW - timedelta(hours=1), NOW
+    for chat in (5, 3, 4):
+        await subscriptions.subscribe(chat, time(9), "UTC", None, now=NOW, due_at=late)
+    await subscriptions.subscribe(9, time(8), "UTC", None, now=NOW, due_at=early)
+    await subscriptions.subscribe(1, time(10), "UTC", None, now=NOW, due_at=NOW + timedelta(1))
+    await subscriptions.subscribe(2, time(9), "UTC", None, now=NOW, due_at=early)
+    await subscriptions.end(2, "unsubscribed", now=NOW)
+
+    first = await subscriptions.due(NOW, limit=2)
+    assert [s.chat_id for s in first] == [9, 3]
+    last = first[-1]
+    assert last.due_at == late
+    rest = await subscriptions.due(NOW, after=(late, last.chat_id), limit=2)
+    assert [s.chat_id for s in rest] == [4, 5]
+    assert await subscriptions.due(NOW, after=(late, 5), limit=2) == []
+
+    # A move applies only where the row is still due at the time it was read.
+    tomorrow = NOW + timedelta(days=1)
+    await subscriptions.reschedule([(9, early, tomorrow), (3, early, tomorrow)])
+    assert [s.chat_id for s in await subscriptions.due(NOW)] == [3, 4, 5]
+    moved = await subscriptions.get(9)
+    assert moved is not None and moved.due_at == tomorrow
