@@ -9,6 +9,13 @@ search   ArticleRepo.search over 100,000 articles: queries from rare words to on
 latest   /latest (ArticleRepo.latest) while another chat searches the common word without
          pause. Ours: reader connections beside the writer; today's: one connection, so
          /latest waits behind the search.
+startup  What start-up costs the scheduling with 100,000 active subscriptions, each in a
+         fresh process on a copy of one SQLite store: ours installs the three jobs (the
+         digest round, feed polling, housekeeping) and runs the start-up catch-up (the
+         store's pending runs, undated and due subscriptions: nothing is due); the old way
+         (as shipped before due times) read every subscription and added one APScheduler
+         cron job per chat before the scheduler started. Seconds and the process's
+         resident memory growth over the bot already built.
 
 Article texts are sentences drawn at random (fixed seed) from the silver news day in
 ../shared/eval/stories (else the seed article), lemmatised once per sentence; 80% of the
@@ -21,6 +28,8 @@ range; the machine is shared, so compare the two columns of one run, not runs.
     python benchmarks/scale.py --quick              # 10,000 articles, 2 runs
     python benchmarks/scale.py --postgres URL       # the same against PostgreSQL too
                                                     # (URL of an empty database)
+    python benchmarks/scale.py --startup            # start-up only: 100,000 subscriptions
+    python benchmarks/scale.py --startup --quick    # 10,000
 """
 
 from __future__ import annotations
@@ -39,13 +48,19 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 from _common import DEFAULT_EVAL_DIR, SEED
 
-from bot.app import SWITCH_INTERVAL
+from bot.app import SWITCH_INTERVAL, build_app
+from bot.config import Settings
+from bot.digest import next_due
+from bot.jobs import Jobs, install
+from bot.models import Subscription
 from bot.nlp.index import index_text
 from bot.nlp.lemmas import words
+from bot.offline import OfflineSession
 from storage.articles import _COLUMNS_A, ArticleRepo, content_hash
 from storage.db import Database, Row, to_db_time
 from storage.postgres import PostgresDatabase
@@ -409,7 +424,146 @@ def agree(sqlite: Figures, postgres: Figures) -> None:
     )
 
 
+# --- start-up with many subscriptions -----------------------------------------------
+
+ZONES = ("Europe/Moscow", "Asia/Almaty", "Europe/Berlin", "America/New_York", "UTC")
+STARTUP_NOW = datetime(2026, 6, 17, 12, 0, 30, tzinfo=UTC)
+
+
+def fill_subscriptions(path: Path, count: int) -> None:
+    """`count` active subscriptions at whole minutes in five zones, each dated to its next
+    digest after STARTUP_NOW (nothing due at start)."""
+    rows = []
+    for chat in range(1, count + 1):
+        at = dt_time(chat % 24, chat % 60)
+        zone = ZONES[chat % len(ZONES)]
+        due = next_due(Subscription(chat, at, zone, None), STARTUP_NOW)
+        assert due is not None
+        stamp = to_db_time(STARTUP_NOW - timedelta(days=1))
+        rows.append((chat, at.strftime("%H:%M"), zone, stamp, stamp, to_db_time(due)))
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.executemany(
+                "INSERT INTO subscriptions (chat_id, at, timezone, subscribed_by, active,"
+                " created_at, updated_at, due_at) VALUES (?, ?, ?, NULL, 1, ?, ?, ?)",
+                rows,
+            )
+    finally:
+        # Closing checkpoints the write-ahead log into the file the runs copy.
+        conn.close()
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def old_digest_job(jobs: Jobs, sub: Subscription, subscriptions: object) -> None:
+    """One chat's digest job, as the bot scheduled it before due times."""
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.jobs import send_digest
+
+    job_id = f"digest:{sub.chat_id}"
+    if jobs.scheduler.get_job(job_id):
+        jobs.scheduler.remove_job(job_id)
+    jobs.scheduler.add_job(
+        send_digest,
+        CronTrigger(hour=sub.at.hour, minute=sub.at.minute, timezone=ZoneInfo(sub.timezone)),
+        args=(subscriptions, sub.chat_id, jobs.clock),
+        id=job_id,
+        replace_existing=True,
+        misfire_grace_time=3 * 3600,
+        coalesce=True,
+        max_instances=1,
+    )
+
+
+async def startup_child(way: str, path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token="1:x",
+        database_path=path,
+        seeds_dir=path.parent / "no-seeds",
+    )
+    app = await build_app(settings, session=OfflineSession(), clock=lambda: STARTUP_NOW)
+    try:
+        before = rss_mb()
+        started = time.perf_counter()
+        if way == "ours":
+            await install(
+                app.jobs,
+                subscriptions=app.subscriptions,
+                chats=app.services.chats,
+                intake=app.services.intake,
+                settings=settings,
+            )
+            app.jobs.start()
+            sent = await app.subscriptions.catch_up(STARTUP_NOW)
+            assert sent == 0
+        else:
+            for sub in await app.subscriptions.active():
+                old_digest_job(app.jobs, sub, app.subscriptions)
+            app.jobs.start()
+        seconds = time.perf_counter() - started
+        jobs = len(app.jobs.scheduler.get_jobs())
+        print(json.dumps({"seconds": seconds, "mb": rss_mb() - before, "jobs": jobs}))
+    finally:
+        await app.close()
+
+
+async def startup_figures(count: int, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "subs.sqlite3"
+
+        db = await SqliteDatabase.connect(path)
+        await db.close()
+        fill_subscriptions(path, count)
+        results: dict[str, list[dict[str, float]]] = {"ours": [], "old": []}
+        for _ in range(runs):
+            for way in results:
+                copy = Path(tmp) / f"{way}.sqlite3"
+                copy.write_bytes(path.read_bytes())
+                child = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    __file__,
+                    "--startup-child",
+                    way,
+                    str(copy),
+                    stdout=asyncio.subprocess.PIPE,
+                )
+                out, _ = await child.communicate()
+                assert child.returncode == 0, way
+                results[way].append(json.loads(out.decode().strip().splitlines()[-1]))
+                copy.unlink()
+    print(f"\nstart-up with {count:,} active subscriptions, {runs} runs (median, range)")
+    print("| | ours (due times) | old (a job per chat) | ratio |")
+    print("|---|---|---|---|")
+    for key, label in (("seconds", "seconds"), ("mb", "memory growth, MB"), ("jobs", "jobs")):
+        ours = [r[key] for r in results["ours"]]
+        old = [r[key] for r in results["old"]]
+        ratio = statistics.median(old) / max(statistics.median(ours), 1e-9)
+        print(f"| {label} | {spread3(ours)} | {spread3(old)} | {ratio:,.0f}× |")
+
+
+def spread3(values: list[float]) -> str:
+    def f(value: float) -> str:
+        return f"{value:,.3g}" if value < 100 else f"{value:,.0f}"
+
+    if len(values) == 1:
+        return f(values[0])
+    return f"{f(statistics.median(values))} ({f(min(values))}–{f(max(values))})"
+
+
 async def main() -> None:
+    if sys.argv[1:2] == ["--startup-child"]:
+        await startup_child(sys.argv[2], Path(sys.argv[3]))
+        return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="10,000 articles, 2 runs")
     p.add_argument("--articles", type=int, default=None)
@@ -420,7 +574,13 @@ async def main() -> None:
     )
     p.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     p.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    p.add_argument("--startup", action="store_true", help="the start-up figure only")
+    p.add_argument("--subscriptions", type=int, default=None)
     args = p.parse_args()
+    if args.startup:
+        subscriptions = args.subscriptions or (10_000 if args.quick else 100_000)
+        await startup_figures(subscriptions, args.runs or (2 if args.quick else 3))
+        return
     count = args.articles or (10_000 if args.quick else 100_000)
     runs = args.runs or (2 if args.quick else 3)
     repeat, samples = (2, 100) if args.quick else (3, 300)
