@@ -49,6 +49,7 @@ from bot.config import Settings
 from bot.delivery import Limits, admin_notifier
 from bot.filters import AdminCache, OnLoop
 from bot.jobs import Jobs
+from bot.leader import Leadership, leadership
 from bot.middlewares import FloodControl
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
@@ -79,6 +80,8 @@ class App:
     # Set by run(): after the warm-up, the heap so far is moved out of the garbage
     # collector's reach (gc.freeze). Not in tests, which start many apps in one process.
     freeze_heap: bool = False
+    # Who runs the scheduled work among the processes sharing the store (App.start).
+    leader: Leadership | None = None
 
     @property
     def settings(self) -> Settings:
@@ -96,6 +99,26 @@ class App:
         await services.intake.start()
         if added := await services.intake.ensure_feeds(self.settings.feeds, now=self.clock()):
             log.info("added %d feed(s) from FEEDS", added)
+        self.jobs.start()
+        # Scheduled work runs in one process at a time: on SQLite this one, always (the
+        # first attempt succeeds before start() returns); on PostgreSQL whichever holds
+        # the leader lock, and another within LEADER_RETRY_SECONDS when it dies.
+        self.leader = leadership(
+            services.db, retry=self.settings.leader_retry_seconds, on_change=self.lead
+        )
+        await self.leader.start()
+        task = asyncio.create_task(self.warm_cache())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def lead(self, leading: bool) -> None:
+        """Takes the scheduled work on (its jobs, and the catch-up of what was missed
+        while nobody led), or gives it up."""
+        if not leading:
+            self.jobs.stand_down()
+            self.subscriptions.close()
+            return
+        services = self.services
         await jobs.install(
             self.jobs,
             subscriptions=self.subscriptions,
@@ -103,11 +126,7 @@ class App:
             intake=services.intake,
             settings=self.settings,
         )
-        self.jobs.start()
         self.subscriptions.start()
-        task = asyncio.create_task(self.warm_cache())
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
     async def warm_cache(self) -> None:
         """Loads the summarizer stack and computes default summaries and points for recent
@@ -124,6 +143,9 @@ class App:
             gc.freeze()
 
     async def close(self) -> None:
+        if self.leader is not None:
+            # Given up first, so that a follower takes over while this process closes.
+            await self.leader.stop()
         for task in self.background:
             task.cancel()
         for task in list(self.background):

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 DIGESTS_JOB = "digests"
 FEEDS_JOB = "feeds"
 HOUSEKEEPING_JOB = "housekeeping"
+# What only the leader runs (bot.leader): every job there is.
+SCHEDULED_WORK = (DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB)
 # A reply to any of a chat's newest 1,000 answers still targets the article it was about.
 KEEP_MESSAGE_LINKS = 1_000
 # Each feed's newest 1,000 entries are remembered; a feed lists a few hundred at most.
@@ -106,6 +108,13 @@ class Jobs:
     @property
     def running(self) -> bool:
         return self._running
+
+    def stand_down(self) -> None:
+        """Removes the scheduled work (another process leads it now); the scheduler keeps
+        running, empty, for the day this process leads again."""
+        for job_id in SCHEDULED_WORK:
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
 
     def digests(self, subscriptions: SubscriptionService) -> None:
         """The digest round at the start of every minute (digest times are whole minutes)."""

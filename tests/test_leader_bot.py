@@ -1,0 +1,98 @@
+"""Two real bot processes on one PostgreSQL store: one leads the scheduled work, and when
+it is killed the other takes over and runs it, sending nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage.postgres import PostgresDatabase
+from storage.subscriptions import SubscriptionRepo
+from tests.botapi import FakeTelegram
+from tests.conftest import TOKEN
+from tests.test_crash import environment, write_articles
+
+PATIENCE = 30.0
+LEADS = "this process leads scheduled work"
+FIRST, SECOND = 4001, 4002
+
+
+@asynccontextmanager
+async def bot(
+    env: dict[str, str], cwd: Path, log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    with log.open("w") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=out, stderr=out
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+
+async def until(condition: object, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + PATIENCE
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, f"gave up waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def subscribe_overdue(url: str, chat: int) -> None:
+    """A subscription whose digest of today was due a minute ago."""
+    due_at = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
+    db = await PostgresDatabase.connect(url, pool_size=1)
+    try:
+        await SubscriptionRepo(db).subscribe(
+            chat, due_at.time(), "UTC", None, now=due_at - timedelta(days=1), due_at=due_at
+        )
+    finally:
+        await db.close()
+
+
+@pytest.mark.postgres
+async def test_the_leader_killed_the_other_process_takes_over_the_digests(
+    tmp_path: Path, tg: FakeTelegram, postgres_url: str
+) -> None:
+    write_articles(tmp_path / "seeds", 3, seed=5)
+    env = environment(
+        tmp_path,
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=tg.url,
+        DATABASE_URL=postgres_url,
+        LEADER_RETRY_SECONDS="0.3",
+    )
+    await subscribe_overdue(postgres_url, FIRST)
+
+    def digests(chat: int) -> int:
+        return sum(1 for c in tg.sent(chat) if "Сводка за" in (c.text or ""))
+
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    async with bot(env, tmp_path, first_log) as first:
+        await until(lambda: LEADS in first_log.read_text(), "the first process to lead")
+        await until(lambda: digests(FIRST) == 1, "the leader's catch-up digest")
+        async with bot(env, tmp_path, second_log) as second:
+            await until(lambda: "Start polling" in second_log.read_text(), "the second start")
+            # Both are up; only the first leads, and the second has sent nothing.
+            await asyncio.sleep(1.0)
+            assert LEADS not in second_log.read_text()
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            # While nobody leads, a chat becomes overdue: the new leader catches it up.
+            await subscribe_overdue(postgres_url, SECOND)
+            await until(lambda: LEADS in second_log.read_text(), "the second process to lead")
+            await until(lambda: digests(SECOND) == 1, "the new leader's digest")
+            await asyncio.sleep(0.5)  # anything sent twice would show up by now
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), PATIENCE) == 0
+    assert (digests(FIRST), digests(SECOND)) == (1, 1)
+    assert "Traceback" not in second_log.read_text()
