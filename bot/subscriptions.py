@@ -26,7 +26,7 @@ from bot import render
 from bot.chats import ChatService
 from bot.clock import Clock, as_utc
 from bot.config import Settings
-from bot.delivery import Deliverer, Limits
+from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits, Outgoing
 from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
 from bot.models import ChatSettings, Digest, Subscription
 from bot.parsing import SettingChange, parse_subscribe
@@ -81,6 +81,9 @@ class SubscriptionService:
         self._settings = settings
         self.clock = clock
         self.grace = max(timedelta(hours=settings.digest_grace_hours), ON_TIME)
+        self.paid_broadcast = settings.paid_broadcast
+        if limits is None and settings.paid_broadcast:
+            limits = Limits(global_per_sec=PAID_BROADCAST_PER_SEC)
         self.deliverer = Deliverer(
             bot, on_blocked=self.on_blocked, on_migrated=self.on_migrated, limits=limits
         )
@@ -298,7 +301,7 @@ class SubscriptionService:
         digest = await self._digests.build(chat_id, now=now, period=period)
         zone = await self._digests.timezone(chat_id)
         replies = render.digest_replies(digest, date_label(period), zone)
-        result = await self.send(chat_id, replies)
+        result = await self.send(chat_id, replies, broadcast=True)
         if result.messages == 0:
             # Nothing arrived: the run stays pending, and the next start retries it
             # while it is within the grace period.
@@ -311,12 +314,17 @@ class SubscriptionService:
         )
         return True
 
-    async def send(self, chat_id: int, replies: Sequence[render.Reply]) -> Sent:
+    async def send(
+        self, chat_id: int, replies: Sequence[render.Reply], *, broadcast: bool = False
+    ) -> Sent:
         """Sends a chat's messages in order through the Deliverer (paced, retried), and
-        records which article each was about so replies to them find it."""
+        records which article each was about so replies to them find it. A `broadcast`
+        (the scheduled digest) goes as a paid broadcast with PAID_BROADCAST=1."""
         delivered = 0
+        paid = True if broadcast and self.paid_broadcast else None
         for reply in replies:
-            outcome = await self.deliverer.send_many(chat_id, [reply])
+            outgoing = Outgoing(reply.html, reply.keyboard, allow_paid_broadcast=paid)
+            outcome = await self.deliverer.send_many(chat_id, [outgoing])
             chat_id = outcome.final_chat_id
             if outcome.blocked:
                 return Sent(chat_id, delivered, blocked=True)

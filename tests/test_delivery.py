@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery import ChatDelivery, Deliverer, Limits, Outgoing, OutgoingLike
-from bot.subscriptions import CATCH_UP_CONCURRENCY
+from bot.subscriptions import DIGEST_CONCURRENCY
 from tests.botapi import FakeTelegram, LoopbackSession, make_bot
 
 # Ceilings high enough that pacing never waits, for tests about errors rather than limits.
@@ -58,10 +58,10 @@ async def send_to_many(
     deliverer: Deliverer,
     jobs: Sequence[tuple[int, Sequence[OutgoingLike]]],
     *,
-    concurrency: int = CATCH_UP_CONCURRENCY,
+    concurrency: int = DIGEST_CONCURRENCY,
 ) -> Report:
-    """Many chats at once, as SubscriptionService.catch_up sends the digests missed
-    during a restart: a few chats at a time, each chat's messages in order."""
+    """Many chats at once, as SubscriptionService.run_due sends the digests due (or missed
+    during a restart): a few chats at a time, each chat's messages in order."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(chat_id: int, messages: Sequence[OutgoingLike]) -> ChatDelivery:

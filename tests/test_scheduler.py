@@ -12,6 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import render
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Limits
@@ -402,3 +403,27 @@ async def test_digest_follows_a_group_to_its_supergroup(env: Env) -> None:
     assert await env.subs.run_status(supergroup, "2026-06-17") == "sent"
     assert await env.scheduler.next_run(group) is None
     assert await env.scheduler.next_run(supergroup) == utc(2026, 6, 17, 6, 0)
+
+
+async def test_paid_broadcast_marks_scheduled_digests_only(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_path=tmp_path / "db.sqlite3",
+        seeds_dir=tmp_path / "no-seeds",
+        paid_broadcast=True,
+    )
+    clock = FakeClock(utc(2026, 6, 16, 12, 0))
+    async with FakeTelegram(token=TOKEN) as tg:
+        env = await Env.start(tg, settings, clock)
+        try:
+            await env.article("Сделка одобрена", utc(2026, 6, 16, 20, 0))
+            await env.subscribe(MOSCOW, "09:00 Europe/Moscow")
+            assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 0)) == 1
+            [digest] = tg.sent(MOSCOW)
+            assert digest.params.get("allow_paid_broadcast") is True
+            digest_now, zone = await env.scheduler.digest_now(ALMATY, now=clock())
+            await env.scheduler.send(ALMATY, render.digest_replies(digest_now, "сегодня", zone))
+            assert all("allow_paid_broadcast" not in c.params for c in tg.sent(ALMATY))
+        finally:
+            await env.close()
