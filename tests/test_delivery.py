@@ -13,7 +13,14 @@ from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery import ChatDelivery, Deliverer, Limits, Outgoing, OutgoingLike
+from bot.delivery import (
+    PAID_BROADCAST_PER_SEC,
+    ChatDelivery,
+    Deliverer,
+    Limits,
+    Outgoing,
+    OutgoingLike,
+)
 from bot.subscriptions import DIGEST_CONCURRENCY
 from tests.botapi import FakeTelegram, LoopbackSession, make_bot
 
@@ -280,6 +287,22 @@ async def test_many_chats_stay_within_the_limits_telegram_enforces(
         first, second = tg.sent(chat)
         assert [first.text, second.text] == ["а", "б"]
         assert second.time - first.time >= 0.9
+
+
+async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    tg.enforce_limits(
+        global_per_sec=PAID_BROADCAST_PER_SEC, per_chat_per_sec=1, per_group_per_min=20
+    )
+    deliverer = Deliverer(bot, limits=Limits(global_per_sec=PAID_BROADCAST_PER_SEC))
+    # More than a second's worth, so that the bucket has run dry and refills as it sends.
+    jobs = [(chat, ["а"]) for chat in range(1, 1501)]
+
+    report = await send_to_many(deliverer, jobs, concurrency=DIGEST_CONCURRENCY)
+
+    assert tg.violations == []
+    assert (report.sent, report.failed, report.retries) == (1500, 0, 0)
 
 
 async def test_idle_chats_are_forgotten(deliverer: Deliverer) -> None:
