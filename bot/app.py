@@ -51,9 +51,11 @@ from bot.filters import AdminCache, OnLoop
 from bot.jobs import Jobs
 from bot.leader import Leadership, leadership
 from bot.middlewares import FloodControl
+from bot.outbox import Retry
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
 from handlers import build_router
+from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
 
 if TYPE_CHECKING:
@@ -116,7 +118,7 @@ class App:
         while nobody led), or gives it up."""
         if not leading:
             self.jobs.stand_down()
-            self.subscriptions.close()
+            await self.subscriptions.close()
             return
         services = self.services
         await jobs.install(
@@ -151,7 +153,7 @@ class App:
         for task in list(self.background):
             with suppress(asyncio.CancelledError):
                 await task
-        self.subscriptions.close()
+        await self.subscriptions.close()
         self.jobs.shutdown()
         await self.bot.session.close()
         await self.services.close()
@@ -168,9 +170,11 @@ async def build_app(
     token: str | None = None,
     clock: Clock = utc_now,
     limits: Limits | None = None,
+    retry: Retry | None = None,
 ) -> App:
     """Opens the store, loads the seeds and wires the Dispatcher. Nothing is sent yet.
-    `limits` overrides Telegram's sending limits (tests that cannot wait for them)."""
+    `limits` overrides Telegram's sending limits and `retry` the ledger's retry delays
+    (tests that cannot wait for them)."""
     if token is None:
         if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
             raise MissingToken
@@ -197,7 +201,9 @@ async def build_app(
             bot,
             settings,
             clock=clock,
+            ledger=OutboxRepo(services.db),
             limits=limits,
+            retry=retry,
         )
     except BaseException:
         await services.close()

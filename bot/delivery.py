@@ -114,6 +114,9 @@ class ChatDelivery:
     messages: list[Message] = field(default_factory=list)
     failed: int = 0
     blocked: bool = False
+    # A message kept failing (5xx, network, 429s) and the rest were not tried: worth
+    # trying later, unlike a message Telegram refused for its content.
+    gave_up: bool = False
     migrated_to: int | None = None
     retries: int = 0
 
@@ -217,6 +220,7 @@ class Deliverer:
                 break
             result.failed += 1
             if outcome.gave_up:
+                result.gave_up = True
                 result.failed += len(messages) - index - 1
                 break
         return result

@@ -96,3 +96,27 @@ class Digest:
     period: str
     items: tuple[DigestItem, ...] = field(default_factory=tuple)
     more: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPart:
+    """One message of a run, as recorded before the first send: HTML, its buttons as
+    Bot API JSON, and the article it is about (so replies to it find the article)."""
+
+    text: str
+    markup: str | None = None
+    article_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A recorded message still to be sent, claimed by this process."""
+
+    id: int
+    chat_id: int
+    kind: str
+    ref: str
+    seq: int
+    part: OutboxPart
+    attempts: int
+    created_at: datetime

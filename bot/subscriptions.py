@@ -6,10 +6,11 @@ that handled it. The round runs once a minute (bot/jobs.py): it asks the store w
 subscriptions are due, page by page, so neither start-up nor memory grows with the number
 of chats. The store is the one truth about who is subscribed, when, and which digests
 went out. A digest is claimed in the store (`digest_runs`, one row per chat and local
-date) before it is sent and completed after, so a second wake-up for the same day sends
-nothing. A crash between sending and completing leaves the run pending; the next start
-sends it again if it is still within the grace period, so delivery is at least once: a
-chat may then see that digest twice.
+date) before it is built, so a second wake-up for the same day builds nothing; then its
+messages are recorded in the ledger (`bot.outbox`) and the run completed in one
+transaction, and the ledger sends them. A crash before the record leaves the run
+pending, and the next start builds it again (if it is still within the grace period);
+after the record, only the unsent messages go out.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from bot.config import Settings
 from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits, Outgoing
 from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
 from bot.models import ChatSettings, Digest, Subscription
+from bot.outbox import Outbox, Retry, part
 from bot.parsing import SettingChange, parse_subscribe
+from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,9 @@ class SubscriptionService:
         settings: Settings,
         *,
         clock: Clock,
+        ledger: OutboxRepo,
         limits: Limits | None = None,
+        retry: Retry | None = None,
     ) -> None:
         self._subscriptions = subscriptions
         self._chats = chats
@@ -84,8 +89,22 @@ class SubscriptionService:
         self.paid_broadcast = settings.paid_broadcast
         if limits is None and settings.paid_broadcast:
             limits = Limits(global_per_sec=PAID_BROADCAST_PER_SEC)
+        retry = retry or Retry()
         self.deliverer = Deliverer(
-            bot, on_blocked=self.on_blocked, on_migrated=self.on_migrated, limits=limits
+            bot,
+            on_blocked=self.on_blocked,
+            on_migrated=self.on_migrated,
+            limits=limits,
+            max_retries=retry.attempts,
+            backoff=retry.backoff,
+        )
+        self.outbox = Outbox(
+            ledger,
+            self.deliverer,
+            clock=clock,
+            retry=retry,
+            on_delivered=self._delivered,
+            broadcast=frozenset({"digest"}) if settings.paid_broadcast else frozenset(),
         )
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -170,20 +189,28 @@ class SubscriptionService:
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Sends what was missed while the bot was down, in the background so that
-        updates are served meanwhile."""
-        task = asyncio.create_task(self.catch_up(self.clock()))
+        """Starts the ledger's sender (whatever a crash or an outage left unsent goes out
+        first) and sends the digests missed while the bot was down, in the background so
+        that updates are served meanwhile."""
+        task = asyncio.create_task(self._start())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _start(self) -> int:
+        await self.outbox.start()
+        return await self.catch_up(self.clock())
+
     async def idle(self) -> None:
-        """Waits for the start-up catch-up to finish (tests, orderly shutdown)."""
+        """Waits for the start-up catch-up and the sends under way to finish (tests,
+        orderly shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.outbox.idle()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        await self.outbox.close()
 
     # -- sending digests ------------------------------------------------------------
 
@@ -301,18 +328,24 @@ class SubscriptionService:
         digest = await self._digests.build(chat_id, now=now, period=period)
         zone = await self._digests.timezone(chat_id)
         replies = render.digest_replies(digest, date_label(period), zone)
-        result = await self.send(chat_id, replies, broadcast=True)
-        if result.messages == 0:
-            # Nothing arrived: the run stays pending, and the next start retries it
-            # while it is within the grace period.
-            log.warning("chat %s: digest for %s not delivered", chat_id, period)
-            return False
         last = max((item.article.id for item in digest.items), default=None)
-        # `now` is when the digest was built: articles stored after it go to the next one.
-        await self._subscriptions.complete_run(
-            result.chat_id, period, now=now, last_article_id=last
+        # Recorded whole before the first send, the run completed with it: `now` (when
+        # the digest was built) is the next digest's start, whatever the sends do.
+        await self.outbox.repo.record_digest(
+            chat_id,
+            period,
+            [part(r.html, r.keyboard, r.article_id) for r in replies],
+            now=self.clock(),
+            built_at=now,
+            last_article_id=last,
         )
-        return True
+        # True when this call delivered some of it; the rest, if any, is the ledger's.
+        return await self.outbox.flush(chat_id) > 0
+
+    def _delivered(self, chat_id: int, message_id: int, article_id: int | None) -> None:
+        # Replies to a digest's message find the article it was about.
+        if article_id is not None:
+            self._chats.remember(chat_id, [(message_id, article_id)], focus=article_id)
 
     async def send(
         self, chat_id: int, replies: Sequence[render.Reply], *, broadcast: bool = False

@@ -1,0 +1,286 @@
+"""Sending from the ledger: every recorded message reaches its chat once.
+
+`Outbox` records a run's messages (`storage.outbox`) and sends them through the paced
+`Deliverer`, one chat's queue in order. A message is marked sent as soon as Telegram
+returns it; one that could not be sent now (an outage, a 5xx storm, a long 429) is given
+back with a growing delay and tried again while the bot runs, for up to a day; a chat
+that blocked the bot loses its queue (and its subscription, through the Deliverer).
+A restart sends exactly what is not marked.
+
+The one window left: Telegram accepted a message and the process died before the mark
+was written (a single-row UPDATE right after the reply). That message is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.clock import Clock, as_utc
+from bot.delivery import Deliverer, Outgoing
+from bot.models import OutboxMessage, OutboxPart
+from storage.outbox import OutboxRepo
+
+log = logging.getLogger(__name__)
+
+# (chat id, Telegram's message id, the article the message is about)
+OnDelivered = Callable[[int, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """When an undelivered message is tried again: `first`, doubling up to `longest`,
+    and dropped once it is `give_up` old."""
+
+    first: timedelta = timedelta(seconds=5)
+    longest: timedelta = timedelta(minutes=5)
+    give_up: timedelta = timedelta(hours=24)
+    # How often the ledger is looked at when nothing wakes the sender earlier (other
+    # processes' rows, leases that ran out).
+    poll: float = 5.0
+    # A claim outlives any one send, retries and 429 waits included; a process that
+    # dies holding one leaves its message to the others after this long.
+    lease: timedelta = timedelta(minutes=10)
+    # In place, before a message is given back: 5xx and network errors are tried this
+    # many times, `backoff` seconds apart and doubling (the Deliverer's retries).
+    attempts: int = 5
+    backoff: float = 0.5
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(self.first * 2 ** min(attempts, 30), self.longest)
+
+
+def part(text: str, keyboard: InlineKeyboardMarkup | None, article_id: int | None) -> OutboxPart:
+    markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
+    return OutboxPart(text, markup, article_id)
+
+
+def _outgoing(
+    message: OutboxMessage, *, buttons: bool = True, broadcast: frozenset[str] = frozenset()
+) -> Outgoing:
+    markup = message.part.markup
+    keyboard = InlineKeyboardMarkup.model_validate_json(markup) if markup and buttons else None
+    paid = True if message.kind in broadcast else None
+    return Outgoing(message.part.text, keyboard, allow_paid_broadcast=paid)
+
+
+def _count(task: asyncio.Task[int]) -> int:
+    if task.cancelled() or task.exception() is not None:
+        return 0
+    return task.result()
+
+
+class Outbox:
+    def __init__(
+        self,
+        repo: OutboxRepo,
+        deliverer: Deliverer,
+        *,
+        clock: Clock,
+        retry: Retry | None = None,
+        on_delivered: OnDelivered | None = None,
+        concurrency: int = 64,
+        broadcast: frozenset[str] = frozenset(),
+    ) -> None:
+        # Kinds of message sent as paid broadcasts (PAID_BROADCAST=1: scheduled digests).
+        self._broadcast = broadcast
+        self._repo = repo
+        self._deliverer = deliverer
+        self._clock = clock
+        self.retry = retry or Retry()
+        self._on_delivered = on_delivered
+        self._concurrency = concurrency
+        self._workers: dict[int, set[asyncio.Task[int]]] = {}
+        self._claiming = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    @property
+    def repo(self) -> OutboxRepo:
+        return self._repo
+
+    # -- recording ------------------------------------------------------------------
+
+    async def record(self, chat_id: int, kind: str, ref: str, parts: Sequence[OutboxPart]) -> None:
+        await self._repo.record(chat_id, kind, ref, parts, now=self._clock())
+        self.wake()
+
+    # -- sending --------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look at the ledger now rather than at the next poll."""
+        self._wake.set()
+
+    async def flush(self, chat_id: int) -> int:
+        """Sends the chat's due messages now and returns when none is left to send now
+        (all sent, or the rest given back for later): how many were delivered."""
+        async with self._claiming:
+            head = await self._claim(chat_id)
+            if head is not None:
+                self._spawn(chat_id, head)
+        # Every claim and every start of a worker happen under `_claiming`: a chat whose
+        # head someone here holds has its worker registered by now.
+        delivered = 0
+        counted: set[asyncio.Task[int]] = set()
+        # Finished workers leave the registry; the ones started meanwhile are awaited too.
+        while tasks := set(self._workers.get(chat_id, ())) - counted:
+            await asyncio.wait(tasks)
+            delivered += sum(_count(task) for task in tasks)
+            counted |= tasks
+        return delivered
+
+    async def drain(self) -> int:
+        """One pass over the ledger: a worker for every chat with a due message. Returns
+        how many chats were started."""
+        free = self._concurrency - sum(len(tasks) for tasks in self._workers.values())
+        if free <= 0:
+            return 0
+        async with self._claiming:
+            heads = await self._repo.claim_heads(
+                now=self._clock(), lease=self.retry.lease, limit=free
+            )
+            for head in heads:
+                self._spawn(head.chat_id, head)
+        return len(heads)
+
+    def _spawn(self, chat_id: int, head: OutboxMessage) -> asyncio.Task[int]:
+        task = asyncio.create_task(self._work(head))
+        self._workers.setdefault(chat_id, set()).add(task)
+
+        def done(finished: asyncio.Task[int]) -> None:
+            tasks = self._workers.get(chat_id)
+            if tasks is not None:
+                tasks.discard(finished)
+                if not tasks:
+                    del self._workers[chat_id]
+            if not finished.cancelled() and finished.exception() is None:
+                # Freed capacity, maybe more chats waiting: look again.
+                self._wake.set()
+
+        task.add_done_callback(done)
+        return task
+
+    async def _work(self, head: OutboxMessage) -> int:
+        """Sends the chat's queue while its head is due; returns how many went out."""
+        delivered = 0
+        message: OutboxMessage | None = head
+        while message is not None:
+            try:
+                next_chat, ok = await self._send(message)
+            except BaseException:
+                # Cancelled at shutdown, or the store failed: free the claim if we can,
+                # so the message goes out at the next start (or from another process).
+                with suppress(Exception):
+                    await asyncio.shield(self._repo.release(message.id))
+                raise
+            delivered += ok
+            if next_chat is None:
+                break
+            async with self._claiming:
+                message = await self._claim(next_chat)
+        return delivered
+
+    async def _claim(self, chat_id: int) -> OutboxMessage | None:
+        return await self._repo.claim_head(chat_id, now=self._clock(), lease=self.retry.lease)
+
+    async def _send(self, message: OutboxMessage) -> tuple[int | None, bool]:
+        """Sends one claimed message; returns the chat to go on with (None to stop) and
+        whether the message was delivered."""
+        now = self._clock()
+        if as_utc(now) - message.created_at >= self.retry.give_up:
+            log.error(
+                "chat %s: %s %s part %d undelivered for %s, dropped",
+                message.chat_id, message.kind, message.ref, message.seq, self.retry.give_up,
+            )  # fmt: skip
+            await self._repo.drop(message.id)
+            return message.chat_id, False
+        result = await self._deliverer.send_many(
+            message.chat_id, [_outgoing(message, broadcast=self._broadcast)]
+        )
+        if result.migrated_to is not None:
+            await self._repo.migrate(message.chat_id, result.migrated_to)
+        if result.messages:
+            sent = result.messages[0]
+            await self._repo.mark_sent(message.id, sent.message_id, now=self._clock())
+            if self._on_delivered is not None:
+                self._on_delivered(result.final_chat_id, sent.message_id, message.part.article_id)
+            return result.final_chat_id, True
+        if result.blocked:
+            dropped = await self._repo.drop_chat(result.final_chat_id)
+            log.info("chat %s: %d pending message(s) dropped", result.final_chat_id, dropped)
+            return None, False
+        if result.gave_up:
+            delay = self.retry.delay(message.attempts)
+            log.warning(
+                "chat %s: %s %s part %d not delivered (attempt %d), next try in %s",
+                message.chat_id, message.kind, message.ref, message.seq,
+                message.attempts + 1, delay,
+            )  # fmt: skip
+            await self._repo.defer(message.id, until=self._clock() + delay)
+            return None, False
+        if message.part.markup is not None:
+            # Refused for its content: a button Telegram does not accept must not cost
+            # the text. Once more without the buttons.
+            retry = await self._deliverer.send_many(
+                result.final_chat_id, [_outgoing(message, buttons=False, broadcast=self._broadcast)]
+            )
+            if retry.messages:
+                sent = retry.messages[0]
+                await self._repo.mark_sent(message.id, sent.message_id, now=self._clock())
+                return result.final_chat_id, True
+        # Our own mistake (markup, length): retrying would fail the same way.
+        log.error("chat %s: %s %s part %d refused, dropped", message.chat_id, message.kind,
+                  message.ref, message.seq)  # fmt: skip
+        await self._repo.drop(message.id)
+        return result.final_chat_id, False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # One process per SQLite store: any lease found was held by one that died.
+        if not self._repo.shared and (freed := await self._repo.release_all()):
+            log.info("%d message(s) claimed before a restart are sent again", freed)
+        self._loop = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                # The store or the network failed this pass; the next one tries again.
+                log.exception("outbox pass failed")
+            pause = await self._pause()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+
+    async def _pause(self) -> float:
+        try:
+            due = await self._repo.next_due(now=self._clock())
+        except Exception:
+            log.exception("outbox: could not read the next due time")
+            return self.retry.poll
+        if due is None:
+            return self.retry.poll
+        wait = (due - as_utc(self._clock())).total_seconds()
+        return min(max(wait, 0.05), self.retry.poll)
+
+    async def idle(self) -> None:
+        """Waits until no worker is sending (tests, orderly shutdown)."""
+        while self._workers:
+            await asyncio.wait([task for tasks in self._workers.values() for task in tasks])
+
+    async def close(self) -> None:
+        workers = [task for tasks in self._workers.values() for task in tasks]
+        tasks = [t for t in (self._loop, *workers) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task

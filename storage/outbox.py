@@ -1,0 +1,209 @@
+"""The ledger of outgoing messages (table `outbox`).
+
+A run (a digest, an alert, an answer of several parts) is recorded whole before its
+first send, one row per message in order. A sender claims the head of a chat's queue
+(its lowest pending row) with a lease, sends it, and marks it sent with Telegram's
+message id. Only heads are claimed, so a chat's messages keep their order whichever
+process sends them, and a claim is an atomic UPDATE, so no two senders hold one row:
+on PostgreSQL the scan across chats skips rows another process has locked (`FOR UPDATE
+SKIP LOCKED`) and the UPDATE re-checks the row; SQLite has one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.models import OutboxMessage, OutboxPart
+from storage.db import Database, Row, from_db_time, to_db_time
+
+_COLUMNS = "id, chat_id, kind, ref, seq, text, markup, article_id, attempts, created_at"
+# Still claimable: pending, and no live lease.
+_FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
+# The head of its chat's queue: no earlier pending row in that chat.
+_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.chat_id = o.chat_id"
+    " AND e.status = 'pending' AND e.id < o.id)"
+)
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        ref=row["ref"],
+        seq=row["seq"],
+        part=OutboxPart(row["text"], row["markup"], row["article_id"]),
+        attempts=row["attempts"],
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may send from the same ledger."""
+        return self._db.shared
+
+    async def record(
+        self,
+        chat_id: int,
+        kind: str,
+        ref: str,
+        parts: Sequence[OutboxPart],
+        *,
+        now: datetime,
+    ) -> None:
+        """Records a run's messages, due at once; recording the same run again adds
+        nothing."""
+        stamp = to_db_time(now)
+        await self._db.execute_many(
+            "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id,"
+            " next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (chat_id, kind, ref, seq, p.text, p.markup, p.article_id, stamp, stamp)
+                for seq, p in enumerate(parts)
+            ],
+        )
+
+    async def record_digest(
+        self,
+        chat_id: int,
+        period: str,
+        parts: Sequence[OutboxPart],
+        *,
+        now: datetime,
+        built_at: datetime,
+        last_article_id: int | None,
+    ) -> None:
+        """Records a digest's messages (at `now`) and completes its run in one
+        transaction: the digest's watermark (`built_at`) moves with the record, so what
+        it covers is never lost (nor put into the next digest) whatever the sends do."""
+        stamp = to_db_time(built_at)
+        async with self._db.transaction():
+            await self.record(chat_id, "digest", period, parts, now=now)
+            await self._db.execute(
+                "INSERT INTO digest_runs (chat_id, period, status, started_at, finished_at,"
+                " last_article_id) VALUES (?, ?, 'sent', ?, ?, ?)"
+                " ON CONFLICT (chat_id, period) DO UPDATE SET status = 'sent',"
+                " finished_at = excluded.finished_at,"
+                " last_article_id = excluded.last_article_id",
+                (chat_id, period, stamp, stamp, last_article_id),
+            )
+
+    async def claim_heads(
+        self, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Claims the due head of up to `limit` chats' queues."""
+        stamp = to_db_time(now)
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgres" else ""
+        rows = await self._db.fetchall(
+            f"UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT o.id FROM outbox AS o"
+            f" WHERE o.{_FREE} AND o.next_at <= ? AND {_HEAD} ORDER BY o.id LIMIT ?{lock})"
+            f" AND {_FREE} RETURNING {_COLUMNS}",
+            (to_db_time(now + lease), stamp, stamp, limit, stamp),
+        )
+        return sorted((_message(row) for row in rows), key=lambda m: m.id)
+
+    async def claim_head(
+        self, chat_id: int, *, now: datetime, lease: timedelta
+    ) -> OutboxMessage | None:
+        """Claims the chat's next message if it is due and nobody holds it."""
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "UPDATE outbox SET claimed_until = ? WHERE id = (SELECT min(id) FROM outbox"
+            " WHERE chat_id = ? AND status = 'pending') AND next_at <= ?"
+            f" AND {_FREE} RETURNING {_COLUMNS}",
+            (to_db_time(now + lease), chat_id, stamp, stamp),
+        )
+        return _message(row) if row else None
+
+    async def mark_sent(self, message_id: int, telegram_id: int, *, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?,"
+            " claimed_until = NULL WHERE id = ?",
+            (telegram_id, to_db_time(now), message_id),
+        )
+
+    async def defer(self, message_id: int, *, until: datetime) -> None:
+        """Gives the message back, to be tried again from `until`; the chat's later
+        messages wait behind it."""
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, claimed_until = NULL"
+            " WHERE id = ?",
+            (to_db_time(until), message_id),
+        )
+
+    async def release(self, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND status = 'pending'",
+            (message_id,),
+        )
+
+    async def release_all(self) -> int:
+        """Frees every lease: at the start of the one process that uses a SQLite store,
+        whatever is claimed was claimed by a process that is gone."""
+        return await self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL"
+            " WHERE status = 'pending' AND claimed_until IS NOT NULL"
+        )
+
+    async def drop(self, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'dropped', claimed_until = NULL WHERE id = ?",
+            (message_id,),
+        )
+
+    async def drop_chat(self, chat_id: int) -> int:
+        """Drops every pending message to a chat that blocked or removed the bot."""
+        return await self._db.execute(
+            "UPDATE outbox SET status = 'dropped', claimed_until = NULL"
+            " WHERE chat_id = ? AND status = 'pending'",
+            (chat_id,),
+        )
+
+    async def migrate(self, old: int, new: int) -> None:
+        """A group became a supergroup: its pending messages follow it."""
+        await self._db.execute(
+            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM outbox AS n WHERE n.chat_id = ?"
+            " AND n.kind = outbox.kind AND n.ref = outbox.ref AND n.seq = outbox.seq)",
+            (new, old, new),
+        )
+
+    async def next_due(self, *, now: datetime) -> datetime | None:
+        """When the earliest unclaimed head of a queue may be tried (None: none)."""
+        row = await self._db.fetchone(
+            f"SELECT min(o.next_at) FROM outbox AS o WHERE o.{_FREE} AND {_HEAD}",
+            (to_db_time(now),),
+        )
+        return from_db_time(row[0]) if row and row[0] is not None else None
+
+    async def pending(self, chat_id: int | None = None) -> int:
+        if chat_id is None:
+            row = await self._db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
+        else:
+            row = await self._db.fetchone(
+                "SELECT count(*) FROM outbox WHERE status = 'pending' AND chat_id = ?",
+                (chat_id,),
+            )
+        return int(row[0]) if row else 0
+
+    async def statuses(self, chat_id: int) -> list[tuple[str, str, int, str]]:
+        """(kind, ref, seq, status) of every recorded message to the chat, in order."""
+        rows = await self._db.fetchall(
+            "SELECT kind, ref, seq, status FROM outbox WHERE chat_id = ? ORDER BY id",
+            (chat_id,),
+        )
+        return [(r["kind"], r["ref"], r["seq"], r["status"]) for r in rows]
+
+    async def trim(self, before: datetime) -> int:
+        """Forgets sent and dropped messages recorded before `before`."""
+        return await self._db.execute(
+            "DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?",
+            (to_db_time(before),),
+        )

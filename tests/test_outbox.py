@@ -1,0 +1,246 @@
+"""The ledger of outgoing messages: recorded before the first send, each marked when
+Telegram confirms it, sent once whatever fails in between (issue cases 1 and 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.delivery import Limits
+from bot.models import NewArticle, OutboxPart
+from bot.outbox import Retry
+from storage.db import Database
+from storage.outbox import OutboxRepo
+from storage.subscriptions import SubscriptionRepo
+from tests.botapi import FakeTelegram
+from tests.conftest import SEEDS_DIR, TOKEN, Store
+
+T0 = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=1)
+# One message every 50 ms per chat: slow enough to fail a digest part-way.
+WORDS = sorted(
+    {w for w in (SEEDS_DIR / "000_04ae095c1d503094.txt").read_text("utf-8").split() if w.isalpha()}
+)
+PACED = Limits(global_per_sec=1000, per_chat_per_sec=20, per_group_per_min=100_000)
+QUICK = Retry(
+    first=timedelta(seconds=0.1),
+    longest=timedelta(seconds=0.3),
+    poll=0.1,
+    attempts=2,
+    backoff=0.05,
+)
+
+
+def parts(*texts: str) -> list[OutboxPart]:
+    return [OutboxPart(text) for text in texts]
+
+
+# --- the store, on both backends ----------------------------------------------------------
+
+
+async def test_a_chats_messages_are_claimed_one_at_a_time_in_order(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "2026-06-17", parts("a", "b", "c"), now=T0)
+    await repo.record(8, "answer", "1", parts("x"), now=T0)
+    heads = await repo.claim_heads(now=T0, lease=LEASE, limit=10)
+    assert [(m.chat_id, m.part.text) for m in heads] == [(7, "a"), (8, "x")]
+    # Claimed: nobody else gets them, and the chat's next one waits behind its head.
+    assert await repo.claim_heads(now=T0, lease=LEASE, limit=10) == []
+    assert await repo.claim_head(7, now=T0, lease=LEASE) is None
+    await repo.mark_sent(heads[0].id, 501, now=T0)
+    second = await repo.claim_head(7, now=T0, lease=LEASE)
+    assert second is not None and second.part.text == "b"
+    assert await repo.statuses(7) == [
+        ("digest", "2026-06-17", 0, "sent"),
+        ("digest", "2026-06-17", 1, "pending"),
+        ("digest", "2026-06-17", 2, "pending"),
+    ]
+
+
+async def test_recording_a_run_twice_adds_nothing(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
+    await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
+    assert await repo.pending(7) == 2
+
+
+async def test_a_deferred_head_holds_back_the_rest_of_its_chat(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
+    head = await repo.claim_head(7, now=T0, lease=LEASE)
+    assert head is not None
+    await repo.defer(head.id, until=T0 + timedelta(minutes=5))
+    assert await repo.claim_heads(now=T0 + timedelta(minutes=1), lease=LEASE, limit=10) == []
+    assert await repo.next_due(now=T0) == T0 + timedelta(minutes=5)
+    again = await repo.claim_head(7, now=T0 + timedelta(minutes=5), lease=LEASE)
+    assert again is not None and again.id == head.id and again.attempts == 1
+
+
+async def test_a_lease_that_ran_out_is_taken_over(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "p", parts("a"), now=T0)
+    assert await repo.claim_head(7, now=T0, lease=LEASE) is not None
+    assert await repo.claim_head(7, now=T0 + LEASE / 2, lease=LEASE) is None
+    assert await repo.claim_head(7, now=T0 + LEASE, lease=LEASE) is not None
+
+
+async def test_a_blocked_chat_loses_its_queue_and_a_migrated_one_keeps_it(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
+    await repo.record(-5, "digest", "p", parts("c"), now=T0)
+    assert await repo.drop_chat(7) == 2
+    await repo.migrate(-5, -1005)
+    assert await repo.pending(7) == 0 and await repo.pending(-5) == 0
+    assert await repo.pending(-1005) == 1
+
+
+async def test_the_digest_record_completes_its_run_in_the_same_transaction(db: Database) -> None:
+    repo = OutboxRepo(db)
+    subscriptions = SubscriptionRepo(db)
+    assert await subscriptions.claim_run(7, "2026-06-17", now=T0)
+    await repo.record_digest(
+        7, "2026-06-17", parts("a", "b"), now=T0, built_at=T0, last_article_id=3
+    )
+    assert await subscriptions.run_status(7, "2026-06-17") == "sent"
+    assert await subscriptions.last_sent_at(7) == T0
+    assert await repo.pending(7) == 2
+
+
+@pytest.mark.postgres
+async def test_two_processes_claiming_at_once_never_hold_one_message(store: Store) -> None:
+    if store.backend != "postgres":
+        pytest.skip("several processes share a PostgreSQL store only")
+    first, second = await store.open(), await store.open()
+    try:
+        writer = OutboxRepo(first)
+        for chat in range(40):
+            await writer.record(chat, "digest", "p", parts("a", "b", "c"), now=T0)
+        seen: list[int] = []
+
+        async def sender(repo: OutboxRepo) -> None:
+            while heads := await repo.claim_heads(now=T0, lease=LEASE, limit=7):
+                for head in heads:
+                    seen.append(head.id)
+                    await repo.mark_sent(head.id, head.id, now=T0)
+
+        await asyncio.gather(sender(OutboxRepo(first)), sender(OutboxRepo(second)))
+        assert len(seen) == len(set(seen)) == 120
+    finally:
+        await first.close()
+        await second.close()
+
+
+# --- a running bot against the Bot API test server ----------------------------------------
+
+
+@pytest.fixture
+async def app(tmp_path: Path, tg: FakeTelegram) -> AsyncIterator[App]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_path=tmp_path / "db.sqlite3",
+        seeds_dir=tmp_path / "no-seeds",
+    )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+    built = await build_app(settings, session=session, token=TOKEN, limits=PACED, retry=QUICK)
+    await built.subscriptions.outbox.start()
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def digest_of_several_parts(app: App, chat_id: int) -> datetime:
+    """Subscribes the chat with its digest a minute overdue and stores articles enough
+    for several messages; returns the time to run the digest at."""
+    now = datetime.now(UTC)
+    at = (now - timedelta(minutes=1)).strftime("%H:%M")
+    await app.subscriptions.subscribe(chat_id, f"{at} UTC", user_id=chat_id, now=now)
+    # Distinct articles of long sentences: each digest item near a thousand characters.
+    rnd = random.Random(chat_id)
+    for n in range(10):
+        sentences = [
+            " ".join(rnd.choice(WORDS) for _ in range(90)).capitalize() + "." for _ in range(5)
+        ]
+        article = NewArticle(f"{rnd.choice(WORDS).capitalize()} {n}", " ".join(sentences))
+        await app.services.articles.add(article, now=now - timedelta(hours=1))
+    return now
+
+
+async def until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_digest_cut_by_a_502_storm_is_finished_once_when_it_passes(
+    app: App, tg: FakeTelegram
+) -> None:
+    chat = 4101
+    now = await digest_of_several_parts(app, chat)
+    ledger = app.subscriptions.outbox.repo
+    digest = asyncio.create_task(app.subscriptions.run_digest(chat, now=now))
+    await until(lambda: len(tg.sent(chat)) >= 1, 10, "the first part")
+    tg.fail("*", error_code=502, times=None)
+    assert await digest  # some of it was delivered by this run
+    recorded = len(await ledger.statuses(chat))
+    assert recorded >= 3, "the digest should take several messages"
+    cut = len(tg.sent(chat))
+    assert await ledger.pending(chat) == recorded - cut > 0
+    # The storm lasts: the rest is given back and tried again, not forgotten.
+    await asyncio.sleep(1.0)
+    assert len(tg.sent(chat)) == cut and await ledger.pending(chat) == recorded - cut
+    tg.clear_faults()
+    await until(lambda: len(tg.sent(chat)) == recorded, 10, "the rest of the digest")
+    await asyncio.sleep(0.3)  # a second copy of anything would show by now
+    texts = [call.text for call in tg.sent(chat)]
+    assert len(texts) == recorded == len(set(texts))
+    assert texts[0] is not None and "Сводка за" in texts[0]
+    assert await ledger.pending(chat) == 0
+    # The day's run was completed when it was recorded: it is never built again.
+    assert not await app.subscriptions.run_digest(chat, now=now)
+    assert len(tg.sent(chat)) == recorded
+
+
+async def test_an_outage_at_the_digest_minute_is_waited_out_while_running(
+    app: App, tg: FakeTelegram
+) -> None:
+    chat = 4102
+    now = await digest_of_several_parts(app, chat)
+    tg.fail("sendMessage", error_code=502, times=None)
+    assert not await app.subscriptions.run_digest(chat, now=now)  # nothing went out yet
+    ledger = app.subscriptions.outbox.repo
+    recorded = await ledger.pending(chat)
+    assert recorded >= 2 and tg.sent(chat) == []
+    await asyncio.sleep(1.0)
+    tg.clear_faults()
+    # No restart: the ledger's own retries deliver it.
+    await until(lambda: len(tg.sent(chat)) == recorded, 10, "the digest after the outage")
+    await asyncio.sleep(0.3)
+    assert len(tg.sent(chat)) == recorded
+    assert await ledger.pending(chat) == 0
+
+
+async def test_a_chat_that_blocked_the_bot_mid_digest_loses_its_queue_and_subscription(
+    app: App, tg: FakeTelegram
+) -> None:
+    chat = 4103
+    now = await digest_of_several_parts(app, chat)
+    digest = asyncio.create_task(app.subscriptions.run_digest(chat, now=now))
+    await until(lambda: len(tg.sent(chat)) >= 1, 10, "the first part")
+    tg.block(chat)
+    await digest
+    assert await app.subscriptions.outbox.repo.pending(chat) == 0
+    sub = await SubscriptionRepo(app.services.db).get(chat)
+    assert sub is not None and not sub.active and sub.ended_reason == "blocked"
