@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from aiogram import Bot
@@ -263,12 +263,22 @@ class SubscriptionService:
             # while it is within the grace period.
             log.warning("chat %s: digest for %s not delivered", chat_id, period)
             return False
-        last = max((item.article.id for item in digest.items), default=None)
+        last = max((item.main.id for item in digest.items), default=None)
         # `now` is when the digest was built: articles stored after it go to the next one.
         await self._subscriptions.complete_run(
             result.chat_id, period, now=now, last_article_id=last
         )
+        await self._digests.record(replace(digest, chat_id=result.chat_id), now=now)
         return True
+
+    async def send_digest(self, digest: Digest, timezone: str, *, now: datetime) -> Sent:
+        """Sends a digest asked for now (/digest) and remembers the stories it showed, so
+        the next digest repeats them only if they grew."""
+        replies = render.digest_replies(digest, date_label(digest.period), timezone)
+        result = await self.send(digest.chat_id, replies)
+        if result.messages:
+            await self._digests.record(replace(digest, chat_id=result.chat_id), now=now)
+        return result
 
     async def send(self, chat_id: int, replies: Sequence[render.Reply]) -> Sent:
         """Sends a chat's messages in order through the Deliverer (paced, retried), and
@@ -283,6 +293,9 @@ class SubscriptionService:
                 # The rest would fail the same way or arrive out of order.
                 return Sent(chat_id, delivered, failed=True)
             delivered += 1
+            if reply.numbers:
+                for message in outcome.messages:
+                    await self._digests.remember_numbers(chat_id, message.message_id, reply.numbers)
             if reply.article_id is not None:
                 self._chats.remember(
                     chat_id,

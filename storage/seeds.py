@@ -7,11 +7,18 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Protocol
 
 from bot.clock import as_utc
 from bot.errors import BadArticleFile
-from bot.models import NewArticle
-from storage.articles import ArticleRepo
+from bot.models import Article, NewArticle
+
+
+class ArticleSink(Protocol):
+    """Where seeds go: an ArticleRepo, or the article service (which also groups them)."""
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +249,7 @@ def read_path(path: Path) -> list[NewArticle]:
     return read_article_file(path)
 
 
-async def load_seeds(folder: Path, repo: ArticleRepo, *, now: datetime) -> int:
+async def load_seeds(folder: Path, repo: ArticleSink, *, now: datetime) -> int:
     """Stores the seed articles that are not stored yet; returns how many were new.
 
     A bad file is logged and skipped: one broken seed must not keep the bot from starting.
