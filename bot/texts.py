@@ -435,7 +435,14 @@ CLI_HELP = {
     "backup --force": "перезаписать существующий файл",
     "migrate": "обновить схему базы данных (SQLite или PostgreSQL)",
     "copy-store": "скопировать базу SQLite в PostgreSQL (DATABASE_URL)",
+    "stories": "сюжеты: статьи файла JSONL по сюжетам (без сохранения) или сюжеты базы за сутки",
+    "stories --json": "по строке JSON на статью файла: её id и ключ сюжета",
 }
+CLI_STORY = "Сюжет {key}: {headline} ({articles}, {outlets} {outlets_word})"
+CLI_STORY_ARTICLE = "  {id} · {source} · {title}"
+CLI_STORED_STORY = "{n}. {headline} ({articles}; {outlets})"
+CLI_NO_STORIES = "за сутки сюжетов нет"
+CLI_MORE_STORIES = "…и ещё {n} {word}"
 CLI_ERROR = "ошибка: {message}"
 CLI_BAD_SETTING = "ошибка настройки {field}: {reason}"
 CLI_NOT_ONE_ARTICLE = "в файле {path} {count}, нужна одна"

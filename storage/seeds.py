@@ -214,6 +214,25 @@ def _parse_jsonl(path: Path, content: str) -> list[NewArticle]:
     return articles
 
 
+def read_jsonl_with_ids(path: Path) -> list[tuple[object, NewArticle]]:
+    """The articles of a JSON-lines file, each with its `id`, else its line number."""
+    path = Path(path)
+    content = _read_text(path)
+    found: list[tuple[object, NewArticle]] = []
+    for n, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _loads(path, line, f"line {n}: ")
+        except ValueError as exc:
+            raise _bad(path, f"invalid JSON on line {n}") from exc
+        key = item.get("id", n) if isinstance(item, dict) else n
+        found.append((key if key is not None else n, _from_object(path, item, f"line {n}: ")))
+    if not found:
+        raise _bad(path, "no articles in file")
+    return found
+
+
 def read_article_file(path: Path) -> list[NewArticle]:
     """The articles in one file; raises BadArticleFile with a short reason."""
     path = Path(path)
