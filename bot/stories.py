@@ -2,8 +2,9 @@
 a story is told (headline, 1–2 sentences, outlets) and ranked from its articles.
 
 The incremental clusterer (bot.nlp.stories) holds the open stories only: at start it is
-rebuilt from the articles of the stories within `Clusterer.horizon` of the newest, so
-its size and the cost of one assignment do not grow with the store. Articles that have
+rebuilt from the articles of the stories within `Clusterer.horizon` of the newest (and
+of those that gained an article stored as lately), so its size and the cost of one
+assignment do not grow with the store. Articles that have
 no story (a store from before stories, or a crash between storing and assigning) are
 grouped at start, oldest first.
 
@@ -19,13 +20,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import as_utc
 from bot.models import Article
 from bot.nlp.stories.cluster import DEFAULT_TUNING, Clusterer, Tuning
 from bot.nlp.stories.features import DocumentFrequencies, Features, extract
-from bot.nlp.stories.rank import weight
+from bot.nlp.stories.rank import DEFAULT_RANK, weight
 from bot.nlp.stories.text import headline, summary
 from storage.articles import ArticleRepo
 from storage.stories import Member, Placed, StoryRepo
@@ -69,7 +70,15 @@ class StoryText:
 
 
 def story_weight(members: Sequence[Member], now: datetime) -> float:
-    return weight([m.source for m in members], [m.time for m in members], now)
+    """The story's weight (bot.nlp.stories.rank) with its recency counted from when its
+    latest article was stored, not published: live, the two are minutes apart; for a
+    past day loaded today (an archive, `ingest` of a file) every story is then as
+    recent as the others and its outlets and growth decide, where counting from the
+    publication times would rank a stray recent article above the whole day."""
+    times = [m.time for m in members]
+    flat = weight([m.source for m in members], times, max(times))
+    age = max(timedelta(0), as_utc(now) - max(m.added_at for m in members))
+    return flat * 0.5 ** (age / DEFAULT_RANK.half_life)
 
 
 class StoryService:
@@ -103,8 +112,13 @@ class StoryService:
         no story yet; returns how many were grouped."""
         async with self._lock:
             newest = await self._stories.newest_time()
-            if newest is not None:
-                for placed in await self._stories.open_members(self.clusterer.horizon(newest)):
+            stored = await self._stories.newest_added()
+            if newest is not None and stored is not None:
+                # The stories of the window, and those of a past day loaded lately (an
+                # archive's stories stay open beside one stray newer article).
+                horizon = self.clusterer.horizon(newest)
+                recent = self.clusterer.horizon(stored)
+                for placed in await self._stories.open_members(horizon, recent):
                     self.clusterer.df.add(placed.features)
                     self.clusterer.restore(placed.story_id, placed.article_id, placed.features)
             self._seq = await self._stories.last_seq()
@@ -144,19 +158,14 @@ class StoryService:
 
     async def ranked(self, since: datetime, *, now: datetime) -> list[tuple[int, list[Member]]]:
         """The stories that gained an article stored in (since, now], most important
-        first, each with all its articles stored by `now`.
-
-        Recency is counted from the newest of those articles, not from the clock: at a
-        digest's time the two are minutes apart, and a past day loaded today (an
-        archive, a test day) is then ranked as it was that evening."""
+        first (`story_weight`), each with all its articles stored by `now`."""
         members = await self._stories.members_added_since(since, as_utc(now))
         by_story: dict[int, list[Member]] = {}
         for member in members:
             by_story.setdefault(member.story_id, []).append(member)
         if not by_story:
             return []
-        reference = min(as_utc(now), max(m.time for m in members))
-        weights = {key: story_weight(found, reference) for key, found in by_story.items()}
+        weights = {key: story_weight(found, now) for key, found in by_story.items()}
         order = sorted(by_story, key=lambda key: (-weights[key], -key))
         return [(key, by_story[key]) for key in order]
 

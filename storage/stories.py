@@ -103,14 +103,16 @@ class StoryRepo:
         row = await self._db.fetchone("SELECT max(latest_at) FROM stories")
         return from_db_time_or_none(row[0]) if row else None
 
-    async def open_members(self, horizon: datetime) -> list[Placed]:
-        """The articles of stories whose latest article is after `horizon`, in the order
-        they were assigned."""
+    async def open_members(self, horizon: datetime, stored_after: datetime) -> list[Placed]:
+        """The articles of stories whose latest article is after `horizon`, or which
+        gained an article stored after `stored_after`, in the order they were assigned."""
         rows = await self._db.fetchall(
             "SELECT a.id, a.story_id, a.story_seq, a.story_features FROM articles AS a"
-            " JOIN stories AS s ON s.id = a.story_id"
-            " WHERE s.latest_at >= ? AND a.story_features IS NOT NULL ORDER BY a.story_seq",
-            (to_db_time(horizon),),
+            " WHERE a.story_features IS NOT NULL AND a.story_id IN ("
+            " SELECT id FROM stories WHERE latest_at >= ?"
+            " UNION SELECT story_id FROM articles WHERE added_at >= ? AND story_id IS NOT NULL)"
+            " ORDER BY a.story_seq",
+            (to_db_time(horizon), to_db_time(stored_after)),
         )
         return [_placed(row) for row in rows]
 

@@ -86,13 +86,33 @@ async def test_the_restart_holds_the_story_window_only(db: Database) -> None:
     service = StoryService(StoryRepo(db), repo, shared=db.shared)
     await service.start()
     old = copy(HOCKEY, "ТАСС")
-    await stored(
-        service, repo, NewArticle(old.title, old.text, "ТАСС", None, NOW - timedelta(days=10)), NOW
-    )
+    then = NOW - timedelta(days=10)
+    await stored(service, repo, NewArticle(old.title, old.text, "ТАСС", None, then), then)
     recent = await stored(service, repo, copy(QUAKE, "ТАСС"), NOW)
     fresh = StoryService(StoryRepo(db), repo, shared=db.shared)
     await fresh.start()
     assert set(fresh.clusterer.stories) == {recent}
+
+
+async def test_a_past_day_loaded_lately_stays_open_beside_a_newer_article(
+    db: Database,
+) -> None:
+    repo = ArticleRepo(db)
+    service = StoryService(StoryRepo(db), repo, shared=db.shared)
+    await service.start()
+    past = NOW - timedelta(days=300)
+    quake = copy(QUAKE, "ТАСС")
+    story = await stored(
+        service, repo, NewArticle(quake.title, quake.text, "ТАСС", None, past), NOW
+    )
+    await stored(service, repo, copy(HOCKEY, "ТАСС"), NOW)
+    fresh = StoryService(StoryRepo(db), repo, shared=db.shared)
+    await fresh.start()
+    again = copy(QUAKE, "РИА Новости")
+    joined = await stored(
+        fresh, repo, NewArticle(again.title, again.text, "РИА Новости", None, past), NOW
+    )
+    assert joined == story
 
 
 async def test_a_store_from_before_stories_is_migrated_and_grouped(tmp_path: Path) -> None:
