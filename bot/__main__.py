@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help=help["migrate"])
     copy = sub.add_parser("copy-store", help=help["copy-store"])
     copy.add_argument("source", metavar="SQLITE_PATH")
+    stories = sub.add_parser("stories", help=help["stories"])
+    stories.add_argument("file", nargs="?", metavar="FILE.jsonl")
+    stories.add_argument("--json", action="store_true", help=help["stories --json"])
     return p
 
 
@@ -288,6 +293,95 @@ async def copy_store_command(settings: Settings, args: argparse.Namespace) -> No
     print(texts.COPY_DONE.format(path=source, where=db.describe(), tables=tables))
 
 
+async def stories_command(settings: Settings, args: argparse.Namespace) -> None:
+    """A file's articles grouped into stories, nothing stored; or the store's stories
+    of the last 24 hours."""
+    if args.file is None:
+        await _stored_stories(settings)
+        return
+    import json
+
+    from bot.clock import utc_now
+    from bot.nlp.stories.cluster import group
+    from bot.nlp.stories.features import extract
+    from bot.nlp.stories.text import headline
+    from storage.seeds import read_jsonl_with_ids
+
+    items = read_jsonl_with_ids(Path(args.file))
+    # An undated article's time is when it would have been stored: now.
+    now = utc_now()
+    dated = [
+        _Listed(key, new.title, new.text, new.source, new.published_at or now) for key, new in items
+    ]
+    keys = group([extract(a.title, a.text, time=a.date, source=a.source) for a in dated])
+    if args.json:
+        for article, key in zip(dated, keys, strict=True):
+            print(json.dumps({"id": article.id, "story": key}, ensure_ascii=False))
+        return
+    members: dict[int, list[_Listed]] = {}
+    for article, key in zip(dated, keys, strict=True):
+        members.setdefault(key, []).append(article)
+    # The widest-told stories first; within one, in time order.
+    order = sorted(
+        members, key=lambda k: (-len({a.source for a in members[k]}), -len(members[k]), k)
+    )
+    for key in order:
+        found = sorted(members[key], key=lambda a: a.date)
+        outlets = len({a.source for a in found})
+        print(
+            texts.CLI_STORY.format(
+                key=key,
+                headline=headline(found),
+                articles=texts.articles_count(len(found)),
+                outlets=outlets,
+                outlets_word=texts.outlets_word(outlets),
+            )
+        )
+        for article in found:
+            print(
+                texts.CLI_STORY_ARTICLE.format(
+                    id=article.id, source=article.source or "—", title=article.title
+                )
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    id: object
+    title: str
+    text: str
+    source: str
+    date: datetime
+
+
+async def _stored_stories(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from bot.root import open_services
+
+    services = await open_services(settings)
+    try:
+        now = services.clock()
+        listed, more = await services.stories.listing(now - timedelta(hours=24), now=now)
+    finally:
+        await services.close()
+    if not listed:
+        print(texts.CLI_NO_STORIES)
+        return
+    for number, story in listed:
+        outlets = story.outlets
+        print(
+            texts.CLI_STORED_STORY.format(
+                n=number,
+                headline=story.headline,
+                articles=texts.articles_count(len(story.articles)),
+                outlets=texts.outlets_text(outlets),
+            )
+        )
+    if more:
+        print(texts.CLI_MORE_STORIES.format(n=more, word=texts.stories_word(more)))
+
+
 def backup_command(settings: Settings, args: argparse.Namespace) -> None:
     """A consistent copy of the live database, also while the bot runs."""
     from storage.backup import BackupFailed, copy_database
@@ -364,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(migrate_command(settings))
         elif command == "copy-store":
             asyncio.run(copy_store_command(settings, args))
+        elif command == "stories":
+            asyncio.run(stories_command(settings, args))
     except StoreUnavailable as exc:
         message = texts.STORE_UNAVAILABLE.format(where=exc.where, reason=exc.reason)
         print(texts.CLI_ERROR.format(message=message), file=sys.stderr)

@@ -215,6 +215,7 @@ async def build_app(
         chats=services.chats,
         subscriptions=subscriptions,
         intake=services.intake,
+        stories=services.stories,
         admins=AdminCache(),
     )
     flood = FloodControl(burst=settings.flood_burst, rate=settings.flood_rate)

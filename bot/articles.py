@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.chats import ChatService
 from bot.config import Settings
@@ -21,6 +22,9 @@ from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.memo import Memo
 from storage.seeds import load_seeds
+
+if TYPE_CHECKING:
+    from bot.stories import StoryService
 
 # What to show while a summary or points are computed (a "typing…" status, say): not
 # entered at all when they come from the cache.
@@ -61,8 +65,11 @@ class ArticleService:
         cache: SummaryCache,
         chats: ChatService,
         settings: Settings,
+        *,
+        stories: StoryService | None = None,
     ) -> None:
         self._articles = articles
+        self.stories = stories
         self._cache = cache
         self._chats = chats
         self._settings = settings
@@ -88,6 +95,15 @@ class ArticleService:
             article_id = await self._chats.article_for_message(chat_id, target.reply_to)
             if article_id is not None and (article := await self._articles.get(article_id)):
                 return article
+        if target.reply_to is not None and self.stories is not None and query:
+            # "/points 2" in reply to a digest means its story 2: the story's main article.
+            digits = number_in(query)
+            number = parse_number(digits) if digits is not None else None
+            if number is not None:
+                story_id = await self.stories.numbered(chat_id, number, target.reply_to)
+                told = await self.stories.tell(story_id, sentences=0) if story_id else None
+                if told is not None:
+                    return told.main
         if query:
             digits = number_in(query)
             if digits is not None:
@@ -223,7 +239,14 @@ class ArticleService:
     async def load_seeds(self, folder: Path, *, now: datetime) -> int:
         """Stores the articles in `folder` that are not stored yet; the warm-up after
         start computes their summaries."""
-        return await load_seeds(folder, self._articles, now=now)
+        return await load_seeds(folder, _Stored(self), now=now)
+
+    async def store(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
+        """Stores the article and puts it into its story: every way in comes here."""
+        article, created = await self._articles.add(new, now=now)
+        if created and self.stories is not None:
+            await self.stories.assign(article)
+        return article, created
 
     async def latest(self, limit: int) -> list[Article]:
         return await self._articles.latest(limit)
@@ -239,10 +262,20 @@ class ArticleService:
         if not new.lang:
             lang = await asyncio.to_thread(article_language, new.title, new.text)
             new = replace(new, lang=lang)
-        article, created = await self._articles.add(new, now=now)
+        article, created = await self.store(new, now=now)
         if created:
             await self.warm(article)
         return article, created
+
+
+class _Stored:
+    """Seeds go in stored and grouped; their summaries are computed after start."""
+
+    def __init__(self, service: ArticleService) -> None:
+        self._service = service
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
+        return await self._service.store(new, now=now)
 
 
 # The summarizer stack (sumy, nltk, numpy, scipy.sparse) takes most of a second and

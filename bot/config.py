@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/Moscow"
     digest_time: time = time(9, 0)
     digest_grace_hours: float = Field(default=3.0, ge=0, le=23)
+    # Stories a digest tells; the rest are listed by /stories. Telegram shows at most
+    # eight buttons in a row, and a digest has one row, a button per story.
+    digest_stories: int = Field(default=7, ge=1, le=8)
     summary_algorithm: str = "lexrank"
     summary_sentences: int = Field(default=3, ge=1, le=50)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

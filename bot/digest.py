@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,12 +10,13 @@ from bot import texts
 from bot.articles import ArticleService
 from bot.chats import ChatService
 from bot.clock import as_utc
-from bot.models import Digest, DigestItem, Subscription
+from bot.config import Settings
+from bot.models import Digest, StoryItem, Subscription
+from bot.stories import StoryService
 from storage.articles import ArticleRepo
+from storage.stories import Member
 from storage.subscriptions import SubscriptionRepo
 
-# A digest is a roundup, not an archive: past this many articles it points to /latest.
-DIGEST_SHOWN = 10
 DIGEST_SENTENCES = 2
 # The window of a chat's first digest, and of /digest in a chat that never had one.
 FIRST_WINDOW = timedelta(hours=24)
@@ -82,11 +84,15 @@ class DigestService:
         subscriptions: SubscriptionRepo,
         chats: ChatService,
         service: ArticleService,
+        stories: StoryService,
+        settings: Settings,
     ) -> None:
         self._articles = articles
         self._subscriptions = subscriptions
         self._chats = chats
         self._service = service
+        self._stories = stories
+        self._shown = settings.digest_stories
 
     async def timezone(self, chat_id: int) -> str:
         """The zone the chat's digest is dated in: its subscription's, else its setting."""
@@ -101,29 +107,57 @@ class DigestService:
         return previous if previous is not None else as_utc(now) - FIRST_WINDOW
 
     async def build(self, chat_id: int, *, now: datetime, period: str | None = None) -> Digest:
-        """The articles stored since the chat's previous digest (oldest first, so that what
-        is left over is exactly what /latest shows), each with a 1–2 sentence summary."""
+        """The top stories since the chat's previous digest, most important first. A
+        story an earlier digest showed the chat comes again only if it grew since (new
+        outlets or articles), marked as an update."""
         zone = await self.timezone(chat_id)
         period = period or local_period(now, zone)
         since = await self.since(chat_id, now=now)
-        found = await self._articles.added_since(since, limit=DIGEST_SHOWN)
-        # Articles stored after `now` belong to the next digest; the scheduled run
-        # records `now` as the watermark.
-        found = [article for article in found if article.added_at <= as_utc(now)]
-        if not found:
+        ranked = await self._stories.ranked(since, now=now)
+        sent = await self._stories.repo.sent(chat_id, [key for key, _ in ranked])
+        fresh: list[tuple[int, list[Member], bool]] = []
+        for key, members in ranked:
+            before = sent.get(key)
+            if before is not None:
+                outlets = len({m.source for m in members})
+                if len(members) <= before.articles and outlets <= before.outlets:
+                    continue
+            fresh.append((key, members, before is not None))
+        if not fresh:
             return Digest(chat_id=chat_id, period=period)
-        total = await self._articles.count_since(since)
         chat = await self._chats.settings(chat_id)
         sentences = min(DIGEST_SENTENCES, chat.sentences)
         items = []
-        for article in found:
-            summary = await self._service.summary(
-                article, algorithm=chat.algorithm, sentences=sentences
+        for key, members, update in fresh[: self._shown]:
+            articles = await self._articles.get_many([m.article_id for m in members])
+            told = await self._stories.tell_articles(key, articles, sentences=sentences)
+            items.append(
+                StoryItem(
+                    story_id=key,
+                    headline=told.headline,
+                    sentences=told.sentences,
+                    outlets=told.outlets,
+                    articles=len(told.articles),
+                    main=told.main,
+                    update=update,
+                )
             )
-            items.append(DigestItem(article=article, summary=summary.sentences[:sentences]))
         return Digest(
             chat_id=chat_id,
             period=period,
             items=tuple(items),
-            more=max(total - len(items), 0),
+            more=max(len(fresh) - len(items), 0),
         )
+
+    async def record(self, digest: Digest, *, now: datetime) -> None:
+        """Remembers what the chat was sent of each story, so it comes again only grown."""
+        sizes = []
+        for item in digest.items:
+            members = await self._stories.repo.members_of(item.story_id)
+            sizes.append((item.story_id, len(members), len({m.source for m in members})))
+        await self._stories.repo.record_sent(digest.chat_id, sizes, now=now)
+
+    async def remember_numbers(
+        self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]
+    ) -> None:
+        await self._stories.repo.remember_numbers(chat_id, message_id, numbers)

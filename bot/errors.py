@@ -78,3 +78,11 @@ class BadCount(SvodkaError):
 
 class BadSubscribe(SvodkaError):
     """`/subscribe` with words that are neither a time nor a time zone."""
+
+
+class StoryNotFound(SvodkaError):
+    """No story by that number in the chat's digest or list (None: no number given)."""
+
+    def __init__(self, number: str | None) -> None:
+        super().__init__(number)
+        self.number = number

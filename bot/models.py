@@ -91,10 +91,26 @@ class DigestItem:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryItem:
+    """One story of a digest: its headline, 1–2 sentences, outlets (the earliest to
+    report first) and size; `update` when an earlier digest to the chat showed it."""
+
+    story_id: int
+    headline: str
+    sentences: tuple[str, ...]
+    outlets: tuple[str, ...]
+    articles: int
+    main: Article
+    update: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
+    """The top stories of the period, most important first; `more` stories left out."""
+
     chat_id: int
     period: str
-    items: tuple[DigestItem, ...] = field(default_factory=tuple)
+    items: tuple[StoryItem, ...] = field(default_factory=tuple)
     more: int = 0
 
 
@@ -106,6 +122,8 @@ class OutboxPart:
     text: str
     markup: str | None = None
     article_id: int | None = None
+    # A digest's (number, story id) pairs: a reply "/points 2" to it is about story 2.
+    numbers: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

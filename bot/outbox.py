@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,7 +30,7 @@ from storage.outbox import OutboxRepo
 log = logging.getLogger(__name__)
 
 # (chat id, Telegram's message id, the article the message is about)
-OnDelivered = Callable[[int, int, int | None], None]
+OnDelivered = Callable[[int, int, OutboxPart], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,14 @@ class Retry:
         return min(self.first * 2 ** min(attempts, 30), self.longest)
 
 
-def part(text: str, keyboard: InlineKeyboardMarkup | None, article_id: int | None) -> OutboxPart:
+def part(
+    text: str,
+    keyboard: InlineKeyboardMarkup | None,
+    article_id: int | None,
+    numbers: Sequence[tuple[int, int]] = (),
+) -> OutboxPart:
     markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
-    return OutboxPart(text, markup, article_id)
+    return OutboxPart(text, markup, article_id, tuple(numbers))
 
 
 def _outgoing(
@@ -209,7 +214,7 @@ class Outbox:
             sent = result.messages[0]
             await self._repo.mark_sent(message.id, sent.message_id, now=self._clock())
             if self._on_delivered is not None:
-                self._on_delivered(result.final_chat_id, sent.message_id, message.part.article_id)
+                await self._on_delivered(result.final_chat_id, sent.message_id, message.part)
             return result.final_chat_id, True
         if result.blocked:
             dropped = await self._repo.drop_chat(result.final_chat_id)

@@ -18,13 +18,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.models import Article, Digest, DigestItem, Points, SearchHit, Subscription, Summary
+from bot.models import Article, Digest, Points, SearchHit, StoryItem, Subscription, Summary
 from bot.nlp.tokenizer import split_sentences
-from bot.parsing import LATEST_MAX
 
 if TYPE_CHECKING:
     from bot.articles import FollowUp
     from bot.intake import EntryNote, UrlIngest
+    from bot.stories import StoryText
     from bot.subscriptions import ChatOverview
     from storage.feeds import Feed
 
@@ -38,6 +38,10 @@ class ArticleAction(CallbackData, prefix="art"):
     id: int
 
 
+class StoryAction(CallbackData, prefix="story"):
+    id: int
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to send: HTML text and, on the last part of an answer, its buttons."""
@@ -45,6 +49,8 @@ class Reply:
     html: str
     keyboard: InlineKeyboardMarkup | None = None
     article_id: int | None = None
+    # (number, story id): which story each number in the message means.
+    numbers: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,93 +252,141 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
 
 @dataclass(slots=True)
 class _Draft:
-    """A message being filled: its HTML paragraphs, visible length and articles shown."""
+    """A message being filled: its HTML paragraphs, visible length and stories shown."""
 
     parts: list[str]
     size: int
-    articles: list[Article]
+    stories: list[StoryItem]
+    numbers: list[int]
 
 
-def _digest_block(item: DigestItem, timezone: str) -> Piece:
-    """Title (a link to the source when there is one), the line with number and date, and
-    the summary: one paragraph, so an article is never split from its sentences."""
-    article = item.article
-    title = html.escape(article.title, quote=False)
-    if article.url and article.url.startswith(("http://", "https://")):
-        title = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
-    meta = header(article, timezone)[1]
-    lines = [f"<b>{title}</b>", meta.html()]
-    if item.summary:
-        lines.append(html.escape(" ".join(item.summary), quote=False))
+# A digest's story is at most about 800 characters, so eight of them fit two messages.
+HEADLINE_CHARS = 200
+SENTENCES_CHARS = 450
+OUTLET_CHARS = 60
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+
+
+def _story_block(number: int, item: StoryItem) -> Piece:
+    """Number and headline (a link to the main article's page when there is one), its
+    1–2 sentences and its outlets: one paragraph, so a story is never split."""
+    title = html.escape(_cut(item.headline or item.main.title, HEADLINE_CHARS), quote=False)
+    url = item.main.url
+    if url and url.startswith(("http://", "https://")):
+        title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
+    first = f"<b>{number}. {title}</b>"
+    if item.update:
+        first += f" · <i>{texts.DIGEST_UPDATE}</i>"
+    lines = [first]
+    if item.sentences:
+        lines.append(html.escape(_cut(" ".join(item.sentences), SENTENCES_CHARS), quote=False))
+    outlets = [_cut(name, OUTLET_CHARS) for name in item.outlets]
+    lines.append(f"<i>{html.escape(texts.outlets_text(outlets), quote=False)}</i>")
     return Piece("\n".join(lines), raw=True)
 
 
-def _digest_keyboard(articles: Sequence[Article]) -> InlineKeyboardMarkup | None:
-    rows = []
-    for article in dict.fromkeys(articles):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=texts.DIGEST_BUTTON.format(id=article.id, label=label),
-                    callback_data=ArticleAction(action=action, id=article.id).pack(),
-                )
-                for label, action in (
-                    (texts.BTN_POINTS, "points"),
-                    (texts.BTN_MORE, "more"),
-                    (texts.BTN_TEXT, "full"),
-                )
-            ]
+def story_keyboard(numbers: Sequence[tuple[int, int]]) -> InlineKeyboardMarkup | None:
+    """One row of numbered buttons, (number, story id) each, that open the story."""
+    row = [
+        InlineKeyboardButton(
+            text=texts.STORY_BUTTON.format(n=number),
+            callback_data=StoryAction(id=story_id).pack(),
         )
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+        for number, story_id in numbers
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
 def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply]:
-    """A digest in as few messages as fit in Telegram's limit: the title, then each
-    article's title, date and 1–2 sentences, then "и ещё N" when it was capped.
+    """A digest in as few messages as fit in Telegram's limit (one, for the usual seven
+    stories of two sentences; a story is never split): the title, each story's numbered
+    headline, 1–2 sentences and outlets, then "и ещё N сюжетов" when it was capped.
 
-    Each message carries one row of buttons (points, more, full text) per article it
-    shows. Its `article_id` is the first of those articles, so a reply such as /points
-    to a digest message is about the first article in it; the buttons name the others.
-    """
+    Each message has one row of numbered buttons, one per story it shows, and records
+    which story each of its numbers means (a reply "/points 2" is about story 2). Its
+    `article_id` is the main article of its first story: a bare "/points" in reply."""
     title = Piece(texts.DIGEST_TITLE.format(date=html.escape(date_label)), raw=True)
     if not digest.items:
         return [Reply(f"{title.html()}\n{texts.DIGEST_EMPTY}")]
-    drafts = [_Draft([title.html()], utf16_len(title.visible()), [])]
+    drafts = [_Draft([title.html()], utf16_len(title.visible()), [], [])]
 
-    def add(body: str, size: int, article: Article | None) -> None:
+    def add(body: str, size: int) -> _Draft:
         last = drafts[-1]
         if last.size + len(SEPARATOR) + size <= MESSAGE_LIMIT:
             last.parts.append(body)
             last.size += len(SEPARATOR) + size
         else:
-            drafts.append(_Draft([body], size, []))
-        if article is not None:
-            drafts[-1].articles.append(article)
+            drafts.append(_Draft([body], size, [], []))
+        return drafts[-1]
 
-    for item in digest.items:
-        block = _digest_block(item, timezone)
-        size = utf16_len(block.visible())
-        if size <= MESSAGE_LIMIT:
-            add(block.html(), size, item.article)
-            continue
-        # Sentences too long for one message: split like any long answer, each part
-        # keeping the article's buttons.
-        pieces = [*header(item.article, timezone), *(Piece(s) for s in item.summary)]
-        for body in paginate(pieces):
-            add(body, utf16_len(strip_tags(body)), item.article)
+    for number, item in enumerate(digest.items, 1):
+        block = _story_block(number, item)
+        draft = add(block.html(), utf16_len(block.visible()))
+        draft.stories.append(item)
+        draft.numbers.append(number)
     if digest.more:
-        word = texts.articles_word(digest.more)
-        template = texts.DIGEST_MORE_LATEST if digest.more <= LATEST_MAX else texts.DIGEST_MORE
-        line = template.format(n=digest.more, word=word)
-        add(html.escape(line, quote=False), utf16_len(line), None)
-    return [
-        Reply(
-            SEPARATOR.join(draft.parts),
-            _digest_keyboard(draft.articles),
-            draft.articles[0].id if draft.articles else None,
+        line = texts.DIGEST_MORE_STORIES.format(n=digest.more, word=texts.stories_word(digest.more))
+        add(html.escape(line, quote=False), utf16_len(line))
+    replies = []
+    for draft in drafts:
+        numbers = tuple(zip(draft.numbers, (s.story_id for s in draft.stories), strict=True))
+        replies.append(
+            Reply(
+                SEPARATOR.join(draft.parts),
+                story_keyboard(numbers),
+                draft.stories[0].main.id if draft.stories else None,
+                numbers,
+            )
         )
-        for draft in drafts
-    ]
+    return replies
+
+
+def story_reply(story: StoryText, timezone: str) -> list[Reply]:
+    """/story N and a digest's button: headline, summary, every source with its link
+    and time, and the follow-ups of its main article."""
+    main = story.main
+    pieces = [Piece(story.headline or main.title, "b")]
+    if story.sentences:
+        pieces.append(Piece(" ".join(story.sentences)))
+    pieces.append(Piece(f"\n<b>{texts.STORY_SOURCES}</b>", raw=True))
+    for article in story.articles:
+        name = html.escape(article.source or "—", quote=False)
+        if article.url and article.url.startswith(("http://", "https://")):
+            name = f'<a href="{html.escape(article.url, quote=True)}">{name}</a>'
+        title = html.escape(article.title[:200], quote=False)
+        when = format_date(article.date, timezone)
+        pieces.append(Piece(f"{when} · {name} — №{article.id} {title}", raw=True))
+    pieces.append(Piece("\n" + texts.STORY_FOLLOW_UPS.format(id=main.id), "i"))
+    return _with_keyboard(main, paginate(pieces, separator="\n"), "")
+
+
+def stories_reply(
+    title: str, stories: Sequence[tuple[int, StoryText]], *, more: int = 0
+) -> list[Reply]:
+    """A numbered list of stories with their outlet counts (/stories, /latest); each
+    message records which story its numbers mean, for /story N."""
+    if not stories:
+        return [Reply(texts.STORIES_EMPTY)]
+    pieces = [Piece(title, raw=True)]
+    numbers: list[tuple[int, int]] = []
+    for number, story in stories:
+        count = len(story.outlets)
+        line = f"{number}. {story.headline} · {count} {texts.outlets_word(count)}"
+        pieces.append(Piece(line))
+        numbers.append((number, story.story_id))
+    if more:
+        pieces.append(Piece(f"…и ещё {more} {texts.stories_word(more)}"))
+    pieces.append(Piece(texts.STORIES_FOOTER, "i"))
+    bodies = paginate(pieces, separator="\n")
+    # Every message of the list knows all its numbers: a list is short, and a reply
+    # to any part of it means the same numbers.
+    return [Reply(body, numbers=tuple(numbers)) for body in bodies]
 
 
 def settings_reply(overview: ChatOverview) -> str:

@@ -13,11 +13,13 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.intake import Fetcher, IntakeService, Notify
+from bot.stories import StoryService
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database, open_database
 from storage.feeds import FeedRepo
+from storage.stories import StoryRepo
 from storage.subscriptions import SubscriptionRepo
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class Services:
     articles: ArticleService
     digests: DigestService
     intake: IntakeService
+    stories: StoryService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -57,9 +60,16 @@ async def open_services(
     articles = ArticleRepo(db)
     subscriptions = SubscriptionRepo(db)
     chats = ChatService(ChatRepo(db), settings)
-    service = ArticleService(articles, SummaryCache(db), chats, settings)
-    digests = DigestService(articles, subscriptions, chats, service)
+    stories = StoryService(StoryRepo(db), articles, shared=db.shared)
+    service = ArticleService(articles, SummaryCache(db), chats, settings, stories=stories)
+    digests = DigestService(articles, subscriptions, chats, service, stories, settings)
     intake = IntakeService(
         Fetcher(allow_private=settings.fetch_allow_private), service, FeedRepo(db), notify=notify
     )
-    return Services(settings, clock, db, chats, service, digests, intake)
+    try:
+        # The open stories back in memory, and any article without a story grouped.
+        await stories.start()
+    except BaseException:
+        await db.close()
+        raise
+    return Services(settings, clock, db, chats, service, digests, intake, stories)

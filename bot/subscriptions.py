@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from aiogram import Bot
@@ -29,7 +29,7 @@ from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits, Outgoing
 from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
-from bot.models import ChatSettings, Digest, Subscription
+from bot.models import ChatSettings, Digest, OutboxPart, Subscription
 from bot.outbox import Outbox, Retry, part
 from bot.parsing import SettingChange, parse_subscribe
 from storage.outbox import OutboxRepo
@@ -328,24 +328,38 @@ class SubscriptionService:
         digest = await self._digests.build(chat_id, now=now, period=period)
         zone = await self._digests.timezone(chat_id)
         replies = render.digest_replies(digest, date_label(period), zone)
-        last = max((item.article.id for item in digest.items), default=None)
+        last = max((item.main.id for item in digest.items), default=None)
         # Recorded whole before the first send, the run completed with it: `now` (when
         # the digest was built) is the next digest's start, whatever the sends do.
         await self.outbox.repo.record_digest(
             chat_id,
             period,
-            [part(r.html, r.keyboard, r.article_id) for r in replies],
+            [part(r.html, r.keyboard, r.article_id, r.numbers) for r in replies],
             now=self.clock(),
             built_at=now,
             last_article_id=last,
         )
+        # What the chat was told of each story, recorded after the ledger: a crash in
+        # between shows those stories again next time rather than never.
+        await self._digests.record(digest, now=now)
         # True when this call delivered some of it; the rest, if any, is the ledger's.
         return await self.outbox.flush(chat_id) > 0
 
-    def _delivered(self, chat_id: int, message_id: int, article_id: int | None) -> None:
-        # Replies to a digest's message find the article it was about.
-        if article_id is not None:
-            self._chats.remember(chat_id, [(message_id, article_id)], focus=article_id)
+    async def _delivered(self, chat_id: int, message_id: int, sent: OutboxPart) -> None:
+        # Replies to a digest's message find the story or article it was about.
+        if sent.numbers:
+            await self._digests.remember_numbers(chat_id, message_id, sent.numbers)
+        if sent.article_id is not None:
+            self._chats.remember(chat_id, [(message_id, sent.article_id)], focus=sent.article_id)
+
+    async def send_digest(self, digest: Digest, timezone: str, *, now: datetime) -> Sent:
+        """Sends a digest asked for now (/digest) and remembers the stories it showed, so
+        the next digest repeats them only if they grew."""
+        replies = render.digest_replies(digest, date_label(digest.period), timezone)
+        result = await self.send(digest.chat_id, replies)
+        if result.messages:
+            await self._digests.record(replace(digest, chat_id=result.chat_id), now=now)
+        return result
 
     async def send(
         self, chat_id: int, replies: Sequence[render.Reply], *, broadcast: bool = False
@@ -365,6 +379,9 @@ class SubscriptionService:
                 # The rest would fail the same way or arrive out of order.
                 return Sent(chat_id, delivered, failed=True)
             delivered += 1
+            if reply.numbers:
+                for message in outcome.messages:
+                    await self._digests.remember_numbers(chat_id, message.message_id, reply.numbers)
             if reply.article_id is not None:
                 self._chats.remember(
                     chat_id,

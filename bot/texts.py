@@ -13,7 +13,9 @@ COMMANDS: Sequence[tuple[str, str, str]] = (
     # (command, arguments, description)
     ("start", "", "что умеет бот"),
     ("help", "", "список команд"),
-    ("latest", "[N]", "последние статьи"),
+    ("latest", "[N]", "последние сюжеты"),
+    ("story", "N", "сюжет: все источники и изложение"),
+    ("stories", "", "все сюжеты за сутки"),
     ("summary", "[номер или слова]", "краткое изложение статьи"),
     ("points", "[номер или слова]", "главные тезисы статьи"),
     ("more", "", "изложение подробнее"),
@@ -165,7 +167,41 @@ SUBSCRIBED = "Готово: сводка будет приходить кажд�
 UNSUBSCRIBED = "Сводка отключена."
 NOT_SUBSCRIBED = "Этот чат не подписан на сводку. Подписаться: /subscribe 09:00"
 DIGEST_TITLE = "<b>Сводка за {date}</b>"
-DIGEST_EMPTY = "Новых статей со времени прошлой сводки нет."
+DIGEST_EMPTY = "Новых сюжетов со времени прошлой сводки нет."
+# A story sent in an earlier digest that has grown since.
+DIGEST_UPDATE = "обновление"
+DIGEST_MORE_STORIES = "…и ещё {n} {word}: /stories"
+# The numbered buttons under a digest, one per story.
+STORY_BUTTON = "{n}"
+STORY_SOURCES = "Источники"
+STORY_FOLLOW_UPS = "Главная статья сюжета — №{id}: /points {id}, /more {id}, /full {id}"
+STORIES_TITLE = "<b>Сюжеты за сутки</b>"
+STORIES_EMPTY = "За сутки сюжетов нет."
+LATEST_STORIES_TITLE = "<b>Последние сюжеты</b>"
+STORIES_FOOTER = "/story N — сюжет целиком"
+STORY_NOT_FOUND = "Сюжета {number} нет. Список сюжетов: /stories"
+STORY_NEEDS_NUMBER = "Укажите номер сюжета из сводки или списка: /story 1"
+
+
+def stories_word(n: int) -> str:
+    return plural(n, "сюжет", "сюжета", "сюжетов")
+
+
+def outlets_word(n: int) -> str:
+    return plural(n, "источник", "источника", "источников")
+
+
+# A digest names this many outlets of a story, then "и ещё N".
+OUTLETS_SHOWN = 2
+
+
+def outlets_text(outlets: Sequence[str]) -> str:
+    """«ТАСС, РИА Новости и ещё 3» (plain text: escape it where HTML is built)."""
+    shown = ", ".join(outlets[:OUTLETS_SHOWN])
+    rest = len(outlets) - OUTLETS_SHOWN
+    return f"{shown} и ещё {rest}" if rest > 0 else shown
+
+
 DIGEST_MORE = "…и ещё {n} {word}: /latest"
 
 
@@ -186,6 +222,10 @@ def error_text(exc: BaseException) -> str:
             return NOT_FOUND_WORDS.format(query=esc(query))
         case errors.NoArticles():
             return NO_ARTICLES
+        case errors.StoryNotFound(number=None):
+            return STORY_NEEDS_NUMBER
+        case errors.StoryNotFound(number=number):
+            return STORY_NOT_FOUND.format(number=esc(number))
         case errors.UnknownAlgorithm(name=name):
             return BAD_ALGORITHM.format(name=esc(name), choices=", ".join(ALGORITHMS))
         case errors.BadSentenceCount():
@@ -395,7 +435,14 @@ CLI_HELP = {
     "backup --force": "перезаписать существующий файл",
     "migrate": "обновить схему базы данных (SQLite или PostgreSQL)",
     "copy-store": "скопировать базу SQLite в PostgreSQL (DATABASE_URL)",
+    "stories": "сюжеты: статьи файла JSONL по сюжетам (без сохранения) или сюжеты базы за сутки",
+    "stories --json": "по строке JSON на статью файла: её id и ключ сюжета",
 }
+CLI_STORY = "Сюжет {key}: {headline} ({articles}, {outlets} {outlets_word})"
+CLI_STORY_ARTICLE = "  {id} · {source} · {title}"
+CLI_STORED_STORY = "{n}. {headline} ({articles}; {outlets})"
+CLI_NO_STORIES = "за сутки сюжетов нет"
+CLI_MORE_STORIES = "…и ещё {n} {word}"
 CLI_ERROR = "ошибка: {message}"
 CLI_BAD_SETTING = "ошибка настройки {field}: {reason}"
 CLI_NOT_ONE_ARTICLE = "в файле {path} {count}, нужна одна"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, articles, errors, feeds, followups, settings, start, subscriptions
+from handlers import (
+    admin,
+    articles,
+    errors,
+    feeds,
+    followups,
+    settings,
+    start,
+    stories,
+    subscriptions,
+)
 
 
 def build_router() -> Router:
@@ -22,8 +32,10 @@ def build_router() -> Router:
         start.build(),
         admin.build(),
         subscriptions.build(),
+        stories.build(),
         settings.build(),
         feeds.build(),
+        # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),
         # Last: the catch-all for plain text in private chats (a search).
         articles.build_private_text(),

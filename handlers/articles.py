@@ -12,16 +12,18 @@ from bot.articles import FOLLOW_UPS, ArticleService
 from bot.chats import ChatService
 from bot.filters import OnLoop
 from bot.parsing import LATEST_DEFAULT, LATEST_MAX, MAX_QUERY, parse_count
+from bot.stories import StoryService
 from handlers.common import answer_about, send, target_of
 
 
 async def latest(
-    message: Message, command: CommandObject, articles: ArticleService, chats: ChatService
+    message: Message, command: CommandObject, stories: StoryService, chats: ChatService
 ) -> None:
+    """The newest stories, each once with its outlet count (not each outlet's copy)."""
     limit = parse_count(command.args, default=LATEST_DEFAULT, limit=LATEST_MAX)
-    zone = await articles.timezone(message.chat.id)
-    found = await articles.latest(limit)
-    await send(message, render.latest_reply(found, zone), chats)
+    found = await stories.latest(limit)
+    title = texts.LATEST_STORIES_TITLE
+    await send(message, render.stories_reply(title, found), chats, stories)
 
 
 async def article_command(

@@ -15,11 +15,18 @@ from bot.chats import ChatService
 from bot.filters import BotAdmin
 from bot.models import Article
 from bot.render import Reply
+from bot.stories import StoryService
 
 
-async def send(message: Message, replies: Sequence[Reply], chats: ChatService) -> list[Message]:
-    """Sends the parts of an answer in order and records which article each was about,
-    so a later reply to any of them (even after a restart) targets that article."""
+async def send(
+    message: Message,
+    replies: Sequence[Reply],
+    chats: ChatService,
+    stories: StoryService | None = None,
+) -> list[Message]:
+    """Sends the parts of an answer in order and records which article each was about
+    (and, with `stories`, which story each of its numbers meant), so a later reply to
+    any of them (even after a restart) targets that article or story."""
     # The chat's current article changes as soon as the bot answers about it, before the
     # (slower) sending, so a quick follow-up command already sees it.
     about = [r.article_id for r in replies if r.article_id is not None]
@@ -34,6 +41,10 @@ async def send(message: Message, replies: Sequence[Reply], chats: ChatService) -
             if reply.article_id is not None
         ],
     )
+    if stories is not None:
+        for reply, out in zip(replies, sent, strict=True):
+            if reply.numbers:
+                await stories.remember_numbers(message.chat.id, out.message_id, reply.numbers)
     return sent
 
 

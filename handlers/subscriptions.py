@@ -10,7 +10,6 @@ from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
 from bot.clock import Clock
-from bot.digest import date_label
 from bot.filters import ChatAdmin, OnLoop
 from bot.subscriptions import SubscriptionService
 
@@ -39,11 +38,10 @@ async def digest_now(
     message: Message, bot: Bot, subscriptions: SubscriptionService, clock: Clock
 ) -> None:
     """Anyone's, any time; the scheduled digest still comes."""
+    now = clock()
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
-        digest, zone = await subscriptions.digest_now(message.chat.id, now=clock())
-    await subscriptions.send(
-        message.chat.id, render.digest_replies(digest, date_label(digest.period), zone)
-    )
+        digest, zone = await subscriptions.digest_now(message.chat.id, now=now)
+    await subscriptions.send_digest(digest, zone, now=now)
 
 
 async def bot_removed(event: ChatMemberUpdated, subscriptions: SubscriptionService) -> None:

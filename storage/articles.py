@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from razdel import sentenize, tokenize
@@ -188,6 +189,25 @@ class ArticleRepo:
         article = _article(row)
         self._recent.put(article_id, article)
         return article
+
+    async def get_many(self, ids: Sequence[int]) -> list[Article]:
+        """The stored articles of `ids`, in that order (missing ones left out)."""
+        found: dict[int, Article] = {}
+        wanted = []
+        for i in dict.fromkeys(ids):
+            if (hit := self._recent.get(i)) is not None:
+                found[i] = hit
+            else:
+                wanted.append(i)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM articles WHERE id IN ({marks})", chunk
+            )
+            for row in rows:
+                found[row["id"]] = _article(row)
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
 
     async def latest(self, limit: int = 5) -> list[Article]:
         rows = await self._db.fetchall(

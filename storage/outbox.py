@@ -11,13 +11,14 @@ SKIP LOCKED`) and the UPDATE re-checks the row; SQLite has one writer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.models import OutboxMessage, OutboxPart
 from storage.db import Database, Row, from_db_time, to_db_time
 
-_COLUMNS = "id, chat_id, kind, ref, seq, text, markup, article_id, attempts, created_at"
+_COLUMNS = "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, attempts, created_at"
 # Still claimable: pending, and no live lease.
 _FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 # The head of its chat's queue: no earlier pending row in that chat.
@@ -27,6 +28,10 @@ _HEAD = (
 )
 
 
+def _numbers(stored: str | None) -> tuple[tuple[int, int], ...]:
+    return tuple((int(n), int(s)) for n, s in json.loads(stored)) if stored else ()
+
+
 def _message(row: Row) -> OutboxMessage:
     return OutboxMessage(
         id=row["id"],
@@ -34,7 +39,7 @@ def _message(row: Row) -> OutboxMessage:
         kind=row["kind"],
         ref=row["ref"],
         seq=row["seq"],
-        part=OutboxPart(row["text"], row["markup"], row["article_id"]),
+        part=OutboxPart(row["text"], row["markup"], row["article_id"], _numbers(row["numbers"])),
         attempts=row["attempts"],
         created_at=from_db_time(row["created_at"]),
     )
@@ -62,10 +67,21 @@ class OutboxRepo:
         nothing."""
         stamp = to_db_time(now)
         await self._db.execute_many(
-            "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id,"
-            " next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
+            " next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
-                (chat_id, kind, ref, seq, p.text, p.markup, p.article_id, stamp, stamp)
+                (
+                    chat_id,
+                    kind,
+                    ref,
+                    seq,
+                    p.text,
+                    p.markup,
+                    p.article_id,
+                    json.dumps(p.numbers) if p.numbers else None,
+                    stamp,
+                    stamp,
+                )
                 for seq, p in enumerate(parts)
             ],
         )

@@ -7,11 +7,18 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Protocol
 
 from bot.clock import as_utc
 from bot.errors import BadArticleFile
-from bot.models import NewArticle
-from storage.articles import ArticleRepo
+from bot.models import Article, NewArticle
+
+
+class ArticleSink(Protocol):
+    """Where seeds go: an ArticleRepo, or the article service (which also groups them)."""
+
+    async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +214,25 @@ def _parse_jsonl(path: Path, content: str) -> list[NewArticle]:
     return articles
 
 
+def read_jsonl_with_ids(path: Path) -> list[tuple[object, NewArticle]]:
+    """The articles of a JSON-lines file, each with its `id`, else its line number."""
+    path = Path(path)
+    content = _read_text(path)
+    found: list[tuple[object, NewArticle]] = []
+    for n, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _loads(path, line, f"line {n}: ")
+        except ValueError as exc:
+            raise _bad(path, f"invalid JSON on line {n}") from exc
+        key = item.get("id", n) if isinstance(item, dict) else n
+        found.append((key if key is not None else n, _from_object(path, item, f"line {n}: ")))
+    if not found:
+        raise _bad(path, "no articles in file")
+    return found
+
+
 def read_article_file(path: Path) -> list[NewArticle]:
     """The articles in one file; raises BadArticleFile with a short reason."""
     path = Path(path)
@@ -242,7 +268,7 @@ def read_path(path: Path) -> list[NewArticle]:
     return read_article_file(path)
 
 
-async def load_seeds(folder: Path, repo: ArticleRepo, *, now: datetime) -> int:
+async def load_seeds(folder: Path, repo: ArticleSink, *, now: datetime) -> int:
     """Stores the seed articles that are not stored yet; returns how many were new.
 
     A bad file is logged and skipped: one broken seed must not keep the bot from starting.

@@ -131,3 +131,93 @@ def test_run_without_token_names_env_example_and_console(env: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert ".env.example" in lines[0]
     assert "python -m bot console" in lines[0]
+
+
+# Two events, each told by two outlets, and one told once.
+STORY_LINES = [
+    {
+        "id": "q1",
+        "source": "ТАСС",
+        "date": "2026-05-02 10:00",
+        "title": "Землетрясение магнитудой 6,1 произошло у берегов Камчатки",
+        "text": "Землетрясение магнитудой 6,1 произошло у восточного побережья Камчатки. "
+        "Угрозы цунами нет.",
+    },
+    {
+        "id": "h1",
+        "source": "ТАСС",
+        "date": "2026-05-02 10:30",
+        "title": "Сборная России по хоккею выиграла турнир в Сочи",
+        "text": "Сборная России по хоккею выиграла международный турнир в Сочи, обыграв "
+        "в финале Финляндию.",
+    },
+    {
+        "source": "РИА Новости",
+        "date": "2026-05-02 10:20",
+        "title": "У берегов Камчатки произошло землетрясение магнитудой 6,1 - РИА Новости",
+        "text": "Землетрясение магнитудой 6,1 зафиксировано у побережья Камчатки, сообщили "
+        "сейсмологи. Угрозы цунами нет.",
+    },
+    {
+        "id": "h2",
+        "source": "РБК",
+        "date": "2026-05-02 11:00",
+        "title": "Хоккеисты сборной России выиграли турнир в Сочи",
+        "text": "Сборная России по хоккею выиграла турнир в Сочи, в финале обыграв сборную "
+        "Финляндии.",
+    },
+    {
+        "id": "b1",
+        "source": "Коммерсантъ",
+        "date": "2026-05-02 11:30",
+        "title": "Центробанк сохранил ключевую ставку",
+        "text": "Банк России сохранил ключевую ставку на прежнем уровне, следует из "
+        "сообщения регулятора.",
+    },
+]
+
+
+def test_stories_of_a_file_as_json_lines_in_input_order(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = env / "day.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in STORY_LINES))
+    assert main(["stories", str(path), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # Each line's own id, else its line number (the third line has none).
+    assert [line["id"] for line in lines] == ["q1", "h1", 3, "h2", "b1"]
+    story = {line["id"]: line["story"] for line in lines}
+    assert story["q1"] == story[3]
+    assert story["h1"] == story["h2"]
+    assert len({story["q1"], story["h1"], story["b1"]}) == 3
+    assert stored(env) == 0 or not (env / "data" / "db.sqlite3").exists()
+
+
+def test_stories_of_a_file_readable_biggest_first(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = env / "day.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in STORY_LINES))
+    assert main(["stories", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    heads = [line for line in out if line.startswith("Сюжет ")]
+    assert len(heads) == 3
+    assert "2 источника" in heads[0] and "1 источник)" in heads[-1]
+    assert "Центробанк сохранил ключевую ставку" in heads[-1]
+    # The headline is without the site's name.
+    assert not any("- РИА Новости" in head for head in heads)
+
+
+def test_stories_of_the_store_after_ingest(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "day.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in STORY_LINES))
+    assert main(["ingest", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["stories"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    numbered = [line for line in out if line[:2] in {"1.", "2.", "3.", "4.", "5."}]
+    # Each event once, with both its outlets (the earliest first); the one-outlet last.
+    assert len(numbered) == 3
+    assert "ТАСС, РИА Новости" in "".join(numbered[:2])
+    assert "ТАСС, РБК" in "".join(numbered[:2])
+    assert "Центробанк" in numbered[2]

@@ -9,12 +9,11 @@ import pytest
 from bot import texts
 from bot.app import App
 from bot.config import Settings
-from bot.digest import DIGEST_SHOWN, date_label, local_period
+from bot.digest import date_label, local_period
 from bot.errors import BadSubscribe, BadTime, BadTimezone
-from bot.models import Article, Digest, DigestItem, NewArticle
+from bot.models import Article, Digest, NewArticle, StoryItem
 from bot.parsing import SettingChange, parse_subscribe
-from bot.render import MESSAGE_LIMIT, ArticleAction, digest_replies, strip_tags, utf16_len
-from storage.cache import SummaryCache
+from bot.render import MESSAGE_LIMIT, StoryAction, digest_replies, strip_tags, utf16_len
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import parse_html
 from tests.harness import Harness
@@ -162,46 +161,108 @@ def test_period_is_the_local_date() -> None:
 
 # -- what goes into a digest -----------------------------------------------------------
 
+# Three events, each told by several outlets in words of their own.
+EVENTS = (
+    (
+        "Правительство утвердило план развития транспорта",
+        "Правительство России утвердило план развития транспорта до 2030 года. "
+        "План предусматривает строительство дорог и мостов в регионах.",
+    ),
+    (
+        "Землетрясение магнитудой 6,1 произошло у берегов Камчатки",
+        "Землетрясение магнитудой 6,1 произошло у восточного побережья Камчатки. "
+        "Угрозы цунами нет, сообщили сейсмологи.",
+    ),
+    (
+        "Сборная России по хоккею выиграла турнир в Сочи",
+        "Сборная России по хоккею выиграла международный турнир в Сочи, обыграв в финале "
+        "команду Финляндии. Решающую шайбу забросил нападающий в овертайме.",
+    ),
+)
+OUTLETS = ("ТАСС", "РИА Новости", "Интерфакс", "Коммерсантъ", "РБК")
+
+
+async def tell(app: App, event: int, outlet: int, at: datetime, *, note: str = "") -> Article:
+    title, text = EVENTS[event]
+    article, created = await app.services.articles.add(
+        NewArticle(
+            title=f"{title} - {OUTLETS[outlet]}",
+            # Each outlet's copy differs (the store keeps one copy of a text).
+            text=f"{text} {note} Корреспондент {OUTLETS[outlet]} передаёт подробности.",
+            source=OUTLETS[outlet],
+            url=f"https://example.com/{event}/{outlet}/{note or 0}",
+            published_at=at,
+        ),
+        now=at,
+    )
+    assert created
+    return article
+
+
+async def test_digest_tells_each_story_once_biggest_first(app: App) -> None:
+    for outlet in range(3):
+        await tell(app, 1, outlet, NOW - timedelta(hours=3, minutes=outlet))
+    for outlet in range(5):
+        await tell(app, 0, outlet, NOW - timedelta(hours=2, minutes=outlet))
+    await tell(app, 2, 0, NOW - timedelta(hours=1))
+    digest = await app.services.digests.build(CHAT, now=NOW)
+    assert [len(item.outlets) for item in digest.items] == [5, 3, 1]
+    assert len({item.story_id for item in digest.items}) == 3
+    first = digest.items[0]
+    # The headline without the outlet's name, its sentences from the story's articles.
+    assert first.headline == EVENTS[0][0]
+    assert first.sentences and first.sentences[0] in EVENTS[0][1]
+    assert first.outlets[0] == "РБК"  # the earliest to report (2:04 before NOW)
+    assert not any(item.update for item in digest.items)
+
 
 async def test_first_digest_covers_the_last_day(app: App) -> None:
-    await add(app, 1, NOW - timedelta(hours=30))
-    second = await add(app, 2, NOW - timedelta(hours=10))
-    third = await add(app, 3, NOW - timedelta(hours=1))
+    await tell(app, 0, 0, NOW - timedelta(hours=30))
+    await tell(app, 1, 0, NOW - timedelta(hours=10))
     digest = await app.services.digests.build(CHAT, now=NOW)
-    assert [item.article.id for item in digest.items] == [second.id, third.id]
-    assert digest.more == 0
+    assert [item.headline for item in digest.items] == [EVENTS[1][0]]
     assert digest.period == "2026-06-17"
-    for item in digest.items:
-        assert 1 <= len(item.summary) <= 2
-        assert all(sentence in item.article.text for sentence in item.summary)
 
 
-async def test_next_digest_starts_where_the_previous_one_ended(app: App) -> None:
-    await add(app, 1, NOW - timedelta(hours=2))
-    await SubscriptionRepo(app.services.db).claim_run(CHAT, "2026-06-17", now=NOW)
-    await SubscriptionRepo(app.services.db).complete_run(
-        CHAT, "2026-06-17", now=NOW, last_article_id=1
-    )
-    later = NOW + timedelta(days=1)
-    fresh = await add(app, 2, NOW + timedelta(hours=5))
-    # Stored after the moment the digest is built: belongs to the one after.
-    await add(app, 3, later + timedelta(minutes=1))
-    digest = await app.services.digests.build(CHAT, now=later)
-    assert [item.article.id for item in digest.items] == [fresh.id]
+async def test_a_story_sent_comes_again_only_when_it_grew(app: App) -> None:
+    for outlet in range(2):
+        await tell(app, 0, outlet, NOW - timedelta(hours=2, minutes=outlet))
+    await tell(app, 1, 0, NOW - timedelta(hours=1))
+    digests = app.services.digests
+    first = await digests.build(CHAT, now=NOW)
+    assert len(first.items) == 2
+    await digests.record(first, now=NOW)
+    # Nothing new: nothing again.
+    assert (await digests.build(CHAT, now=NOW)).items == ()
+    later = NOW + timedelta(hours=1)
+    await tell(app, 0, 3, later - timedelta(minutes=5))
+    again = await digests.build(CHAT, now=later)
+    assert [(item.headline, item.update, len(item.outlets)) for item in again.items] == [
+        (EVENTS[0][0], True, 3)
+    ]
+    reply = digest_replies(again, "17 июня 2026", "UTC")[0]
+    assert texts.DIGEST_UPDATE in reply.html
 
 
-async def test_summaries_are_cached_with_the_chat_algorithm(app: App) -> None:
-    await app.services.chats.change(CHAT, SettingChange("algorithm", "luhn"))
-    stored = await add(app, 1, NOW - timedelta(hours=1))
-    await app.services.digests.build(CHAT, now=NOW)
-    cached = await SummaryCache(app.services.db).get_summary(stored.id, "luhn", 2)
-    assert cached is not None and len(cached.sentences) == 2
+async def test_digest_is_capped_and_points_to_the_stories_list(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path).model_copy(update={"digest_stories": 2})
+    harness = await Harness.start(settings)
+    try:
+        app = harness.app
+        for event in range(3):
+            await tell(app, event, 0, NOW - timedelta(hours=1, minutes=event))
+        digest = await app.services.digests.build(CHAT, now=NOW)
+        assert len(digest.items) == 2 and digest.more == 1
+        replies = digest_replies(digest, date_label(digest.period), "Europe/Moscow")
+        assert "и ещё 1 сюжет: /stories" in strip_tags(replies[-1].html)
+    finally:
+        await harness.close()
 
 
 async def test_nothing_new_is_an_empty_digest_said_in_one_message(
     app: App,
 ) -> None:
-    await add(app, 1, NOW - timedelta(days=3))
+    await tell(app, 0, 0, NOW - timedelta(days=3))
     digest = await app.services.digests.build(CHAT, now=NOW)
     assert digest.items == () and digest.more == 0
     replies = digest_replies(digest, date_label(digest.period), "Europe/Moscow")
@@ -210,44 +271,41 @@ async def test_nothing_new_is_an_empty_digest_said_in_one_message(
     assert replies[0].keyboard is None
 
 
-async def test_digest_is_capped_and_says_how_many_more(app: App) -> None:
-    stored = [await add(app, n, NOW - timedelta(minutes=60 - n)) for n in range(13)]
-    digest = await app.services.digests.build(CHAT, now=NOW)
-    assert len(digest.items) == DIGEST_SHOWN
-    assert digest.more == 3
-    # Oldest first: the three left out are the newest, exactly what /latest 3 lists.
-    assert [item.article.id for item in digest.items] == [a.id for a in stored[:DIGEST_SHOWN]]
-    replies = digest_replies(digest, date_label(digest.period), "Europe/Moscow")
-    assert "и ещё 3 статьи: /latest 3" in strip_tags(replies[-1].html)
-
-
 # -- rendering -------------------------------------------------------------------------
 
 
-def test_short_digest_is_one_message_with_a_button_row_per_article() -> None:
-    items = tuple(DigestItem(article(n), ("Первое предложение.", "Второе.")) for n in (4, 5, 6))
+def story(
+    n: int, sentences: tuple[str, ...], outlets: int = 5, url: str | None = None
+) -> StoryItem:
+    return StoryItem(
+        story_id=100 + n,
+        headline=f"Заголовок сюжета номер {n} & <теги>",
+        sentences=sentences,
+        outlets=OUTLETS[:outlets],
+        articles=outlets,
+        main=article(n, url=url),
+    )
+
+
+def test_short_digest_is_one_message_with_one_row_of_numbered_buttons() -> None:
+    items = tuple(story(n, ("Первое предложение.", "Второе.")) for n in (4, 5, 6))
     replies = digest_replies(Digest(CHAT, "2026-06-17", items), "17 июня 2026", "Europe/Moscow")
     assert len(replies) == 1
     reply = replies[0]
     assert reply.html.startswith("<b>Сводка за 17 июня 2026</b>")
     assert reply.article_id == 4
+    assert reply.numbers == ((1, 104), (2, 105), (3, 106))
     assert reply.keyboard is not None
-    rows = reply.keyboard.inline_keyboard
-    assert [[button.text for button in row] for row in rows][1] == [
-        "№5 Тезисы",
-        "№5 Подробнее",
-        "№5 Текст",
-    ]
-    for n, row in zip((4, 5, 6), rows, strict=True):
-        actions = [ArticleAction.unpack(str(button.callback_data)) for button in row]
-        assert {(a.action, a.id) for a in actions} == {("points", n), ("more", n), ("full", n)}
+    (row,) = reply.keyboard.inline_keyboard
+    assert [button.text for button in row] == ["1", "2", "3"]
+    assert [StoryAction.unpack(str(b.callback_data)).id for b in row] == [104, 105, 106]
     text, _ = parse_html(reply.html)
-    assert "Заголовок статьи номер 5 & <теги>" in text
-    assert "№5 · 17 июня 2026, 09:00 · РИА" in text
+    assert "2. Заголовок сюжета номер 5 & <теги>" in text
+    assert "ТАСС, РИА Новости и ещё 3" in text
 
 
-def test_title_links_to_the_source() -> None:
-    item = DigestItem(article(3, url="https://example.com/a?b=1&c=2"), ("Одно.",))
+def test_headline_links_to_the_main_article() -> None:
+    item = story(3, ("Одно.",), url="https://example.com/a?b=1&c=2")
     reply = digest_replies(Digest(CHAT, "2026-06-17", (item,)), "17 июня 2026", "UTC")[0]
     _, entities = parse_html(reply.html)
     assert {"type": "text_link", "url": "https://example.com/a?b=1&c=2"}.items() <= next(
@@ -255,30 +313,21 @@ def test_title_links_to_the_source() -> None:
     ).items()
 
 
-def test_many_long_articles_fit_telegram_limit_and_keep_their_buttons() -> None:
+def test_eight_long_stories_fit_two_messages_each_with_its_buttons() -> None:
     long_sentence = "Очень длинное предложение о событиях дня с подробностями 😀 " * 25 + "."
-    huge_sentence = "Огромное предложение без конца и края 😀 " * 200 + "."
-    items = [DigestItem(article(n), (long_sentence, long_sentence)) for n in range(1, 10)]
-    items.append(DigestItem(article(10), (huge_sentence,)))
-    digest = Digest(CHAT, "2026-06-17", tuple(items), more=40)
+    items = tuple(story(n, (long_sentence, long_sentence)) for n in range(1, 9))
+    digest = Digest(CHAT, "2026-06-17", items, more=40)
     replies = digest_replies(digest, "17 июня 2026", "Europe/Moscow")
-    assert 1 < len(replies) < 20
-    shown: set[int] = set()
+    assert len(replies) <= 2
+    shown: list[int] = []
     for reply in replies:
         text, _ = parse_html(reply.html)
         assert utf16_len(text) <= MESSAGE_LIMIT
-        assert utf16_len(strip_tags(reply.html)) <= MESSAGE_LIMIT
-        ids = {
-            ArticleAction.unpack(str(b.callback_data)).id
-            for row in (reply.keyboard.inline_keyboard if reply.keyboard else [])
-            for b in row
-        }
-        numbers = {n for n in range(1, 11) if f"№{n} ·" in text}
-        # The buttons are those of the articles the message shows; a part that only
-        # continues the oversized article keeps that article's row.
-        assert numbers <= ids
-        assert ids - numbers <= {10}
-        shown |= ids
-    assert shown == set(range(1, 11))
-    # More than /latest can list: the plain pointer.
-    assert "…и ещё 40 статей: /latest" in strip_tags(replies[-1].html)
+        assert reply.keyboard is not None
+        ids = [
+            StoryAction.unpack(str(b.callback_data)).id for b in reply.keyboard.inline_keyboard[0]
+        ]
+        assert ids == [story_id for _, story_id in reply.numbers]
+        shown += ids
+    assert shown == [100 + n for n in range(1, 9)]
+    assert "…и ещё 40 сюжетов: /stories" in strip_tags(replies[-1].html)

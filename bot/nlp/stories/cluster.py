@@ -325,6 +325,14 @@ class Clusterer:
         if self._clock is None or features.time > self._clock:
             self._clock = features.time
 
+    def join(self, story_key: int, member: int, features: Features) -> None:
+        """Puts the article into the story `story_key`, which the caller chose (from
+        `best`) and numbered (a store's story id); stories that fall behind close."""
+        advanced = self._clock is None or features.time > self._clock
+        self.restore(story_key, member, features)
+        if advanced:
+            self.closed.extend(self._close_old())
+
 
 def group(articles: Sequence[Features], tuning: Tuning = DEFAULT_TUNING) -> list[int]:
     """Story keys of a batch of articles (in their order), with nothing stored: the
