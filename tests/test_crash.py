@@ -57,8 +57,10 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def write_articles(folder: Path, count: int, *, seed: int, sentence_words: int = 12) -> None:
-    """Distinct Russian-looking articles, one file each."""
+def write_articles(
+    folder: Path, count: int, *, seed: int, sentence_words: int = 12, title_words: int = 0
+) -> None:
+    """Distinct Russian-looking articles, one file each; `title_words` lengthens titles."""
     folder.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
     for n in range(count):
@@ -66,8 +68,10 @@ def write_articles(folder: Path, count: int, *, seed: int, sentence_words: int =
             " ".join(rnd.choice(SEED_WORDS) for _ in range(sentence_words)).capitalize() + "."
             for _ in range(6)
         ]
+        extra = " ".join(rnd.choice(SEED_WORDS) for _ in range(title_words))
         (folder / f"{n:04d}.txt").write_text(
-            f"Статья {seed}-{n}\n\n{' '.join(sentences)}\n", encoding="utf-8"
+            f"Статья {seed}-{n} {extra}".rstrip() + f"\n\n{' '.join(sentences)}\n",
+            encoding="utf-8",
         )
 
 
@@ -161,9 +165,9 @@ def test_ingest_killed_mid_way_leaves_a_sound_store_and_a_rerun_completes_it(
 
 
 def digest_seeds(folder: Path) -> None:
-    # Ten articles with long sentences: a digest of several messages, so that one chat's
-    # digest can be caught half-sent.
-    write_articles(folder, 10, seed=2, sentence_words=30)
+    # Distinct articles with long titles and sentences, eight stories told at length: a
+    # digest of two messages, so that one chat's digest can be caught half-sent.
+    write_articles(folder, 24, seed=2, sentence_words=45, title_words=30)
 
 
 def runs(path: Path) -> dict[int, str]:
@@ -215,7 +219,7 @@ async def test_digest_killed_mid_send_sends_only_the_rest_and_no_subscription_is
     done_a, done_b, slow = 3001, 3002, 3003
     chats = (done_a, done_b, slow)
     digest_seeds(tmp_path / "seeds")
-    env = environment(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=tg.url)
+    env = environment(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=tg.url, DIGEST_STORIES="8")
     database = Path(env["DATABASE_PATH"])
     # Subscribed before the start, with today's digest two minutes overdue: the start-up
     # catch-up sends it at once.
@@ -312,7 +316,7 @@ async def test_a_failed_update_is_logged_with_its_update_and_chat_and_never_the_
             session.api = real
     assert "/bot***/getUpdates" in caplog.text
     [reply] = await running.say("/latest", user_id=chat, timeout=15)
-    assert "Последние статьи" in str(reply.result["text"])
+    assert "Последние сюжеты" in str(reply.result["text"])
     assert TOKEN not in caplog.text and SECRET_HALF not in caplog.text
 
 
