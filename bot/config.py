@@ -42,11 +42,11 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_poll_minutes: int = Field(default=30, ge=1)
-    # With several processes on one PostgreSQL store, how often a follower tries to take
-    # over scheduled work: a dead leader is replaced within about this long.
     # 1: digests are sent with allow_paid_broadcast (Telegram charges Stars for those over
     # the free 30 a second) and the sender's overall limit rises to 1,000 a second.
     paid_broadcast: bool = False
+    # With several processes on one PostgreSQL store, how often a follower tries to take
+    # over scheduled work: a dead leader is replaced within about this long.
     leader_retry_seconds: float = Field(default=5.0, gt=0, le=300)
     # Off, the fetcher reaches public addresses only: a link in a feed or from a user
     # must not make the bot read its own machine or network.
