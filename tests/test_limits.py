@@ -270,5 +270,5 @@ async def test_the_offline_console_has_no_flood_control(tmp_path: Path) -> None:
     async with Console(harness_settings(tmp_path), out=out) as console:
         for _ in range(3 * BURST):
             await console.say("/latest")
-    assert out.getvalue().count("Последние статьи") == 3 * BURST
+    assert out.getvalue().count("Последние сюжеты") == 3 * BURST
     assert texts.FLOOD not in out.getvalue()
