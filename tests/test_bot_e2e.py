@@ -8,6 +8,7 @@ import re
 
 from bot import texts
 from bot.config import Settings
+from bot.models import NewArticle
 from bot.render import MESSAGE_LIMIT, ArticleAction, utf16_len
 from tests.botapi import Call, FakeTelegram
 from tests.conftest import ADMIN_ID, BOT_USERNAME, RunningBot
@@ -288,3 +289,18 @@ async def test_housekeeping_runs_daily_and_trims_message_links(running: RunningB
     await housekeeping(chats, running.app.services.intake)
     assert await chats.article_for_message(77, 4) is None
     assert await chats.article_for_message(77, 5) == seed.id
+
+
+async def test_an_article_with_an_unusable_url_is_answered_without_its_link(
+    running: RunningBot,
+) -> None:
+    services = running.app.services
+    text = "Правительство утвердило план. Работы начнутся весной. Их оплатит бюджет."
+    for bad in ("javascript:alert(1)", "https://example.org/a b"):
+        article, _ = await services.articles.add(
+            NewArticle(f"План {bad}", text, source="Вестник", url=bad), now=services.clock()
+        )
+        [reply] = await running.say(f"/summary {article.id}")
+        assert texts.SUMMARY_LABEL in shown(reply)
+        assert not [b for b in buttons(reply) if "url" in b]
+        assert "source" in {ArticleAction.unpack(b["callback_data"]).action for b in buttons(reply)}
