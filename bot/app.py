@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -55,6 +54,7 @@ from bot.middlewares import FloodControl
 from bot.outbox import Retry
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
+from bot.updates import TolerantSession
 from handlers import build_router
 from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
@@ -161,7 +161,7 @@ class App:
 
 
 def make_session(settings: Settings) -> BaseSession:
-    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return TolerantSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
 
 
 async def build_app(

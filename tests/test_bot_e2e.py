@@ -4,7 +4,10 @@ app polling getUpdates, with its real SQLite file."""
 from __future__ import annotations
 
 import json
+import logging
 import re
+
+import pytest
 
 from bot import texts
 from bot.config import Settings
@@ -304,3 +307,22 @@ async def test_an_article_with_an_unusable_url_is_answered_without_its_link(
         assert texts.SUMMARY_LABEL in shown(reply)
         assert not [b for b in buttons(reply) if "url" in b]
         assert "source" in {ArticleAction.unpack(b["callback_data"]).action for b in buttons(reply)}
+
+
+async def test_an_update_that_cannot_be_decoded_is_logged_skipped_and_polling_goes_on(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = {"id": 1001, "type": "private", "first_name": "Гость"}
+    broken = {"message_id": 7, "date": "вчера", "chat": chat, "text": "/latest"}
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        bad = running.tg.push_update({"message": broken})
+        # Confirmed by the next getUpdates rather than asked for again and again.
+        await running.tg.wait_for(
+            "getUpdates", lambda c: int(c.params.get("offset", 0)) > bad, ok=None, timeout=10
+        )
+        [reply] = await running.say("/latest")
+    assert texts.LATEST_STORIES_TITLE.removeprefix("<b>").removesuffix("</b>") in shown(reply)
+    asked = [c for c in running.tg.calls_to("getUpdates") if int(c.params.get("offset", 0)) <= bad]
+    assert len(asked) <= 3
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.updates"]
+    assert f"update {bad} " in line and "date" in line
