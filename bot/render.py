@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot import language, texts
 from bot.models import Article, Digest, Points, SearchHit, StoryItem, Subscription, Summary
 from bot.nlp.tokenizer import split_sentences
 
@@ -140,11 +140,11 @@ def format_date(moment: datetime, timezone: str) -> str:
         # Dates are clamped when stored, but an older store may hold year 9999 or 1,
         # which has no local time east (or west) of UTC: shown as it is, in UTC.
         local = moment
-    return f"{local.day} {texts.MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+    return texts.date_time_text(local)
 
 
 def header(article: Article, timezone: str) -> list[Piece]:
-    meta = [f"№{article.id}", format_date(article.date, timezone)]
+    meta = [texts.article_number(article.id), format_date(article.date, timezone)]
     if article.source:
         meta.append(article.source)
     pieces = [Piece(article.title, "b"), Piece(" · ".join(meta), "i")]
@@ -232,7 +232,7 @@ def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
     pieces = [Piece(texts.LATEST_TITLE, raw=True)]
     for article in articles:
         date = format_date(article.date, timezone)
-        pieces.append(Piece(f"№{article.id} · {date}\n{article.title}"))
+        pieces.append(Piece(f"{texts.article_number(article.id)} · {date}\n{article.title}"))
     pieces.append(Piece(texts.LIST_FOOTER, "i"))
     return [Reply(body) for body in paginate(pieces)]
 
@@ -243,7 +243,7 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
         return [Reply(texts.NOT_FOUND_WORDS.format(query=html.escape(shown)))]
     pieces = [Piece(texts.SEARCH_TITLE.format(query=html.escape(shown)), raw=True)]
     for hit in hits:
-        pieces.append(Piece(f"№{hit.article.id}. {hit.article.title}", "b"))
+        pieces.append(Piece(f"{texts.article_number(hit.article.id)}. {hit.article.title}", "b"))
         if hit.snippet:
             pieces.append(Piece(hit.snippet))
     pieces.append(Piece(texts.LIST_FOOTER, "i"))
@@ -398,10 +398,20 @@ def settings_reply(overview: ChatOverview) -> str:
     )
     return texts.SETTINGS.format(
         algorithm=settings.algorithm,
-        sentences=settings.sentences,
+        sentences=texts.count(settings.sentences, "предложение"),
         timezone=settings.timezone,
+        language=language_label(settings.language),
         subscription=state,
     )
+
+
+def language_label(chosen: str) -> str:
+    """The chat's language as /settings shows it: chosen, or the user's Telegram's."""
+    labels = texts.LANGUAGE_LABELS
+    if chosen:
+        return html.escape(language.translate(labels.get(chosen, chosen)))
+    current = language.current.get()
+    return texts.LANGUAGE_AUTO.format(language=language.translate(labels[current]))
 
 
 def subscribed_reply(sub: Subscription) -> str:

@@ -8,13 +8,16 @@ from aiogram.types import ChatMemberUpdated, Message
 
 from bot import texts
 from bot.chats import ChatService
+from bot.config import Settings
 from bot.filters import GROUP_TYPES
 
 
-async def help_command(message: Message, bot: Bot) -> None:
+async def help_command(message: Message, bot: Bot, settings: Settings) -> None:
     me = await bot.me()
     group = message.chat.type in GROUP_TYPES
-    await message.answer(texts.help_text(me.username if group else None))
+    user = message.from_user
+    admin = not group and user is not None and user.id in settings.admin_ids
+    await message.answer(texts.help_text(me.username if group else None, admin=admin))
 
 
 async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatService) -> None:
