@@ -24,6 +24,7 @@ from aiogram.enums import ParseMode
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
+    EditMessageText,
     GetChatAdministrators,
     GetMe,
     GetUpdates,
@@ -42,6 +43,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 
@@ -54,7 +56,7 @@ from bot.filters import AdminCache, OnLoop
 from bot.i18n import Catalogs, ChatLanguage
 from bot.jobs import Jobs
 from bot.leader import Leadership, leadership
-from bot.middlewares import FloodControl
+from bot.middlewares import CommandCase, FloodControl
 from bot.outbox import Retry
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
@@ -188,7 +190,9 @@ async def build_app(
         session=session or make_session(settings),
         default=DefaultBotProperties(
             parse_mode=ParseMode.HTML,
-            link_preview=LinkPreviewOptions(is_disabled=True),
+            # Every message, digests included: a preview of the first link in a list of
+            # articles shows one article as if it were the whole answer.
+            link_preview=LinkPreviewOptions(is_disabled=not settings.link_previews),
         ),
     )
     services = await open_services(
@@ -231,6 +235,7 @@ async def build_app(
     # share a sender's budget.
     dp.message.outer_middleware(flood)
     dp.callback_query.outer_middleware(flood)
+    dp.message.outer_middleware(CommandCase())
     # A channel's posts mirrored into its linked discussion group speak to nobody: they
     # are neither commands, nor articles, nor the word of the group's admins.
     dp.message.filter(OnLoop(~F.is_automatic_forward))
@@ -261,6 +266,8 @@ TELEGRAM_MODELS = (
     SetMyDescription,
     SetMyShortDescription,
     SendMessage,
+    EditMessageText,
+    ReplyParameters,
     SendChatAction,
     AnswerCallbackQuery,
     GetChatAdministrators,

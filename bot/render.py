@@ -42,6 +42,24 @@ class StoryAction(CallbackData, prefix="story"):
     id: int
 
 
+class StartAction(CallbackData, prefix="start"):
+    action: str  # digest | subscribe | help
+
+
+def start_keyboard() -> InlineKeyboardMarkup:
+    """Under the /start welcome: today's digest, subscribe, every command."""
+
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=label, callback_data=StartAction(action=action).pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(texts.BTN_TODAY, "digest")],
+            [button(texts.BTN_SUBSCRIBE, "subscribe"), button(texts.BTN_HELP, "help")],
+        ]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to send: HTML text and, on the last part of an answer, its buttons."""

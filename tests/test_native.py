@@ -88,3 +88,73 @@ async def test_admins_see_their_commands_in_help_and_others_do_not(running: Runn
     assert "/feed_add" in shown(admin_help)
     [help_reply] = await running.say("/help", user_id=77)
     assert "/feed_add" not in shown(help_reply) and "/add" not in shown(help_reply)
+
+
+def buttons(call: Call) -> list[dict[str, str]]:
+    markup = call.params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return [b for row in (markup or {}).get("inline_keyboard", []) for b in row]
+
+
+async def test_start_is_a_short_welcome_with_buttons(running: RunningBot) -> None:
+    [welcome] = await running.say("/start")
+    assert len(shown(welcome).splitlines()) <= 3
+    assert "/summary" not in shown(welcome)
+    labels = [b["text"] for b in buttons(welcome)]
+    assert labels == [texts.BTN_TODAY, texts.BTN_SUBSCRIBE, texts.BTN_HELP]
+    # Help turns the welcome itself into the full list: nothing new is posted.
+    help_button = next(b for b in buttons(welcome) if b["text"] == texts.BTN_HELP)
+    running.tg.callback(help_button["callback_data"], message=welcome)
+    [edit] = await running.tg.wait_for("editMessageText")
+    assert "/settings" in edit.params["text"] and "/summary" in edit.params["text"]
+    assert len(running.tg.sent(welcome.chat_id)) == 1
+    today = next(b for b in buttons(welcome) if b["text"] == texts.BTN_TODAY)
+    running.tg.callback(today["callback_data"], message=welcome)
+    calls = await running.tg.wait_for("sendMessage", count=2)
+    assert shown(calls[-1]).startswith("Сводка за")
+
+
+async def test_deep_links_open_their_article_story_or_digest(running: RunningBot) -> None:
+    for payload in ("article_1", "story_1"):
+        [reply] = await running.say(f"/start {payload}")
+        assert "Китай рассчитывает" in shown(reply)
+        assert texts.SUMMARY_LABEL in shown(reply)
+    [digest] = await running.say("/start digest")
+    assert shown(digest).startswith("Сводка за")
+    [missing] = await running.say("/start article_999")
+    assert "999" in shown(missing) and "/latest" in shown(missing)
+
+
+async def test_unknown_command_gets_a_hint_in_private_and_silence_in_a_group(
+    running: RunningBot,
+) -> None:
+    [hint] = await running.say("/foo")
+    assert shown(hint) == texts.UNKNOWN_COMMAND
+    await running.quiet("/foo", chat_id=-100700, chat_type="supergroup")
+    await running.quiet("/foo@svodka_bot", chat_id=-100700, chat_type="supergroup")
+    assert running.tg.sent(-100700) == []
+
+
+async def test_commands_are_case_insensitive(running: RunningBot) -> None:
+    [reply] = await running.say("/SUMMARY 1")
+    assert texts.SUMMARY_LABEL in shown(reply) and "Китай" in shown(reply)
+    [group] = await running.say("/Points@Svodka_Bot 1", chat_id=-100701, chat_type="supergroup")
+    assert texts.POINTS_LABEL in shown(group)
+
+
+async def test_no_message_shows_link_previews(running: RunningBot) -> None:
+    await running.say("/digest")
+    await running.say("/summary 1")
+    for call in running.tg.sent():
+        assert call.params.get("link_preview_options") == {"is_disabled": True}
+
+
+async def test_answers_in_groups_are_threaded_to_the_question(running: RunningBot) -> None:
+    group = -100702
+    [reply] = await running.say("/summary 1", chat_id=group, chat_type="supergroup")
+    assert reply.result["reply_to_message"]["text"] == "/summary 1"
+    [help_reply] = await running.say("/help", chat_id=group, chat_type="supergroup")
+    assert help_reply.result["reply_to_message"]["text"] == "/help"
+    [private] = await running.say("/summary 1")
+    assert "reply_to_message" not in private.result
