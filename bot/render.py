@@ -379,7 +379,8 @@ def story_reply(story: StoryText, timezone: str) -> list[Reply]:
             name = f'<a href="{html.escape(article.url, quote=True)}">{name}</a>'
         title = html.escape(article.title[:200], quote=False)
         when = format_date(article.date, timezone)
-        pieces.append(Piece(f"{when} · {name} — №{article.id} {title}", raw=True))
+        number = texts.article_number(article.id)
+        pieces.append(Piece(f"{when} · {name} — {number} {title}", raw=True))
     pieces.append(Piece("\n" + texts.STORY_FOLLOW_UPS.format(id=main.id), "i"))
     return _with_keyboard(main, paginate(pieces, separator="\n"), "")
 
@@ -395,11 +396,11 @@ def stories_reply(
     numbers: list[tuple[int, int]] = []
     for number, story in stories:
         count = len(story.outlets)
-        line = f"{number}. {story.headline} · {count} {texts.outlets_word(count)}"
+        line = f"{number}. {story.headline} · {texts.count(count, 'источник')}"
         pieces.append(Piece(line))
         numbers.append((number, story.story_id))
     if more:
-        pieces.append(Piece(f"…и ещё {more} {texts.stories_word(more)}"))
+        pieces.append(Piece(texts.STORIES_MORE.format(n=more, word=texts.stories_word(more))))
     pieces.append(Piece(texts.STORIES_FOOTER, "i"))
     bodies = paginate(pieces, separator="\n")
     # Every message of the list knows all its numbers: a list is short, and a reply

@@ -271,6 +271,8 @@ DIGEST_EMPTY = "Новых сюжетов со времени прошлой с�
 # A story sent in an earlier digest that has grown since.
 DIGEST_UPDATE = "обновление"
 DIGEST_MORE_STORIES = "…и ещё {n} {word}: /stories"
+# Under a /stories list that was capped.
+STORIES_MORE = "…и ещё {n} {word}"
 # The numbered buttons under a digest, one per story.
 STORY_BUTTON = "{n}"
 STORY_SOURCES = "Источники"

@@ -23,8 +23,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.filters import GROUP_TYPES, ChatAdmin, OnLoop
 from bot.render import StartAction
+from bot.stories import StoryService
 from bot.subscriptions import SubscriptionService
 from handlers.common import answer_about, reply_to
+from handlers.stories import show_story
 from handlers.subscriptions import digest_now
 
 # t.me/<bot>?start=<payload>: story_12, article_12, digest.
@@ -38,11 +40,12 @@ async def start(
     articles: ArticleService,
     chats: ChatService,
     subscriptions: SubscriptionService,
+    stories: StoryService,
     clock: Clock,
 ) -> None:
     payload = (command.args or "").strip()
     if DEEP_LINK.match(payload):
-        await open_deep_link(message, payload, bot, articles, chats, subscriptions, clock)
+        await open_deep_link(message, payload, bot, articles, chats, subscriptions, stories, clock)
         return
     await message.answer(texts.WELCOME, reply_markup=render.start_keyboard())
 
@@ -54,14 +57,17 @@ async def open_deep_link(
     articles: ArticleService,
     chats: ChatService,
     subscriptions: SubscriptionService,
+    stories: StoryService,
     clock: Clock,
 ) -> None:
-    """What a shared link opens. `story_N` opens article N until stories are stored; the
-    one place to change when they are."""
+    """What a shared link opens: story N whole, article N's summary, or the digest."""
     if payload == "digest":
         await digest_now(message, bot, subscriptions, clock)
         return
-    number = payload.partition("_")[2]
+    kind, _, number = payload.partition("_")
+    if kind == "story":
+        await show_story(message, int(number), stories, articles, chats)
+        return
     article = await articles.resolve(message.chat.id, Target(query=number, reply_to=None))
     await answer_about(message, article, "summary", bot, articles, chats)
 
