@@ -84,7 +84,7 @@ async def test_add_of_a_too_long_text_is_refused_and_nothing_is_stored(
         body = "Очень длинный текст статьи о событиях недели. " * 40
         [reply] = await bot.say(f"/add Длинная статья\n{body}", user_id=ADMIN_ID)
         assert str(reply.result["text"]) == texts.TEXT_TOO_LONG.format(
-            length=len(body.strip()), limit=1000
+            length=texts.count(len(body.strip()), "символ"), limit=texts.format_number(1000)
         )
         origin = {
             "type": "channel",
@@ -270,5 +270,5 @@ async def test_the_offline_console_has_no_flood_control(tmp_path: Path) -> None:
     async with Console(harness_settings(tmp_path), out=out) as console:
         for _ in range(3 * BURST):
             await console.say("/latest")
-    assert out.getvalue().count("Последние статьи") == 3 * BURST
+    assert out.getvalue().count("Последние сюжеты") == 3 * BURST
     assert texts.FLOOD not in out.getvalue()
