@@ -84,7 +84,7 @@ async def test_updates_without_the_configured_secret_are_refused(
         assert tg.sent(CHAT) == []
         assert await post(url, update(4), {HEADER: "s3cret-Webhook_value"}) == 200
         [reply] = await tg.wait_for("sendMessage", lambda c: c.chat_id == CHAT)
-        assert "Последние статьи" in str(reply.result["text"])
+        assert "Последние сюжеты" in str(reply.result["text"])
         assert len(tg.sent(CHAT)) == 1
 
 
