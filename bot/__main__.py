@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.errors import SvodkaError
 from bot.models import Article, NewArticle
 from bot.parsing import is_digits
-from storage.db import StoreUnavailable
+from storage.db import StoreFileRefused, StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.root import Services
@@ -460,6 +460,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(copy_store_command(settings, args))
         elif command == "stories":
             asyncio.run(stories_command(settings, args))
+    except StoreFileRefused as exc:
+        problem = {
+            "empty": texts.STORE_FILE_EMPTY,
+            "damaged": texts.STORE_FILE_DAMAGED,
+        }.get(exc.problem, texts.STORE_FILE_READONLY).format(path=exc.where, reason=exc.reason)
+        message = texts.STORE_FILE_RESTORE.format(problem=problem)
+        print(texts.CLI_ERROR.format(message=message), file=sys.stderr)
+        return 2
     except StoreUnavailable as exc:
         message = texts.STORE_UNAVAILABLE.format(where=exc.where, reason=exc.reason)
         print(texts.CLI_ERROR.format(message=message), file=sys.stderr)

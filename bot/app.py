@@ -14,10 +14,10 @@ import sys
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -60,6 +60,7 @@ from bot.middlewares import CommandCase, FloodControl
 from bot.outbox import Retry
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
+from bot.updates import TolerantSession
 from handlers import build_router
 from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
@@ -166,7 +167,7 @@ class App:
 
 
 def make_session(settings: Settings) -> BaseSession:
-    return AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return TolerantSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
 
 
 async def build_app(
@@ -336,14 +337,24 @@ async def poll(app: App, *, handle_signals: bool, polling_timeout: int = 10) -> 
     )
 
 
+def webhook_endpoint(webhook_url: str) -> tuple[str, str]:
+    """The URL given to Telegram and the path served for it: WEBHOOK_URL plus /webhook,
+    so `https://host/tg` is registered as `https://host/tg/webhook` and served at
+    `/tg/webhook` (a proxy in front must pass the path on unchanged)."""
+    registered = webhook_url.rstrip("/") + "/webhook"
+    return registered, urlsplit(registered).path
+
+
 def build_webhook_app(app: App, secret: str) -> web.Application:
-    """The aiohttp application of webhook mode: updates are POSTed to /webhook."""
+    """The aiohttp application of webhook mode: updates are POSTed to the path of
+    WEBHOOK_URL plus /webhook, exactly the URL registered with Telegram."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
     web_app = web.Application()
+    path = webhook_endpoint(app.settings.webhook_url or "")[1]
     # Requests without our X-Telegram-Bot-Api-Secret-Token header are refused (401).
-    SimpleRequestHandler(app.dp, app.bot, secret_token=secret).register(web_app, path="/webhook")
+    SimpleRequestHandler(app.dp, app.bot, secret_token=secret).register(web_app, path=path)
     setup_application(web_app, app.dp, bot=app.bot)
     return web_app
 
@@ -368,7 +379,7 @@ async def run_webhook(app: App, *, handle_signals: bool = True) -> None:
     await site.start()
     assert settings.webhook_url is not None
     await app.bot.set_webhook(
-        settings.webhook_url.rstrip("/") + "/webhook",
+        webhook_endpoint(settings.webhook_url)[0],
         secret_token=secret,
         allowed_updates=app.dp.resolve_used_update_types(),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
@@ -172,8 +173,29 @@ def header(article: Article, timezone: str) -> list[Piece]:
     return pieces
 
 
+# Telegram's own limit for a button's URL is not documented; 2,048 is what browsers keep.
+_MAX_URL = 2048
+
+
+def button_url(url: str | None) -> str | None:
+    """The URL as it may go on a button or a link, or None: Telegram refuses a whole
+    message (BUTTON_URL_INVALID) for one bad button, so only an absolute http(s) URL
+    with a host and no whitespace or control characters gets one."""
+    if not url or len(url) > _MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        return None
+    return url
+
+
 def article_keyboard(article: Article, *, skip: str = "") -> InlineKeyboardMarkup:
-    return _keyboard(article.id, article.url, skip)
+    return _keyboard(article.id, button_url(article.url), skip)
 
 
 # Aiogram's models are frozen, so one keyboard serves every reply about an article; it
@@ -295,8 +317,8 @@ def _story_block(number: int, item: StoryItem) -> Piece:
     """Number and headline (a link to the main article's page when there is one), its
     1–2 sentences and its outlets: one paragraph, so a story is never split."""
     title = html.escape(_cut(item.headline or item.main.title, HEADLINE_CHARS), quote=False)
-    url = item.main.url
-    if url and url.startswith(("http://", "https://")):
+    url = button_url(item.main.url)
+    if url:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     first = f"<b>{number}. {title}</b>"
     if item.update:
@@ -375,8 +397,8 @@ def story_reply(story: StoryText, timezone: str) -> list[Reply]:
     pieces.append(Piece(f"\n<b>{texts.STORY_SOURCES}</b>", raw=True))
     for article in story.articles:
         name = html.escape(article.source or "—", quote=False)
-        if article.url and article.url.startswith(("http://", "https://")):
-            name = f'<a href="{html.escape(article.url, quote=True)}">{name}</a>'
+        if url := button_url(article.url):
+            name = f'<a href="{html.escape(url, quote=True)}">{name}</a>'
         title = html.escape(article.title[:200], quote=False)
         when = format_date(article.date, timezone)
         number = texts.article_number(article.id)

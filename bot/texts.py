@@ -588,6 +588,14 @@ BACKUP_POSTGRES = (
 MIGRATED = "{where}: схема версии {version}"
 MIGRATED_FROM = "{where}: схема обновлена с версии {before} до {version}"
 STORE_UNAVAILABLE = "нет доступа к базе данных {where}: {reason}"
+# A SQLite file that is there but unusable: the bot refuses to start on it.
+STORE_FILE_EMPTY = "файл базы данных {path} пуст (0 байт)"
+STORE_FILE_DAMAGED = "файл базы данных {path} повреждён ({reason})"
+STORE_FILE_READONLY = "файл базы данных {path} доступен только для чтения"
+STORE_FILE_RESTORE = (
+    "{problem}: бот не запущен; восстановите базу из копии, сделанной командой"
+    " python -m bot backup, или укажите другой DATABASE_PATH"
+)
 COPY_NEEDS_POSTGRES = (
     "copy-store копирует базу SQLite в PostgreSQL: задайте DATABASE_URL=postgresql://…"
 )

@@ -64,6 +64,16 @@ class StoreUnavailable(Exception):
         self.reason = reason
 
 
+class StoreFileRefused(StoreUnavailable):
+    """The SQLite file is there but unusable: `problem` is "empty" (zero bytes, which
+    SQLite would silently turn into a new, empty store), "damaged" (not a database, or
+    a broken one) or "readonly" (the bot could not write to it)."""
+
+    def __init__(self, path: str, problem: str, reason: str = "") -> None:
+        super().__init__(path, reason or problem)
+        self.problem = problem
+
+
 class LeaderLock(ABC):
     """The store's side of leader election (see bot.leader): at most one holder at a time
     across every process that shares the store."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import Database, LeaderLock, Params, Row
+from storage.db import Database, LeaderLock, Params, Row, StoreFileRefused
 from storage.schema import migrate
 
 # Reads run on these while the writer writes, and while another reader is busy with a
@@ -53,6 +54,18 @@ def snapshot(source: Path, target: Path) -> sqlite3.Connection:
         return copy
     finally:
         live.close()
+
+
+def _refuse_unusable(path: Path) -> None:
+    """A file SQLite would misuse: zero bytes (it would become a new empty store, and
+    whatever the file was meant to hold would look lost) or one nobody may write (the
+    bot would fail at its first write, or root would write to it anyway)."""
+    if not path.is_file():
+        return
+    if path.stat().st_size == 0:
+        raise StoreFileRefused(str(path), "empty")
+    if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
+        raise StoreFileRefused(str(path), "readonly")
 
 
 async def _connect(path: Path | str) -> aiosqlite.Connection:
@@ -101,7 +114,21 @@ class SqliteDatabase(Database):
         memory = str(path) == ":memory:"
         if not memory:
             path = Path(path)
+            _refuse_unusable(path)
             path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return await cls._open(path, memory, readers)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+            raise StoreFileRefused(str(path), "readonly", str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            # "file is not a database", "database disk image is malformed": its pages
+            # are not SQLite's, and writing to it would only make it worse.
+            raise StoreFileRefused(str(path), "damaged", str(exc)) from exc
+
+    @classmethod
+    async def _open(cls, path: Path | str, memory: bool, readers: int) -> SqliteDatabase:
         conn = await _connect(path)
         opened = [conn]
         try:

@@ -4,10 +4,14 @@ app polling getUpdates, with its real SQLite file."""
 from __future__ import annotations
 
 import json
+import logging
 import re
+
+import pytest
 
 from bot import texts
 from bot.config import Settings
+from bot.models import NewArticle
 from bot.render import MESSAGE_LIMIT, ArticleAction, utf16_len
 from tests.botapi import Call, FakeTelegram
 from tests.conftest import ADMIN_ID, BOT_USERNAME, RunningBot
@@ -288,3 +292,37 @@ async def test_housekeeping_runs_daily_and_trims_message_links(running: RunningB
     await housekeeping(chats, running.app.services.intake)
     assert await chats.article_for_message(77, 4) is None
     assert await chats.article_for_message(77, 5) == seed.id
+
+
+async def test_an_article_with_an_unusable_url_is_answered_without_its_link(
+    running: RunningBot,
+) -> None:
+    services = running.app.services
+    text = "Правительство утвердило план. Работы начнутся весной. Их оплатит бюджет."
+    for bad in ("javascript:alert(1)", "https://example.org/a b"):
+        article, _ = await services.articles.add(
+            NewArticle(f"План {bad}", text, source="Вестник", url=bad), now=services.clock()
+        )
+        [reply] = await running.say(f"/summary {article.id}")
+        assert texts.SUMMARY_LABEL in shown(reply)
+        assert not [b for b in buttons(reply) if "url" in b]
+        assert "source" in {ArticleAction.unpack(b["callback_data"]).action for b in buttons(reply)}
+
+
+async def test_an_update_that_cannot_be_decoded_is_logged_skipped_and_polling_goes_on(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = {"id": 1001, "type": "private", "first_name": "Гость"}
+    broken = {"message_id": 7, "date": "вчера", "chat": chat, "text": "/latest"}
+    with caplog.at_level(logging.WARNING, logger="bot.updates"):
+        bad = running.tg.push_update({"message": broken})
+        # Confirmed by the next getUpdates rather than asked for again and again.
+        await running.tg.wait_for(
+            "getUpdates", lambda c: int(c.params.get("offset", 0)) > bad, ok=None, timeout=10
+        )
+        [reply] = await running.say("/latest")
+    assert texts.LATEST_STORIES_TITLE.removeprefix("<b>").removesuffix("</b>") in shown(reply)
+    asked = [c for c in running.tg.calls_to("getUpdates") if int(c.params.get("offset", 0)) <= bad]
+    assert len(asked) <= 3
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.updates"]
+    assert f"update {bad} " in line and "date" in line

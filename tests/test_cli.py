@@ -221,3 +221,48 @@ def test_stories_of_the_store_after_ingest(env: Path, capsys: pytest.CaptureFixt
     assert "ТАСС, РИА Новости" in "".join(numbered[:2])
     assert "ТАСС, РБК" in "".join(numbered[:2])
     assert "Центробанк" in numbered[2]
+
+
+def damage(path: Path) -> None:
+    # A real store whose header is overwritten: SQLite no longer knows the file.
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with path.open("r+b") as file:
+        file.write(b"not a database, not any more")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "fragment"),
+    [
+        (lambda path: path.write_bytes(b""), "пуст"),
+        (damage, "повреждён"),
+        (lambda path: (damage(path), path.chmod(0o444)), "только для чтения"),
+        (lambda path: (path.write_bytes(b""), path.chmod(0o444)), "пуст"),
+    ],
+)
+@pytest.mark.parametrize("command", [["run"], ["migrate"]])
+def test_an_unusable_database_file_is_refused_at_start_in_one_line(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    spoil,  # type: ignore[no-untyped-def]
+    fragment: str,
+    command: list[str],
+) -> None:
+    path = env / "data" / "db.sqlite3"
+    path.parent.mkdir()
+    spoil(path)
+    before = path.read_bytes()
+    # With a token the run gets as far as opening the store; Telegram is never reached.
+    monkeypatch.setenv("BOT_TOKEN", "123456:TEST-token")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:9")
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert str(path) in lines[0] and fragment in lines[0]
+    assert "python -m bot backup" in lines[0]
+    assert "Traceback" not in captured.err
+    # Left as it was: no empty store made in its place, nothing written to it.
+    assert path.read_bytes() == before
+    assert not path.with_name(path.name + "-wal").exists()

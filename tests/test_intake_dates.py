@@ -118,7 +118,9 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
         for command in ("/latest", "/digest", "/summary 1"):
             replies = await running.say(command)
             assert all(texts.UNEXPECTED not in (r.text or "") for r in replies), command
-            assert stored[:4].lstrip("0") in (replies[0].text or ""), command
+            if command.startswith("/summary"):
+                # The article's own header shows its date; lists of stories show none.
+                assert stored[:4].lstrip("0") in (replies[0].text or ""), command
 
         # The scheduled digest is sent, and its run is not left pending for another try.
         subscription = await repo.get(DEFAULT_USER_ID)

@@ -3,12 +3,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from bot import texts
 from bot.models import Article, KeyPoint, Points, Summary
 from bot.render import (
     MESSAGE_LIMIT,
     ArticleAction,
     Piece,
+    article_keyboard,
+    button_url,
     full_reply,
     paginate,
     points_reply,
@@ -93,3 +97,30 @@ def test_keyboard_offers_follow_ups_and_source_url() -> None:
     actions = {ArticleAction.unpack(b.callback_data).action for b in buttons if b.callback_data}
     assert actions == {"points", "more", "full"}
     assert [b.url for b in buttons if b.url] == ["https://example.org/a"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "https://example.org/a b",
+        "https://example.org/a\tb",
+        "http://",
+        "ftp://example.org/a",
+        "https://example.org:port/a",
+        "//example.org/a",
+        "https://example.org/" + "a" * 3000,
+    ],
+)
+def test_a_url_telegram_would_refuse_gets_no_button_and_no_link(url: str) -> None:
+    assert button_url(url) is None
+    keyboard = article_keyboard(make_article("Текст.", url=url))
+    buttons = [b for row in keyboard.inline_keyboard for b in row]
+    assert [b.url for b in buttons if b.url] == []
+    assert "source" in {
+        ArticleAction.unpack(b.callback_data).action for b in buttons if b.callback_data
+    }
+
+
+def test_a_plain_web_url_keeps_its_button() -> None:
+    assert button_url("HTTPS://Example.org/путь?q=1#x") == "HTTPS://Example.org/путь?q=1#x"

@@ -4,17 +4,21 @@ are refused and never handled; with it they are answered through the Bot API."""
 from __future__ import annotations
 
 import asyncio
+import html
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import ClientSession
 from pydantic import SecretStr
 
+from bot import texts
 from bot.app import App, build_app, run_webhook
 from bot.config import Settings
+from bot.render import strip_tags
 from tests.botapi import FakeTelegram
 
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -28,12 +32,15 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def webhook_bot(settings: Settings, tg: FakeTelegram) -> AsyncIterator[tuple[App, str]]:
-    """The bot serving webhooks as `python -m bot` does; yields it and its /webhook URL."""
+async def webhook_bot(
+    settings: Settings, tg: FakeTelegram, webhook_url: str = "https://svodka.example/hook"
+) -> AsyncIterator[tuple[App, str]]:
+    """The bot serving webhooks as `python -m bot` does; yields it and the local URL of
+    the path it registered with Telegram."""
     port = free_port()
     settings = settings.model_copy(
         update={
-            "webhook_url": "https://svodka.example/hook",
+            "webhook_url": webhook_url,
             "webhook_host": "127.0.0.1",
             "webhook_port": port,
         }
@@ -41,8 +48,9 @@ async def webhook_bot(settings: Settings, tg: FakeTelegram) -> AsyncIterator[tup
     app = await build_app(settings)
     task = asyncio.create_task(run_webhook(app, handle_signals=False))
     try:
-        await tg.wait_for("setWebhook", timeout=10)
-        yield app, f"http://127.0.0.1:{port}/webhook"
+        [registered] = await tg.wait_for("setWebhook", timeout=10)
+        path = urlsplit(str(registered.params["url"])).path
+        yield app, f"http://127.0.0.1:{port}{path}"
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -84,7 +92,7 @@ async def test_updates_without_the_configured_secret_are_refused(
         assert tg.sent(CHAT) == []
         assert await post(url, update(4), {HEADER: "s3cret-Webhook_value"}) == 200
         [reply] = await tg.wait_for("sendMessage", lambda c: c.chat_id == CHAT)
-        assert "Последние сюжеты" in str(reply.result["text"])
+        assert html.unescape(strip_tags(texts.LATEST_STORIES_TITLE)) in str(reply.result["text"])
         assert len(tg.sent(CHAT)) == 1
 
 
@@ -105,3 +113,24 @@ async def test_without_a_configured_secret_a_random_one_is_required(
     tg.clear_calls()
     async with webhook_bot(bot_settings, tg):
         assert tg.calls_to("setWebhook")[0].params["secret_token"] != secret
+
+
+@pytest.mark.parametrize(
+    ("webhook_url", "path"),
+    [("https://svodka.example/tg", "/tg/webhook"), ("https://svodka.example", "/webhook")],
+)
+async def test_updates_are_served_at_the_path_registered_with_telegram(
+    bot_settings: Settings, tg: FakeTelegram, webhook_url: str, path: str
+) -> None:
+    settings = bot_settings.model_copy(update={"webhook_secret": SecretStr("path-secret")})
+    async with webhook_bot(settings, tg, webhook_url) as (_, url):
+        [registered] = tg.calls_to("setWebhook")
+        assert registered.params["url"] == webhook_url + "/webhook"
+        assert urlsplit(url).path == path
+        headers = {HEADER: "path-secret"}
+        if path != "/webhook":
+            # Only the registered path is served: the bare one is not an alias for it.
+            bare = url.removesuffix(path) + "/webhook"
+            assert await post(bare, update(1), headers) == 404
+        assert await post(url, update(2), headers) == 200
+        await tg.wait_for("sendMessage", lambda c: c.chat_id == CHAT)

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.nlp.lemmas import lemma, stop_words, words
-from bot.nlp.summarizer import is_boilerplate
 from bot.nlp.titles import clean_title
 from bot.nlp.tokenizer import segment
 
@@ -155,6 +154,10 @@ def _sample(articles: Sequence[StoryArticle]) -> list[int]:
 
 
 def _candidates(articles: Sequence[StoryArticle]) -> list[_Candidate]:
+    # Imported here: the summarizer module brings sumy (and numpy, scipy), which the
+    # bot loads with the first summary, not at start.
+    from bot.nlp.summarizer import is_boilerplate
+
     raw: list[tuple[str, int, int]] = []
     for index in _sample(articles):
         article = articles[index]
