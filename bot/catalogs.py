@@ -28,6 +28,7 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 COMMAND_LINE_ONLY = (
     "CLI_",
     "BACKUP_",
+    "STORE_FILE_",
     "MIGRATED",
     "COPY_",
     "STORE_UNAVAILABLE",
