@@ -24,33 +24,39 @@ from aiogram.enums import ParseMode
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
+    EditMessageText,
     GetChatAdministrators,
     GetMe,
     GetUpdates,
     SendChatAction,
     SendMessage,
     SetMyCommands,
+    SetMyDescription,
+    SetMyShortDescription,
     SetWebhook,
 )
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 
-from bot import jobs, lazy_imports, texts
+from bot import jobs, language, lazy_imports, texts
 from bot.articles import load_summarizer
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.delivery import Limits, admin_notifier
 from bot.filters import AdminCache, OnLoop
+from bot.i18n import Catalogs, ChatLanguage
 from bot.jobs import Jobs
 from bot.leader import Leadership, leadership
-from bot.middlewares import FloodControl
+from bot.middlewares import CommandCase, FloodControl
 from bot.outbox import Retry
 from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
@@ -98,7 +104,7 @@ class App:
         """What the Dispatcher runs at start-up, before the first update."""
         services = self.services
         self.telegram_models = lazy_imports.build_now(TELEGRAM_MODELS)
-        await register_commands(self.bot)
+        await register_commands(self.bot, self.settings.admin_ids)
         await services.intake.start()
         if added := await services.intake.ensure_feeds(self.settings.feeds, now=self.clock()):
             log.info("added %d feed(s) from FEEDS", added)
@@ -185,7 +191,9 @@ async def build_app(
         session=session or make_session(settings),
         default=DefaultBotProperties(
             parse_mode=ParseMode.HTML,
-            link_preview=LinkPreviewOptions(is_disabled=True),
+            # Every message, digests included: a preview of the first link in a list of
+            # articles shows one article as if it were the whole answer.
+            link_preview=LinkPreviewOptions(is_disabled=not settings.link_previews),
         ),
     )
     services = await open_services(
@@ -219,12 +227,16 @@ async def build_app(
         stories=services.stories,
         admins=AdminCache(),
     )
+    # Outer, first of all: everything after it (the flood notice, the apology for a
+    # failed update) speaks the update's language.
+    ChatLanguage(Catalogs(), services.chats).setup(dp)
     flood = FloodControl(burst=settings.flood_burst, rate=settings.flood_rate)
     # Outer: an update over the limit is dropped before any filter runs (filters may ask
     # Telegram, e.g. for a group's admins). One instance, so commands and button presses
     # share a sender's budget.
     dp.message.outer_middleware(flood)
     dp.callback_query.outer_middleware(flood)
+    dp.message.outer_middleware(CommandCase())
     # A channel's posts mirrored into its linked discussion group speak to nobody: they
     # are neither commands, nor articles, nor the word of the group's admins.
     dp.message.filter(OnLoop(~F.is_automatic_forward))
@@ -246,28 +258,51 @@ TELEGRAM_MODELS = (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
     GetMe,
     DeleteWebhook,
     SetWebhook,
     GetUpdates,
     SetMyCommands,
+    SetMyDescription,
+    SetMyShortDescription,
     SendMessage,
+    EditMessageText,
+    ReplyParameters,
     SendChatAction,
     AnswerCallbackQuery,
     GetChatAdministrators,
 )
 
 
-async def register_commands(bot: Bot) -> None:
-    commands = [
-        BotCommand(command=name, description=description) for name, _, description in texts.COMMANDS
-    ]
-    await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
-    await bot.set_my_commands(
-        # /start means nothing in a group; everything else works there too.
-        [c for c in commands if c.command != "start"],
-        scope=BotCommandScopeAllGroupChats(),
-    )
+async def register_commands(bot: Bot, admin_ids: list[int]) -> None:
+    """The command menus and the empty chat's descriptions, in each language: Russian
+    for everyone, English for users whose Telegram is in English. Admin commands are
+    only in each admin's own chat's menu."""
+    for lang in language.LANGUAGES:
+        code = None if lang == language.DEFAULT else lang
+        with language.use(lang):
+            commands = [
+                BotCommand(command=name, description=language.translate(description))
+                for name, _, description in texts.COMMANDS
+            ]
+            admin = commands + [
+                BotCommand(command=name, description=language.translate(description))
+                for name, _, description in texts.ADMIN_COMMANDS
+            ]
+            await bot.set_my_description(texts.DESCRIPTION, language_code=code)
+            await bot.set_my_short_description(texts.SHORT_DESCRIPTION, language_code=code)
+        private = BotCommandScopeAllPrivateChats()
+        await bot.set_my_commands(commands, scope=private, language_code=code)
+        await bot.set_my_commands(
+            # /start means nothing in a group; everything else works there too.
+            [c for c in commands if c.command != "start"],
+            scope=BotCommandScopeAllGroupChats(),
+            language_code=code,
+        )
+        for admin_id in admin_ids:
+            scope = BotCommandScopeChat(chat_id=admin_id)
+            await bot.set_my_commands(admin, scope=scope, language_code=code)
 
 
 # Summaries run in a worker thread; the event loop still needs the GIL for every reply.

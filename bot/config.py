@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Flood control per user: `flood_burst` commands at once, then `flood_rate` a second.
     flood_burst: int = Field(default=5, ge=1)
     flood_rate: float = Field(default=1.0, gt=0)
+    # Off: no message shows a preview of its links.
+    link_previews: bool = False
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
@@ -241,14 +242,17 @@ class Deliverer:
         while True:
             await self._pace(slot)
             try:
+                # No preview options of its own: the bot's default (LINK_PREVIEWS), which
+                # an explicit None would override with Telegram's (previews on).
+                previews = outgoing.link_preview_options
                 message = await self._bot.send_message(
                     chat_id,
                     outgoing.text,
                     parse_mode=outgoing.parse_mode,
                     reply_markup=outgoing.reply_markup,
-                    link_preview_options=outgoing.link_preview_options,
                     disable_notification=outgoing.disable_notification,
                     allow_paid_broadcast=outgoing.allow_paid_broadcast,
+                    link_preview_options=previews or Default("link_preview"),
                 )
                 return _Outcome(message, chat_id, retries=retries)
             except TelegramRetryAfter as error:

@@ -28,9 +28,8 @@ def local_period(now: datetime, timezone: str) -> str:
 
 
 def date_label(period: str) -> str:
-    """`2026-06-17` -> `17 июня 2026`."""
-    day = date.fromisoformat(period)
-    return f"{day.day} {texts.MONTHS[day.month - 1]} {day.year}"
+    """`2026-06-17` -> `17 июня 2026` (in the current language, non-breaking spaces)."""
+    return texts.date_text(date.fromisoformat(period))
 
 
 def scheduled_at(sub: Subscription, period: str) -> datetime:

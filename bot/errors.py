@@ -36,9 +36,10 @@ class BadTime(SvodkaError):
 
 
 class BadTimezone(SvodkaError):
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, command: str = "settings") -> None:
         super().__init__(value)
         self.value = value
+        self.command = command  # whose example the reply gives: settings or subscribe
 
 
 class EmptyText(SvodkaError):
@@ -86,3 +87,9 @@ class StoryNotFound(SvodkaError):
     def __init__(self, number: str | None) -> None:
         super().__init__(number)
         self.number = number
+
+
+class BadLanguage(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value

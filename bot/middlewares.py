@@ -16,6 +16,7 @@ supergroup, members joining) and chatter in groups pass untouched, and
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,3 +151,21 @@ class FloodControl(BaseMiddleware):
         except TelegramAPIError as exc:
             # The notice is a courtesy; the updates are dropped either way.
             log.warning("could not send the flood notice: %s", exc)
+
+
+_COMMAND = re.compile(r"/([A-Za-z0-9_]+)")
+
+
+class CommandCase(BaseMiddleware):
+    """`/SUMMARY` and `/Summary` are `/summary`: people type commands in any case, and
+    aiogram's Command filters compare them exactly. Outer middleware for `message`; the
+    handlers get the message with its command in lower case (the rest untouched)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and event.text and event.text.startswith("/"):
+            match = _COMMAND.match(event.text)
+            if match is not None and not match.group(1).islower():
+                text = f"/{match.group(1).lower()}{event.text[match.end() :]}"
+                # Same length, ASCII only: the entities' offsets still hold.
+                event = event.model_copy(update={"text": text})
+        return await handler(event, data)

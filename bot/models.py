@@ -70,6 +70,8 @@ class ChatSettings:
     algorithm: str
     sentences: int
     timezone: str
+    # "ru" or "en" set with /settings; "" lets each user's Telegram language decide.
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import (
     BadCount,
+    BadLanguage,
     BadSentenceCount,
     BadSubscribe,
     BadTime,
@@ -60,8 +61,32 @@ def _zones_by_lower_name() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
+def _city_key(name: str) -> str:
+    return " ".join(name.lower().replace("ё", "е").replace("_", " ").replace("-", " ").split())
+
+
+@lru_cache(maxsize=1)
+def _zones_by_city() -> dict[str, str]:
+    """Zones by the city that names them, in Russian and in English, from the CLDR data
+    Babel ships: `Москва`, `Алматы`, `Новосибирск`, `Almaty`, `New York`."""
+    from babel import Locale
+
+    zones = available_timezones()
+    cities: dict[str, str] = {}
+    for zone in sorted(zones):
+        area, _, city = zone.rpartition("/")
+        if area and area not in ("Etc", "SystemV", "US"):
+            cities.setdefault(_city_key(city), zone)
+    for locale in ("en", "ru"):
+        for zone, names in Locale.parse(locale).time_zones.items():
+            if zone in zones and (city := names.get("city")):
+                cities.setdefault(_city_key(city), zone)
+    return cities
+
+
 def zone_name(value: str) -> str | None:
-    """The IANA name of the zone `value` names, in any letter case; None for none."""
+    """The IANA name of the zone `value` names, in any letter case, or by its city's
+    Russian or English name; None for none."""
     name = value.strip()
     if not name or name.startswith("/") or ".." in name:
         return None
@@ -69,7 +94,8 @@ def zone_name(value: str) -> str | None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # "Europe" names a folder of the zone database: OSError, not ZoneInfoNotFoundError.
-        return _zones_by_lower_name().get(name.lower())
+        found = _zones_by_lower_name().get(name.lower())
+        return found if found is not None else _zones_by_city().get(_city_key(name))
     return name
 
 
@@ -129,30 +155,54 @@ def parse_number(value: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class SettingChange:
-    """One `/settings` change, checked: `algorithm`, `sentences` or `timezone`."""
+    """One `/settings` change, checked: `algorithm`, `sentences`, `timezone` or
+    `language`."""
 
     name: str
     value: str | int
 
 
+# The Russian words are the ones /settings shows; the English ones work too.
 SETTING_ALIASES = {
     "алгоритм": "algorithm",
     "предложения": "sentences",
     "предложений": "sentences",
     "длина": "sentences",
+    "length": "sentences",
     "пояс": "timezone",
     "tz": "timezone",
     "часовой_пояс": "timezone",
+    "город": "timezone",
+    "язык": "language",
+    "lang": "language",
+}
+LANGUAGE_WORDS = {
+    "ru": "ru",
+    "рус": "ru",
+    "русский": "ru",
+    "en": "en",
+    "англ": "en",
+    "английский": "en",
+    "english": "en",
+    "russian": "ru",
 }
 
 
 def parse_setting(args: str) -> SettingChange:
-    """`algorithm lsa`, `sentences 5`, `timezone Asia/Almaty`; Russian aliases too."""
-    parts = args.split()
+    """`алгоритм lsa`, `длина 5`, `пояс Алматы`, `язык en`; the English words too."""
+    parts = args.split(maxsplit=1)
     if len(parts) != 2:
         raise UnknownSetting(" ".join(parts))
-    key, value = parts
+    key, value = parts[0], parts[1].strip()
     name = SETTING_ALIASES.get(key.lower(), key.lower())
+    if name != "timezone" and len(value.split()) != 1:
+        # A city's name may take two words (Нью-Йорк, New York); nothing else does.
+        raise UnknownSetting(" ".join(args.split()))
+    if name == "language":
+        language = LANGUAGE_WORDS.get(value.lower())
+        if language is None:
+            raise BadLanguage(value)
+        return SettingChange(name, language)
     if name == "algorithm":
         return SettingChange(name, parse_algorithm(value))
     if name == "sentences":
@@ -185,7 +235,7 @@ def parse_subscribe(args: str, *, default_at: time, default_timezone: str) -> tu
         name = zone_name(word)
         if name is None:
             if "/" in word:
-                raise BadTimezone(word)
+                raise BadTimezone(word, "subscribe")
             raise BadSubscribe(args)
         if zone is not None:
             raise BadSubscribe(args)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot import language, texts
 from bot.models import Article, Digest, Points, SearchHit, StoryItem, Subscription, Summary
 from bot.nlp.tokenizer import split_sentences
 
@@ -41,6 +41,24 @@ class ArticleAction(CallbackData, prefix="art"):
 
 class StoryAction(CallbackData, prefix="story"):
     id: int
+
+
+class StartAction(CallbackData, prefix="start"):
+    action: str  # digest | subscribe | help
+
+
+def start_keyboard() -> InlineKeyboardMarkup:
+    """Under the /start welcome: today's digest, subscribe, every command."""
+
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=label, callback_data=StartAction(action=action).pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(texts.BTN_TODAY, "digest")],
+            [button(texts.BTN_SUBSCRIBE, "subscribe"), button(texts.BTN_HELP, "help")],
+        ]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +159,11 @@ def format_date(moment: datetime, timezone: str) -> str:
         # Dates are clamped when stored, but an older store may hold year 9999 or 1,
         # which has no local time east (or west) of UTC: shown as it is, in UTC.
         local = moment
-    return f"{local.day} {texts.MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+    return texts.date_time_text(local)
 
 
 def header(article: Article, timezone: str) -> list[Piece]:
-    meta = [f"№{article.id}", format_date(article.date, timezone)]
+    meta = [texts.article_number(article.id), format_date(article.date, timezone)]
     if article.source:
         meta.append(article.source)
     pieces = [Piece(article.title, "b"), Piece(" · ".join(meta), "i")]
@@ -254,7 +272,7 @@ def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
     pieces = [Piece(texts.LATEST_TITLE, raw=True)]
     for article in articles:
         date = format_date(article.date, timezone)
-        pieces.append(Piece(f"№{article.id} · {date}\n{article.title}"))
+        pieces.append(Piece(f"{texts.article_number(article.id)} · {date}\n{article.title}"))
     pieces.append(Piece(texts.LIST_FOOTER, "i"))
     return [Reply(body) for body in paginate(pieces)]
 
@@ -265,7 +283,7 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
         return [Reply(texts.NOT_FOUND_WORDS.format(query=html.escape(shown)))]
     pieces = [Piece(texts.SEARCH_TITLE.format(query=html.escape(shown)), raw=True)]
     for hit in hits:
-        pieces.append(Piece(f"№{hit.article.id}. {hit.article.title}", "b"))
+        pieces.append(Piece(f"{texts.article_number(hit.article.id)}. {hit.article.title}", "b"))
         if hit.snippet:
             pieces.append(Piece(hit.snippet))
     pieces.append(Piece(texts.LIST_FOOTER, "i"))
@@ -383,7 +401,8 @@ def story_reply(story: StoryText, timezone: str) -> list[Reply]:
             name = f'<a href="{html.escape(url, quote=True)}">{name}</a>'
         title = html.escape(article.title[:200], quote=False)
         when = format_date(article.date, timezone)
-        pieces.append(Piece(f"{when} · {name} — №{article.id} {title}", raw=True))
+        number = texts.article_number(article.id)
+        pieces.append(Piece(f"{when} · {name} — {number} {title}", raw=True))
     pieces.append(Piece("\n" + texts.STORY_FOLLOW_UPS.format(id=main.id), "i"))
     return _with_keyboard(main, paginate(pieces, separator="\n"), "")
 
@@ -399,11 +418,11 @@ def stories_reply(
     numbers: list[tuple[int, int]] = []
     for number, story in stories:
         count = len(story.outlets)
-        line = f"{number}. {story.headline} · {count} {texts.outlets_word(count)}"
+        line = f"{number}. {story.headline} · {texts.count(count, 'источник')}"
         pieces.append(Piece(line))
         numbers.append((number, story.story_id))
     if more:
-        pieces.append(Piece(f"…и ещё {more} {texts.stories_word(more)}"))
+        pieces.append(Piece(texts.STORIES_MORE.format(n=more, word=texts.stories_word(more))))
     pieces.append(Piece(texts.STORIES_FOOTER, "i"))
     bodies = paginate(pieces, separator="\n")
     # Every message of the list knows all its numbers: a list is short, and a reply
@@ -420,10 +439,20 @@ def settings_reply(overview: ChatOverview) -> str:
     )
     return texts.SETTINGS.format(
         algorithm=settings.algorithm,
-        sentences=settings.sentences,
+        sentences=texts.count(settings.sentences, "предложение"),
         timezone=settings.timezone,
+        language=language_label(settings.language),
         subscription=state,
     )
+
+
+def language_label(chosen: str) -> str:
+    """The chat's language as /settings shows it: chosen, or the user's Telegram's."""
+    labels = texts.LANGUAGE_LABELS
+    if chosen:
+        return html.escape(language.translate(labels.get(chosen, chosen)))
+    current = language.current.get()
+    return texts.LANGUAGE_AUTO.format(language=language.translate(labels[current]))
 
 
 def subscribed_reply(sub: Subscription) -> str:

@@ -1,14 +1,40 @@
-"""Every Russian string a user sees, and plural forms. Placeholders take escaped HTML."""
+"""Every string a user sees, in Russian, and plural forms. Placeholders take escaped HTML.
+
+The Russian strings are also the message ids of the translation catalogs (bot/locales;
+`python -m bot.catalogs` adds new ones): reading a string constant of this module, as
+`texts.NAME`, gives it in the language of the update being answered (bot.language), or
+as written here when no catalog has it yet. Functions below translate with `_()`.
+"""
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from bot.language import translate as _
+from bot.language import translate_plural
 
 if TYPE_CHECKING:
     from bot.intake.service import EntryNote
 
-# The command menu and /help are built from this one table, so they cannot disagree.
+
+class _Translated(types.ModuleType):
+    """`texts.NAME` in the current language, for every string constant (new ones too)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if type(value) is str and not name.startswith("_"):
+            return _(value)
+        return value
+
+
+sys.modules[__name__].__class__ = _Translated
+
+# The command menus and /help are built from these tables, so they cannot disagree.
 COMMANDS: Sequence[tuple[str, str, str]] = (
     # (command, arguments, description)
     ("start", "", "что умеет бот"),
@@ -21,41 +47,68 @@ COMMANDS: Sequence[tuple[str, str, str]] = (
     ("more", "", "изложение подробнее"),
     ("full", "[номер]", "полный текст статьи"),
     ("search", "слова", "поиск по статьям"),
-    ("subscribe", "[ЧЧ:ММ] [Регион/Город]", "ежедневная сводка в этот чат"),
+    ("subscribe", "[ЧЧ:ММ] [город]", "ежедневная сводка в этот чат"),
     ("unsubscribe", "", "отключить сводку"),
     ("digest", "", "сводка прямо сейчас"),
-    ("settings", "[algorithm A | sentences N | timezone TZ]", "настройки чата"),
-    ("add", "текст или ссылка", "добавить статью (для администраторов)"),
-    ("feeds", "", "ленты новостей (для администраторов)"),
-    ("feed_add", "ссылка", "добавить ленту RSS/Atom (для администраторов)"),
-    ("feed_remove", "N", "удалить ленту (для администраторов)"),
-    ("feed_resume", "N", "возобновить ленту (для администраторов)"),
+    ("settings", "[алгоритм A | длина N | пояс город | язык ru/en]", "настройки чата"),
 )
+# In the menus of ADMIN_IDS only (each admin's own chat), and in their /help.
+ADMIN_COMMANDS: Sequence[tuple[str, str, str]] = (
+    ("add", "текст или ссылка", "добавить статью"),
+    ("feeds", "", "ленты новостей"),
+    ("feed_add", "ссылка", "добавить ленту RSS/Atom"),
+    ("feed_remove", "N", "удалить ленту"),
+    ("feed_resume", "N", "возобновить ленту"),
+)
+
+# The empty chat's screen (setMyDescription) and the bot's profile (setMyShortDescription).
+DESCRIPTION = (
+    "Сводка пересказывает новости на русском языке: краткое изложение из предложений "
+    "самой статьи, главные тезисы, поиск и ежедневная сводка в личный чат, группу или канал."
+)
+SHORT_DESCRIPTION = "Новости кратко: изложение, тезисы и ежедневная сводка."
 
 GREETING = (
     "<b>Сводка</b> — бот новостей на русском языке. Я храню статьи, пишу их краткое "
     "изложение из предложений самой статьи, выделяю главные тезисы и каждый день "
     "присылаю сводку в подписанные чаты."
 )
+WELCOME = (
+    "<b>Сводка</b>: новости кратко. Пришлите слово — найду статьи о нём; "
+    "кнопки ниже — сводка за сегодня, подписка и все команды."
+)
+BTN_TODAY = "Сводка за сегодня"
+BTN_SUBSCRIBE = "Подписаться"
+BTN_HELP = "Команды"
+COMMANDS_TITLE = "<b>Команды</b>"
+ADMIN_COMMANDS_TITLE = "<b>Для администраторов бота</b>"
+REPLY_HINT = (
+    "Ответьте на моё сообщение о статье командой /points, /summary, /more или /full — "
+    "и я отвечу про ту же статью."
+)
 GROUP_HINT = "В группе обращайтесь ко мне командами, например /summary@{username}."
 GROUP_INTRO = (
     "Всем привет! Я <b>Сводка</b>: кратко пересказываю новости и выделяю главные тезисы. "
     "Список команд: /help@{username}"
 )
+UNKNOWN_COMMAND = "Такой команды нет. Список команд: /help"
 
 
-def help_text(username: str | None = None) -> str:
-    lines = [GREETING, "", "<b>Команды</b>"]
-    for name, args, description in COMMANDS:
-        suffix = f" {args}" if args else ""
-        lines.append(f"/{name}{_escape(suffix)} — {description}")
-    lines += [
-        "",
-        "Ответьте на моё сообщение о статье командой /points, /summary, /more или /full — "
-        "и я отвечу про ту же статью.",
-    ]
+def command_lines(commands: Sequence[tuple[str, str, str]]) -> list[str]:
+    lines = []
+    for name, args, description in commands:
+        suffix = f" {_(args)}" if args else ""
+        lines.append(f"/{name}{_escape(suffix)} — {_(description)}")
+    return lines
+
+
+def help_text(username: str | None = None, *, admin: bool = False) -> str:
+    lines = [_(GREETING), "", _(COMMANDS_TITLE), *command_lines(COMMANDS)]
+    if admin:
+        lines += ["", _(ADMIN_COMMANDS_TITLE), *command_lines(ADMIN_COMMANDS)]
+    lines += ["", _(REPLY_HINT)]
     if username:
-        lines += ["", GROUP_HINT.format(username=username)]
+        lines += ["", _(GROUP_HINT).format(username=username)]
     return "\n".join(lines)
 
 
@@ -63,38 +116,78 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural: 1 статья, 2 статьи, 5 статей, 11 статей, 21 статья."""
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+# Non-breaking space: keeps «№ 12», «16 июня», «5 статей» and «3 МБ» on one line.
+NBSP = "\u00a0"
+# The nouns count() agrees with a number; each is a catalog entry with plural forms.
+NOUNS = ("статья", "символ", "сюжет", "источник", "предложение")
+
+
+@cache
+def _parsed(noun: str) -> Any:
+    return _morph().parse(noun)[0]
+
+
+@cache
+def _morph() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def plural_form(noun: str) -> str:
+    """The nominative plural of a Russian noun: статья -> статьи."""
+    return str(_parsed(noun).inflect({"plur"}).word)
+
+
+def noun_for(n: int, noun: str) -> str:
+    """`noun` agreeing with `n` (pymorphy3): 1 статья, 2 статьи, 5 статей, 21 статья."""
+    from bot import language
+
+    if language.current.get() != language.DEFAULT:
+        return translate_plural(noun, plural_form(noun), n)
+    return str(_parsed(noun).make_agree_with_number(abs(n)).word)
+
+
+def format_number(n: int | float) -> str:
+    """Digits grouped the way the current language groups them: 200 001, 200,001."""
+    from babel.numbers import format_decimal
+
+    from bot import language
+
+    return str(format_decimal(n, locale=language.current.get())).replace("\u202f", NBSP)
+
+
+def count(n: int, noun: str) -> str:
+    """`200 001 символ`: the number grouped, the noun agreeing, a non-breaking space."""
+    return f"{format_number(n)}{NBSP}{noun_for(n, noun)}"
 
 
 def articles_word(n: int) -> str:
-    return plural(n, "статья", "статьи", "статей")
+    return noun_for(n, "статья")
 
 
 def articles_count(n: int) -> str:
-    return f"{n} {articles_word(n)}"
+    return count(n, "статья")
 
 
-MONTHS = (
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-)
+def date_text(day: date) -> str:
+    """`16 июня 2025`, `16 June 2025` (Babel), its spaces non-breaking."""
+    from babel.dates import format_date
+
+    from bot import language
+
+    return str(format_date(day, "d MMMM y", locale=language.current.get())).replace(" ", NBSP)
+
+
+def date_time_text(moment: datetime) -> str:
+    """`16 июня 2025, 14:30` in `moment`'s own zone."""
+    return f"{date_text(moment.date())}, {moment:%H:%M}"
+
+
+def article_number(article_id: int) -> str:
+    """«№ 12», with a non-breaking space."""
+    return f"№{NBSP}{article_id}"
+
 
 # Headers and labels
 LATEST_TITLE = "<b>Последние статьи</b>"
@@ -125,21 +218,25 @@ SEARCH_EMPTY = "Напишите, что искать: /search Казахста�
 SEARCH_TOO_LONG = "Слишком длинный запрос: не больше {limit} символов."
 BAD_LATEST = "Укажите число от 1 до {limit}: /latest 5"
 BAD_ALGORITHM = "Неизвестный алгоритм «{name}». Доступны: {choices}."
-BAD_SENTENCES = (
-    "Число предложений должно быть целым от 1 до {limit}, например: /settings sentences 3"
-)
+BAD_SENTENCES = "Число предложений должно быть целым от 1 до {limit}, например: /settings длина 3"
 BAD_TIME = "Не понимаю время «{value}». Укажите его как ЧЧ:ММ, например: /subscribe 08:30"
 BAD_TIMEZONE = (
-    "Не знаю часовой пояс «{value}». Укажите его как Регион/Город, например: "
-    "/subscribe 08:30 Europe/Moscow"
+    "Не знаю часовой пояс «{value}». Укажите город или Регион/Город, например: "
+    "/settings пояс Москва или /settings пояс Asia/Almaty"
+)
+BAD_TIMEZONE_SUBSCRIBE = (
+    "Не знаю часовой пояс «{value}». Укажите город или Регион/Город, например: "
+    "/subscribe 08:30 Москва или /subscribe 08:30 Asia/Almaty"
 )
 BAD_SETTINGS = (
     "Не понимаю настройку. Примеры:\n"
-    "/settings algorithm lexrank\n/settings sentences 3\n/settings timezone Europe/Moscow"
+    "/settings алгоритм lexrank\n/settings длина 3\n/settings пояс Москва\n/settings язык en"
 )
-BAD_SUBSCRIBE = "Формат: /subscribe [ЧЧ:ММ] [Регион/Город], например: /subscribe 08:30 Asia/Almaty"
+BAD_SUBSCRIBE = "Формат: /subscribe [ЧЧ:ММ] [город], например: /subscribe 08:30 Алматы"
+BAD_LANGUAGE = "Язык интерфейса — ru или en, например: /settings язык en"
 EMPTY_TEXT = "Текст пустой: нечего сохранить."
-TEXT_TOO_LONG = "Текст слишком длинный: {length} символов, можно не больше {limit}."
+TEXT_TOO_LONG = "Текст слишком длинный: {length}, можно не больше {limit}."
+BAD_FILE = "Не могу прочитать «{path}»: {reason}."
 NOT_ALLOWED = "Это могут делать только администраторы бота."
 NOT_GROUP_ADMIN = "Менять подписку и настройки группы могут только её администраторы."
 UNEXPECTED = "Что-то пошло не так. Мы уже разбираемся; попробуйте ещё раз чуть позже."
@@ -153,13 +250,16 @@ ADD_HINT = "Напишите текст после /add (первая строк
 SETTINGS = (
     "<b>Настройки чата</b>\n"
     "Алгоритм: {algorithm}\n"
-    "Предложений в изложении: {sentences}\n"
+    "Длина изложения: {sentences}\n"
     "Часовой пояс: {timezone}\n"
-    "Сводка: {subscription}\n\n"
-    "Изменить: /settings algorithm lexrank | sentences 3 | timezone Europe/Moscow"
+    "Язык: {language}\n"
+    "Ежедневная сводка: {subscription}\n\n"
+    "Изменить: /settings алгоритм lexrank | длина 3 | пояс Москва | язык en"
 )
+LANGUAGE_AUTO = "{language} (как в Telegram)"
+LANGUAGE_LABELS = {"ru": "русский", "en": "английский"}
 SETTINGS_SAVED = "Сохранено."
-SUBSCRIPTION_NONE = "не подписан"
+SUBSCRIPTION_NONE = "выключена"
 SUBSCRIPTION_AT = "каждый день в {at} ({timezone})"
 
 # Subscriptions and digests
@@ -171,6 +271,8 @@ DIGEST_EMPTY = "Новых сюжетов со времени прошлой с�
 # A story sent in an earlier digest that has grown since.
 DIGEST_UPDATE = "обновление"
 DIGEST_MORE_STORIES = "…и ещё {n} {word}: /stories"
+# Under a /stories list that was capped.
+STORIES_MORE = "…и ещё {n} {word}"
 # The numbered buttons under a digest, one per story.
 STORY_BUTTON = "{n}"
 STORY_SOURCES = "Источники"
@@ -184,22 +286,23 @@ STORY_NEEDS_NUMBER = "Укажите номер сюжета из сводки �
 
 
 def stories_word(n: int) -> str:
-    return plural(n, "сюжет", "сюжета", "сюжетов")
+    return noun_for(n, "сюжет")
 
 
 def outlets_word(n: int) -> str:
-    return plural(n, "источник", "источника", "источников")
+    return noun_for(n, "источник")
 
 
 # A digest names this many outlets of a story, then "и ещё N".
 OUTLETS_SHOWN = 2
+OUTLETS_MORE = "{shown} и ещё {rest}"
 
 
 def outlets_text(outlets: Sequence[str]) -> str:
     """«ТАСС, РИА Новости и ещё 3» (plain text: escape it where HTML is built)."""
     shown = ", ".join(outlets[:OUTLETS_SHOWN])
     rest = len(outlets) - OUTLETS_SHOWN
-    return f"{shown} и ещё {rest}" if rest > 0 else shown
+    return _(OUTLETS_MORE).format(shown=shown, rest=rest) if rest > 0 else shown
 
 
 DIGEST_MORE = "…и ещё {n} {word}: /latest"
@@ -217,64 +320,70 @@ def error_text(exc: BaseException) -> str:
 
     match exc:
         case errors.ArticleNotFound(query=query) if query.isdigit():
-            return NOT_FOUND_ID.format(query=esc(query))
+            return _(NOT_FOUND_ID).format(query=esc(query))
         case errors.ArticleNotFound(query=query):
-            return NOT_FOUND_WORDS.format(query=esc(query))
+            return _(NOT_FOUND_WORDS).format(query=esc(query))
         case errors.NoArticles():
-            return NO_ARTICLES
+            return _(NO_ARTICLES)
         case errors.StoryNotFound(number=None):
-            return STORY_NEEDS_NUMBER
+            return _(STORY_NEEDS_NUMBER)
         case errors.StoryNotFound(number=number):
-            return STORY_NOT_FOUND.format(number=esc(number))
+            return _(STORY_NOT_FOUND).format(number=esc(number))
         case errors.UnknownAlgorithm(name=name):
-            return BAD_ALGORITHM.format(name=esc(name), choices=", ".join(ALGORITHMS))
+            return _(BAD_ALGORITHM).format(name=esc(name), choices=", ".join(ALGORITHMS))
         case errors.BadSentenceCount():
-            return BAD_SENTENCES.format(limit=MAX_SENTENCES)
+            return _(BAD_SENTENCES).format(limit=MAX_SENTENCES)
         case errors.BadCount(limit=limit):
-            return BAD_LATEST.format(limit=limit)
+            return _(BAD_LATEST).format(limit=limit)
         case errors.BadTime(value=value):
-            return BAD_TIME.format(value=esc(value))
+            return _(BAD_TIME).format(value=esc(value))
+        case errors.BadTimezone(value=value, command="subscribe"):
+            return _(BAD_TIMEZONE_SUBSCRIBE).format(value=esc(value))
         case errors.BadTimezone(value=value):
-            return BAD_TIMEZONE.format(value=esc(value))
+            return _(BAD_TIMEZONE).format(value=esc(value))
         case errors.UnknownSetting():
-            return BAD_SETTINGS
+            return _(BAD_SETTINGS)
+        case errors.BadLanguage():
+            return _(BAD_LANGUAGE)
         case errors.EmptyText():
-            return EMPTY_TEXT
+            return _(EMPTY_TEXT)
         case errors.TextTooLong(length=length, limit=limit):
-            return TEXT_TOO_LONG.format(length=length, limit=limit)
+            return _(TEXT_TOO_LONG).format(
+                length=count(length, "символ"), limit=format_number(limit)
+            )
         case errors.BadArticleFile(path=path, reason=reason):
-            return f"Не могу прочитать «{esc(path)}»: {esc(file_reason(reason))}."
+            return _(BAD_FILE).format(path=esc(path), reason=esc(file_reason(reason)))
         case errors.BadSubscribe():
-            return BAD_SUBSCRIBE
+            return _(BAD_SUBSCRIBE)
         case intake.BadUrl(url=url):
-            return BAD_URL.format(url=esc(url))
+            return _(BAD_URL).format(url=esc(url))
         case intake.UnsupportedScheme(scheme=scheme):
-            return UNSUPPORTED_SCHEME.format(scheme=esc(scheme))
+            return _(UNSUPPORTED_SCHEME).format(scheme=esc(scheme))
         case intake.BlockedAddress(host=host):
-            return BLOCKED_ADDRESS.format(host=esc(host))
+            return _(BLOCKED_ADDRESS).format(host=esc(host))
         case intake.HttpStatusError(url=url, status=404 | 410):
-            return PAGE_NOT_FOUND.format(url=esc(url))
+            return _(PAGE_NOT_FOUND).format(url=esc(url))
         case intake.HttpStatusError(url=url, status=status):
-            return HTTP_STATUS.format(status=status, url=esc(url))
+            return _(HTTP_STATUS).format(status=status, url=esc(url))
         case intake.FetchTimeout(url=url, seconds=seconds):
-            return FETCH_TIMEOUT.format(seconds=f"{seconds:g}", url=esc(url))
+            return _(FETCH_TIMEOUT).format(seconds=f"{seconds:g}", url=esc(url))
         case intake.FetchFailed(url=url):
-            return FETCH_FAILED.format(url=esc(url))
+            return _(FETCH_FAILED).format(url=esc(url))
         case intake.ResponseTooLarge(url=url, limit=limit):
-            return RESPONSE_TOO_LARGE.format(mb=f"{limit / 1024 / 1024:g}", url=esc(url))
+            return _(RESPONSE_TOO_LARGE).format(mb=f"{limit / 1024 / 1024:g}", url=esc(url))
         case intake.BadFeed(url=url):
-            return BAD_FEED.format(url=esc(url))
+            return _(BAD_FEED).format(url=esc(url))
         case intake.EmptyFeed(url=url):
-            return EMPTY_FEED.format(url=esc(url))
+            return _(EMPTY_FEED).format(url=esc(url))
         case intake.NoArticleText(url=url):
-            return NO_ARTICLE_TEXT.format(url=esc(url))
+            return _(NO_ARTICLE_TEXT).format(url=esc(url))
         case intake.FeedNotFound(number=number):
-            return FEED_NOT_FOUND.format(number=esc(number))
-    return UNEXPECTED
+            return _(FEED_NOT_FOUND).format(number=esc(number))
+    return _(UNEXPECTED)
 
 
 # Digest buttons: one row per article, so each label carries the article's number.
-DIGEST_BUTTON = "№{id} {label}"
+DIGEST_BUTTON = "№\u00a0{id} {label}"
 BTN_TEXT = "Текст"
 # When the articles left out are exactly the newest ones, /latest N lists them.
 DIGEST_MORE_LATEST = "…и ещё {n} {word}: /latest {n}"
@@ -330,7 +439,7 @@ FEED_NOT_FOUND = "Ленты с номером {number} нет. Список л�
 # /add URL and `ingest URL`
 ADD_FROM_FEED = "Из ленты «{title}»: новых статей {new}, уже были в базе {old}."
 ADD_FROM_FEED_LIST = "Новые статьи:"
-ADD_FROM_FEED_LINE = "№{id} {title}"
+ADD_FROM_FEED_LINE = "№\u00a0{id} {title}"
 
 # Feed entries that did not go in whole: in replies to /add URL and /feed_add, on the
 # command line, and to admins when a scheduled poll gave an entry up.
@@ -341,7 +450,7 @@ ENTRY_NOTES = {
     "later": "«{title}»: страница пока недоступна, повторю при следующем опросе — {reason}",
 }
 ENTRIES_MORE = "…и ещё {n}"
-FEED_ENTRIES_SKIPPED = "Лента №{id} «{title}»: не сохранено записей: {n}."
+FEED_ENTRIES_SKIPPED = "Лента №\u00a0{id} «{title}»: не сохранено записей: {n}."
 # Five notes of at most ~300 characters each, with ten listed articles, stay well inside
 # one message.
 MAX_ENTRY_NOTES = 5
@@ -350,18 +459,18 @@ MAX_ENTRY_NOTES = 5
 def entry_notes(notes: Sequence[EntryNote], *, limit: int = MAX_ENTRY_NOTES) -> list[str]:
     """One line per entry, at most `limit` of them: what happened and why."""
     lines = [
-        ENTRY_NOTES[note.outcome].format(
+        _(ENTRY_NOTES[note.outcome]).format(
             title=_escape(note.title[:80]), reason=error_text(note.error)
         )
         for note in notes[:limit]
     ]
     if len(notes) > limit:
-        lines.append(ENTRIES_MORE.format(n=len(notes) - limit))
+        lines.append(_(ENTRIES_MORE).format(n=len(notes) - limit))
     return lines
 
 
 def feed_entries_skipped(feed_id: int, title: str, notes: Sequence[EntryNote]) -> str:
-    head = FEED_ENTRIES_SKIPPED.format(id=feed_id, title=_escape(title[:120]), n=len(notes))
+    head = _(FEED_ENTRIES_SKIPPED).format(id=feed_id, title=_escape(title[:120]), n=len(notes))
     return "\n".join([head, *entry_notes(notes)])
 
 
@@ -372,14 +481,14 @@ FEED_LINE = "{id}. {title} — {url}"
 FEED_LINE_PAUSED = "   на паузе ({error}); возобновить: /feed_resume {id}"
 FEED_LINE_FAILING = "   ошибок подряд: {failures} ({error})"
 FEEDS_FOOTER = "Удалить: /feed_remove N · добавить: /feed_add URL"
-FEED_ADDED = "Лента №{id} добавлена: <b>{title}</b>. Новых статей: {new}."
+FEED_ADDED = "Лента №\u00a0{id} добавлена: <b>{title}</b>. Новых статей: {new}."
 FEED_EXISTS = "Эта лента уже есть под номером {id}: <b>{title}</b>"
-FEED_REMOVED = "Лента №{id} «{title}» удалена. Статьи из неё остаются в базе."
-FEED_RESUMED = "Лента №{id} «{title}» снова опрашивается."
+FEED_REMOVED = "Лента №\u00a0{id} «{title}» удалена. Статьи из неё остаются в базе."
+FEED_RESUMED = "Лента №\u00a0{id} «{title}» снова опрашивается."
 FEED_ADD_HINT = "Укажите адрес ленты RSS или Atom: /feed_add https://example.ru/rss"
 FEED_NUMBER_HINT = "Укажите номер ленты из списка /feeds, например: /{command} 2"
 FEED_PAUSED = (
-    "Лента №{id} «{title}» поставлена на паузу: {failures} ошибок подряд. "
+    "Лента №\u00a0{id} «{title}» поставлена на паузу, ошибок подряд: {failures}. "
     "Последняя: {error}\nВозобновить: /feed_resume {id}"
 )
 
@@ -415,8 +524,8 @@ def language_note(lang: str) -> str | None:
         return None
     name = LANGUAGE_NAMES.get(lang)
     if name is None:
-        return FOREIGN_LANGUAGE_CODE.format(code=_escape(lang[:10]))
-    return FOREIGN_LANGUAGE.format(language=name)
+        return _(FOREIGN_LANGUAGE_CODE).format(code=_escape(lang[:10]))
+    return _(FOREIGN_LANGUAGE).format(language=_(name))
 
 
 # Flood control: the one notice a user gets when commands come faster than the limit.

@@ -37,6 +37,8 @@ def build_router() -> Router:
         feeds.build(),
         # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),
+        # After every command: a command nobody took gets a hint (in private chats).
+        start.build_unknown(),
         # Last: the catch-all for plain text in private chats (a search).
         articles.build_private_text(),
     )

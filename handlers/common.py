@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.types import Message, ReplyParameters
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
 from bot.articles import ArticleService, Target
 from bot.chats import ChatService
-from bot.filters import BotAdmin
+from bot.filters import GROUP_TYPES, BotAdmin
 from bot.models import Article
 from bot.render import Reply
 from bot.stories import StoryService
@@ -32,7 +33,13 @@ async def send(
     about = [r.article_id for r in replies if r.article_id is not None]
     if about:
         chats.focus(message.chat.id, about[-1])
-    sent = [await message.answer(r.html, reply_markup=r.keyboard) for r in replies]
+    thread = threaded(message)
+    sent = [
+        await message.answer(
+            r.html, reply_markup=r.keyboard, reply_parameters=thread if i == 0 else None
+        )
+        for i, r in enumerate(replies)
+    ]
     chats.remember(
         message.chat.id,
         [
@@ -46,6 +53,20 @@ async def send(
             if reply.numbers:
                 await stories.remember_numbers(message.chat.id, out.message_id, reply.numbers)
     return sent
+
+
+def threaded(message: Message) -> ReplyParameters | None:
+    """In a group, an answer replies to the message that asked, so that the thread reads
+    as question and answer; in a private chat there is no one else to tell apart."""
+    if message.chat.type not in GROUP_TYPES:
+        return None
+    # The question may be deleted before the answer goes out.
+    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+
+
+async def reply_to(message: Message, text: str, **kwargs: Any) -> Message:
+    """`message.answer`, threaded to `message` in a group."""
+    return await message.answer(text, reply_parameters=threaded(message), **kwargs)
 
 
 async def answer_about(

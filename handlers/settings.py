@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot import render, texts
+from bot import language, render, texts
 from bot.clock import Clock
 from bot.filters import ChatAdmin
 from bot.parsing import parse_setting
@@ -26,8 +26,11 @@ async def change_settings(
 ) -> None:
     change = parse_setting(command.args or "")
     overview = await subscriptions.change_settings(message.chat.id, change, now=clock())
-    await message.answer(texts.SETTINGS_SAVED)
-    await message.answer(render.settings_reply(overview))
+    # The confirmation already speaks a newly chosen language.
+    chosen = str(change.value) if change.name == "language" else language.current.get()
+    with language.use(chosen):
+        await message.answer(texts.SETTINGS_SAVED)
+        await message.answer(render.settings_reply(overview))
 
 
 async def change_settings_refused(message: Message) -> None:

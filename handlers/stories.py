@@ -39,9 +39,24 @@ async def story(
     story_id = await stories.numbered(message.chat.id, number, target.reply_to)
     if story_id is None and target.reply_to is not None:
         story_id = await stories.numbered(message.chat.id, number, None)
-    told = await stories.tell(story_id) if story_id is not None else None
-    if told is None:
+    if story_id is None:
         raise StoryNotFound(str(number))
+    await show_story(message, story_id, stories, articles, chats, number=number)
+
+
+async def show_story(
+    message: Message,
+    story_id: int,
+    stories: StoryService,
+    articles: ArticleService,
+    chats: ChatService,
+    *,
+    number: int | None = None,
+) -> None:
+    """Story `story_id` whole (/story N, and the `story_N` deep link of /start)."""
+    told = await stories.tell(story_id)
+    if told is None:
+        raise StoryNotFound(str(story_id if number is None else number))
     zone = await articles.timezone(message.chat.id)
     await send(message, render.story_reply(told, zone), chats)
 

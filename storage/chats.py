@@ -49,9 +49,10 @@ class ChatRepo:
         if overrides is None:
             writes = self._writes
             row = await self._db.fetchone(
-                "SELECT algorithm, sentences, timezone FROM chats WHERE chat_id = ?", (chat_id,)
+                "SELECT algorithm, sentences, timezone, language FROM chats WHERE chat_id = ?",
+                (chat_id,),
             )
-            names = ("algorithm", "sentences", "timezone")
+            names = ("algorithm", "sentences", "timezone", "language")
             overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
             if writes == self._writes:
                 self._overrides.put(chat_id, overrides)
@@ -64,16 +65,19 @@ class ChatRepo:
         algorithm: str | None = None,
         sentences: int | None = None,
         timezone: str | None = None,
+        language: str | None = None,
     ) -> None:
         """Sets the given overrides; a None leaves that setting as it was."""
         self._writes += 1
         await self._db.execute(
-            "INSERT INTO chats (chat_id, algorithm, sentences, timezone) VALUES (?, ?, ?, ?)"
+            "INSERT INTO chats (chat_id, algorithm, sentences, timezone, language)"
+            " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET"
             " algorithm = coalesce(excluded.algorithm, chats.algorithm),"
             " sentences = coalesce(excluded.sentences, chats.sentences),"
-            " timezone = coalesce(excluded.timezone, chats.timezone)",
-            (chat_id, algorithm, sentences, timezone),
+            " timezone = coalesce(excluded.timezone, chats.timezone),"
+            " language = coalesce(excluded.language, chats.language)",
+            (chat_id, algorithm, sentences, timezone, language),
         )
         # After the write: a read that raced it may have kept the old values.
         self._overrides.pop(chat_id)
@@ -182,15 +186,16 @@ class ChatRepo:
         async with self._db.transaction():
             await self._db.execute(
                 "INSERT INTO chats (chat_id, type, title, algorithm, sentences, timezone,"
-                " current_article_id, introduced)"
-                " SELECT ?, type, title, algorithm, sentences, timezone, current_article_id,"
-                " introduced FROM chats WHERE chat_id = ?"
+                " language, current_article_id, introduced)"
+                " SELECT ?, type, title, algorithm, sentences, timezone, language,"
+                " current_article_id, introduced FROM chats WHERE chat_id = ?"
                 " ON CONFLICT (chat_id) DO UPDATE SET"
                 " type = coalesce(chats.type, excluded.type),"
                 " title = coalesce(chats.title, excluded.title),"
                 " algorithm = coalesce(chats.algorithm, excluded.algorithm),"
                 " sentences = coalesce(chats.sentences, excluded.sentences),"
                 " timezone = coalesce(chats.timezone, excluded.timezone),"
+                " language = coalesce(chats.language, excluded.language),"
                 " current_article_id = coalesce(chats.current_article_id,"
                 " excluded.current_article_id),"
                 " introduced = CASE WHEN chats.introduced > excluded.introduced"

@@ -465,7 +465,22 @@ _STORIES = Step(
     ),
 )
 
-STEPS: tuple[Step, ...] = (_BASE, _INDEXES, _FEED_ENTRIES, _DUE_AT, _OUTBOX, _STORIES)
+
+# The interface language a chat chose with /settings; NULL: each user's Telegram decides.
+_CHAT_LANGUAGE = Step(
+    sqlite=("ALTER TABLE chats ADD COLUMN language TEXT",),
+    postgres=("ALTER TABLE chats ADD COLUMN language TEXT",),
+)
+
+STEPS: tuple[Step, ...] = (
+    _BASE,
+    _INDEXES,
+    _FEED_ENTRIES,
+    _DUE_AT,
+    _OUTBOX,
+    _STORIES,
+    _CHAT_LANGUAGE,
+)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS: tuple[Migration, ...] = tuple(step.sqlite for step in STEPS)
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = tuple(step.postgres for step in STEPS)

@@ -454,6 +454,8 @@ class FakeTelegram:
         self.migrated: dict[Any, int] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {}
+        # (kind, language_code) -> text, kind being "description" or "short_description".
+        self.descriptions: dict[tuple[str, str], str] = {}
         self._url: str | None = None
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -484,6 +486,10 @@ class FakeTelegram:
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
+                "setMyDescription": self._set_my_description,
+                "getMyDescription": self._get_my_description,
+                "setMyShortDescription": self._set_my_short_description,
+                "getMyShortDescription": self._get_my_short_description,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -789,11 +795,14 @@ class FakeTelegram:
         forward_origin: Mapping[str, Any] | None = None,
         first_name: str | None = None,
         username: str | None = None,
+        language_code: str | None = None,
         **fields: Any,
     ) -> int:
         """Queue a user's text message; a leading /command gets its bot_command entity."""
         chat_id = user_id if chat_id is None else chat_id
         from_user = self.user(user_id)
+        if language_code is not None:
+            from_user["language_code"] = language_code
         if first_name is not None:
             from_user["first_name"] = first_name
         if username is not None:
@@ -1096,6 +1105,31 @@ class FakeTelegram:
     def _delete_my_commands(self, params: dict[str, Any]) -> bool:
         self.commands.pop(self._commands_key(params), None)
         return True
+
+    def _set_description(self, kind: str, limit: int, params: dict[str, Any]) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise ApiError(400, f"Bad Request: {kind.upper()}_INVALID")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self.descriptions[key] = text
+        else:
+            self.descriptions.pop(key, None)  # an empty text removes it, as in Telegram
+        return True
+
+    def _set_my_description(self, params: dict[str, Any]) -> bool:
+        return self._set_description("description", 512, params)
+
+    def _set_my_short_description(self, params: dict[str, Any]) -> bool:
+        return self._set_description("short_description", 120, params)
+
+    def _get_my_description(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = ("description", str(params.get("language_code") or ""))
+        return {"description": self.descriptions.get(key, "")}
+
+    def _get_my_short_description(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = ("short_description", str(params.get("language_code") or ""))
+        return {"short_description": self.descriptions.get(key, "")}
 
     def _resolve_chat(self, params: dict[str, Any]) -> int:
         chat_id = params.get("chat_id")

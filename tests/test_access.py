@@ -57,7 +57,7 @@ async def test_anyone_reads_articles_summaries_points_search_digest_and_settings
             ("latest", SEED_TITLE),
             ("summary", texts.SUMMARY_LABEL),
             ("points", texts.POINTS_LABEL),
-            ("search Казахстан", "№1"),
+            ("search Казахстан", "№\u00a01"),
             ("settings", "Настройки чата"),
             ("digest", "Сводка за"),
         ):
@@ -121,7 +121,7 @@ async def test_in_a_private_chat_the_user_changes_its_own_subscription_and_setti
     [subscribed] = await running.say("/subscribe 08:30", user_id=4242)
     assert "08:30" in shown(subscribed)
     saved = await running.say("/settings sentences 5", user_id=4242, count=2)
-    assert "Предложений в изложении: 5" in shown(saved[-1])
+    assert "Длина изложения: 5\u00a0предложений" in shown(saved[-1])
     [ended] = await running.say("/unsubscribe", user_id=4242)
     assert shown(ended) == texts.UNSUBSCRIBED
 
@@ -144,7 +144,7 @@ async def test_in_a_group_only_its_admins_change_subscription_and_settings(
         count=2,
         **in_group(user_id=ANONYMOUS, sender_chat=group_chat),
     )
-    assert "Предложений в изложении: 7" in shown(saved[-1])
+    assert "Длина изложения: 7\u00a0предложений" in shown(saved[-1])
     [ended] = await running.say(
         cmd("unsubscribe"), **in_group(user_id=ANONYMOUS, sender_chat=group_chat)
     )
@@ -204,7 +204,7 @@ async def test_settings_never_show_or_change_another_chat(running: RunningBot) -
         replies = await running.say(attempt, user_id=ADMIN)
         for reply in replies:
             assert "lsa" not in shown(reply), attempt
-            assert "Предложений в изложении: 7" not in shown(reply), attempt
+            assert "Длина изложения: 7\u00a0предложений" not in shown(reply), attempt
     group = await running.app.services.chats.settings(GROUP)
     assert (group.algorithm, group.sentences) == ("lsa", 7)
     [own] = await running.say("/settings", user_id=ADMIN)

@@ -35,12 +35,11 @@ def buttons(call: Call) -> list[dict[str, str]]:
     return [b for row in (markup or {}).get("inline_keyboard", []) for b in row]
 
 
-async def test_start_lists_every_command_and_menu_is_registered(running: RunningBot) -> None:
-    [reply] = await running.say("/start")
+async def test_help_lists_every_command(running: RunningBot) -> None:
+    [reply] = await running.say("/help")
     for name, _, _ in texts.COMMANDS:
         assert f"/{name}" in shown(reply)
-    scopes = {c.params["scope"]["type"] for c in running.tg.calls_to("setMyCommands")}
-    assert scopes == {"all_private_chats", "all_group_chats"}
+    assert "/feed_add" not in shown(reply)
 
 
 async def test_points_of_the_seed_are_its_four_directions(running: RunningBot) -> None:
@@ -140,14 +139,14 @@ async def test_hostile_search_strings_are_answered(running: RunningBot) -> None:
         [reply] = await running.say(f"/search {query}")
         assert reply.ok
     [after] = await running.say("/search Казахстан")
-    assert "№1" in shown(after)
+    assert "№\u00a01" in shown(after)
     bad = [c for c in running.tg.calls if not c.ok]
     assert bad == []
 
 
 async def test_private_plain_text_is_a_search(running: RunningBot) -> None:
     [reply] = await running.say("сотрудничество с Казахстаном")
-    assert "№1" in shown(reply)
+    assert "№\u00a01" in shown(reply)
 
 
 async def test_group_answers_own_mention_and_ignores_others(running: RunningBot) -> None:
@@ -169,7 +168,7 @@ async def test_group_settings_are_for_admins_only(running: RunningBot) -> None:
     saved = await running.say(
         "/settings sentences 5", chat_id=group, user_id=admin, chat_type="supergroup", count=2
     )
-    assert "Предложений в изложении: 5" in shown(saved[-1])
+    assert "Длина изложения: 5\u00a0предложений" in shown(saved[-1])
     # An anonymous admin writes as the group itself.
     anonymous = await running.say(
         "/settings algorithm lsa",
@@ -189,7 +188,8 @@ async def test_bad_settings_values_are_explained(running: RunningBot) -> None:
         ("/settings algorithm gpt", "Неизвестный алгоритм"),
         ("/settings sentences 0", "Число предложений"),
         ("/settings timezone Mars/Olympus", "Mars/Olympus"),
-        ("/settings colour red", "/settings algorithm"),
+        ("/settings colour red", "/settings алгоритм"),
+        ("/settings пояс Марс", "/settings пояс Москва"),
         ("/latest 1000", "/latest 5"),
     ):
         [reply] = await running.say(command)

@@ -156,7 +156,7 @@ def test_period_is_the_local_date() -> None:
     late = datetime(2026, 6, 17, 20, 30, tzinfo=UTC)
     assert local_period(late, "Europe/Moscow") == "2026-06-17"
     assert local_period(late, "Asia/Almaty") == "2026-06-18"
-    assert date_label("2026-06-18") == "18 июня 2026"
+    assert date_label("2026-06-18") == "18\u00a0июня\u00a02026"
 
 
 # -- what goes into a digest -----------------------------------------------------------

@@ -512,7 +512,7 @@ async def test_feed_is_paused_after_five_failures_in_a_row_and_admins_told_once(
     sixth = await intake.poll_feed(feed, now=NOW + timedelta(minutes=6))  # polled by hand
     assert not sixth.paused_now
     [notice] = notices
-    assert f"Лента №{feed.id}" in notice and "404" in notice and "/feed_resume" in notice
+    assert f"Лента №\u00a0{feed.id}" in notice and "404" in notice and "/feed_resume" in notice
     # Paused feeds are left alone by the scheduled poll.
     requests = len(site.requests)
     assert await intake.poll_all(now=NOW + timedelta(hours=1)) == []
@@ -591,7 +591,7 @@ async def test_a_scheduled_poll_tells_the_admins_which_entries_it_gave_up_and_wh
     outcomes = {note.title: note.outcome for note in result.notes}
     assert outcomes == {"Заголовок без текста": "skipped", "Короткая заметка": "feed_text"}
     [notice] = notices
-    assert notice.splitlines()[0] == "Лента №1 «Вести области»: не сохранено записей: 1."
+    assert notice.splitlines()[0] == "Лента №\u00a01 «Вести области»: не сохранено записей: 1."
     assert "«Заголовок без текста»: не сохранена — Страница не найдена (404)" in notice
     assert "Короткая" not in notice
     # Given up for good: the next poll neither fetches its page nor tells anyone again.

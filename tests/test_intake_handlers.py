@@ -70,15 +70,15 @@ async def test_admin_adds_lists_removes_and_resumes_feeds(chat: Chat, site: Site
 
     assert await chat.say("/feeds") == texts.FEEDS_EMPTY
     added = await chat.say(f"/feed_add {url}")
-    assert added == "Лента №1 добавлена: <b>Вести области</b>. Новых статей: 1."
+    assert added == "Лента №\u00a01 добавлена: <b>Вести области</b>. Новых статей: 1."
     assert (await chat.say(f"/feed_add {url}")).startswith("Эта лента уже есть под номером 1")
     listing = await chat.say("/feeds")
     assert "1. Вести области — " + url in listing
 
     assert await chat.say("/feed_remove 9") == texts.FEED_NOT_FOUND.format(number=9)
     assert await chat.say("/feed_resume") == texts.FEED_NUMBER_HINT.format(command="feed_resume")
-    assert (await chat.say("/feed_resume 1")).startswith("Лента №1 «Вести области» снова")
-    assert (await chat.say("/feed_remove 1")).startswith("Лента №1 «Вести области» удалена")
+    assert (await chat.say("/feed_resume 1")).startswith("Лента №\u00a01 «Вести области» снова")
+    assert (await chat.say("/feed_remove 1")).startswith("Лента №\u00a01 «Вести области» удалена")
     assert await chat.say("/feeds") == texts.FEEDS_EMPTY
 
 
@@ -125,8 +125,8 @@ async def test_add_with_a_feed_url_stores_its_entries(chat: Chat, site: Site) ->
     assert reply.splitlines() == [
         "Из ленты «Вести области»: новых статей 2, уже были в базе 0.",
         "Новые статьи:",
-        f"№1 {ru_title(2)}",
-        f"№2 {ru_title(1)}",
+        f"№\u00a01 {ru_title(2)}",
+        f"№\u00a02 {ru_title(1)}",
     ]
 
 

@@ -108,7 +108,7 @@ def test_ria_summary_prints_no_markup(cli_env: Path, capsys: pytest.CaptureFixtu
     assert main(["ingest", str(RIA)]) == 0
     assert main(["summarize", "1"]) == 0
     out = capsys.readouterr().out
-    assert "20 статей, новых 20" in out
+    assert "20\u00a0статей, новых 20" in out
     assert "<p>" not in out and "&nbsp;" not in out and "&mdash;" not in out
     assert "провинции — эдмонтона" in out  # &nbsp;&mdash; as the characters they stand for
 
@@ -177,7 +177,7 @@ async def test_ingest_on_the_command_line_says_what_happened_to_each_entry(
     assert await asyncio.to_thread(main, ["ingest", url]) == 0
 
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{url}: 15 статей, новых 15"
+    assert out[0] == f"{url}: 15\u00a0статей, новых 15"
     notes = [line for line in out if "сохранён текст из ленты" in line]
     assert len(notes) == len(titles_of_teasers())
     for title in titles_of_teasers():

@@ -84,7 +84,7 @@ async def test_add_of_a_too_long_text_is_refused_and_nothing_is_stored(
         body = "Очень длинный текст статьи о событиях недели. " * 40
         [reply] = await bot.say(f"/add Длинная статья\n{body}", user_id=ADMIN_ID)
         assert str(reply.result["text"]) == texts.TEXT_TOO_LONG.format(
-            length=len(body.strip()), limit=1000
+            length=texts.count(len(body.strip()), "символ"), limit=texts.format_number(1000)
         )
         origin = {
             "type": "channel",

@@ -39,6 +39,6 @@ async def test_the_bot_on_postgres_writes_no_sqlite_file(
     running: test_bot_e2e.RunningBot, tmp_path: Path
 ) -> None:
     [reply] = await running.say("/search Казахстан")
-    assert "№1" in test_bot_e2e.shown(reply)
+    assert "№\u00a01" in test_bot_e2e.shown(reply)
     assert running.app.services.db.dialect == "postgres"
     assert not (tmp_path / "unused.sqlite3").exists()

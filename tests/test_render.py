@@ -35,8 +35,8 @@ def make_article(text: str, title: str = "Заголовок", url: str | None =
     )
 
 
-def test_plural_forms() -> None:
-    assert [texts.plural(n, "статья", "статьи", "статей") for n in (1, 2, 5, 11, 21, 112, 104)] == [
+def test_plural_forms_agree_with_the_number() -> None:
+    assert [texts.articles_word(n) for n in (1, 2, 5, 11, 21, 112, 104)] == [
         "статья",
         "статьи",
         "статей",

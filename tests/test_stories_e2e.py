@@ -139,7 +139,7 @@ async def test_digest_of_a_real_evening(
 
         # "/points 2" in reply to the digest is about story 2's main article.
         [points] = await running.say("/points 2", reply_to_message=sent[0])
-        found = re.search(r"№(\d+) ·", str(points.result["text"]))
+        found = re.search(r"№\u00a0(\d+) ·", str(points.result["text"]))
         assert found is not None
         services_story = await _story_of_article(bot_settings, int(found.group(1)))
         assert services_story == story_ids[1]

@@ -112,7 +112,7 @@ async def test_subscribed_chat_gets_its_digest_at_its_local_time(
         app.jobs.scheduler.modify_job(
             DIGESTS_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=0.2)
         )
-        digest = await reply_to(tg, USER, "Сводка за 17 июня 2026")
+        digest = await reply_to(tg, USER, "Сводка за 17\u00a0июня\u00a02026")
         (seed,) = await app.services.articles.latest(1)
         assert seed.title in (digest.text or "")
         keyboard = digest.params["reply_markup"]["inline_keyboard"]
@@ -185,7 +185,7 @@ async def test_in_groups_only_admins_change_the_subscription(
 
         # /digest is for anyone, and does not use up the day's scheduled digest.
         tg.message("/digest", chat_id=GROUP, user_id=USER)
-        await reply_to(tg, GROUP, "Сводка за 17 июня 2026")
+        await reply_to(tg, GROUP, "Сводка за 17\u00a0июня\u00a02026")
         assert await subs.run_status(GROUP, "2026-06-17") is None
 
 
@@ -247,7 +247,7 @@ async def test_group_migration_moves_the_subscription(
         )
         clock.now = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
         await send_digest(app.subscriptions, SUPERGROUP, app.clock)
-        await reply_to(tg, SUPERGROUP, "Сводка за 17 июня 2026")
+        await reply_to(tg, SUPERGROUP, "Сводка за 17\u00a0июня\u00a02026")
 
 
 async def test_digest_missed_while_down_comes_after_start_once(
@@ -259,7 +259,7 @@ async def test_digest_missed_while_down_comes_after_start_once(
     # Down over 09:00; back up at 10:30 Moscow time, within the three-hour grace.
     clock.now = datetime(2026, 6, 17, 7, 30, tzinfo=UTC)
     async with bot_running(settings, tg, clock):
-        await reply_to(tg, USER, "Сводка за 17 июня 2026")
+        await reply_to(tg, USER, "Сводка за 17\u00a0июня\u00a02026")
     async with bot_running(settings, tg, clock):
         pass
     assert len([c for c in tg.sent(USER) if "Сводка за" in (c.text or "")]) == 1
