@@ -470,6 +470,7 @@ SUBSCRIPTIONS_TITLE = "<b>Подписки чатов, которыми вы у�
 SUBSCRIPTIONS_EMPTY = (
     "Подписок в чатах, которыми вы управляете, нет. Подписать канал: /subscribe @канал 09:00"
 )
+CHANNEL_FROM_PRIVATE = "Канал подписывают из личного чата с ботом: /subscribe @канал 09:00"
 SUBSCRIPTIONS_PRIVATE_ONLY = "Список подписок — в личном чате с ботом: /subscriptions"
 SUBSCRIPTION_LINE = "{place} — каждый день в {at} ({timezone})"
 PLACE_PRIVATE = "этот чат"

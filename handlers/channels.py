@@ -51,6 +51,11 @@ async def list_subscriptions(message: Message, channels: ChannelService) -> None
         await message.answer(reply.html)
 
 
+async def channel_elsewhere(message: Message) -> None:
+    # Not the group's own /unsubscribe: "@channel" means someone meant a channel.
+    await reply_to(message, texts.CHANNEL_FROM_PRIVATE)
+
+
 async def subscriptions_elsewhere(message: Message) -> None:
     await reply_to(message, texts.SUBSCRIPTIONS_PRIVATE_ONLY)
 
@@ -64,6 +69,9 @@ def build() -> Router:
     )
     router.message.register(
         unsubscribe_channel, Command("unsubscribe", magic=F.args.regexp(CHANNEL)), private
+    )
+    router.message.register(
+        channel_elsewhere, Command("subscribe", "unsubscribe", magic=F.args.regexp(CHANNEL))
     )
     router.message.register(list_subscriptions, Command("subscriptions"), private)
     router.message.register(subscriptions_elsewhere, Command("subscriptions"))

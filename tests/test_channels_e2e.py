@@ -122,6 +122,10 @@ async def test_channel_subscription_says_what_is_missing(running: RunningBot) ->
         [line(texts.CHANNEL_USER_NOT_ADMIN), line(texts.CHANNEL_BOT_NOT_ADMIN)]
     )
 
+    # In a group, "@channel" is not the group's own subscription.
+    (hint,) = await running.say(f"/unsubscribe @{NAME}", chat_id=GROUP, user_id=USER)
+    assert hint.text == texts.CHANNEL_FROM_PRIVATE
+
     # A name nobody has: Telegram's "chat not found".
     (refused,) = await running.say("/subscribe @no_such_channel 09:00", user_id=USER)
     assert refused.text == texts.CHANNEL_NOT_FOUND.format(channel="@no_such_channel")
