@@ -75,10 +75,23 @@ async def test_a_link_from_anyone_is_summarised_and_not_stored(
     assert await ArticleRepo(running.app.services.db).count() == articles_before
 
 
-async def test_a_page_without_text_is_refused_in_one_line(running: RunningBot, site: Site) -> None:
+async def test_pages_without_text_too_big_or_redirected_away_are_refused_in_one_line(
+    running: RunningBot, site: Site
+) -> None:
     url = site.put("/empty", "<html><head><title>Пусто</title></head><body></body></html>")
     (answer,) = await running.say(url, user_id=USER, timeout=60)
     assert answer.text == texts.NO_ARTICLE_TEXT.format(url=url)
+
+    # Over the fetcher's 5 MB, sent without a length so that only counting stops it.
+    big = site.put("/big", b"<p>" + b"x" * (5 * 1024 * 1024 + 1), stream=True)
+    (answer,) = await running.say(big, user_id=USER, timeout=60)
+    assert answer.text == texts.RESPONSE_TOO_LARGE.format(mb="5", url=big)
+
+    # A redirect to another scheme is refused like the link itself would be.
+    away = site.put("/away", "", status=302, headers={"Location": "file:///etc/passwd"})
+    (answer,) = await running.say(away, user_id=USER)
+    assert answer.text == texts.UNSUPPORTED_SCHEME.format(scheme="file")
+    assert await LinkRepo(running.app.services.db).count() == 0
 
 
 @pytest.fixture
