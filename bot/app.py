@@ -25,7 +25,9 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
     EditMessageText,
+    GetChat,
     GetChatAdministrators,
+    GetChatMember,
     GetMe,
     GetUpdates,
     SendChatAction,
@@ -49,6 +51,7 @@ from aiogram.types import (
 
 from bot import jobs, language, lazy_imports, texts
 from bot.articles import load_summarizer
+from bot.channels import ChannelService
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.delivery import Limits, admin_notifier
@@ -62,6 +65,7 @@ from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
 from bot.updates import TolerantSession
 from handlers import build_router
+from storage.managers import ManagerRepo
 from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
 
@@ -217,6 +221,7 @@ async def build_app(
     except BaseException:
         await services.close()
         raise
+    channels = ChannelService(bot, ManagerRepo(services.db), subscriptions, clock=clock)
     dp = Dispatcher(
         settings=settings,
         clock=clock,
@@ -225,7 +230,9 @@ async def build_app(
         subscriptions=subscriptions,
         intake=services.intake,
         stories=services.stories,
-        admins=AdminCache(),
+        links=services.links,
+        channels=channels,
+        admins=AdminCache(on_fetch=channels.remember_admins),
     )
     # Outer, first of all: everything after it (the flood notice, the apology for a
     # failed update) speaks the update's language.
@@ -237,6 +244,7 @@ async def build_app(
     dp.message.outer_middleware(flood)
     dp.callback_query.outer_middleware(flood)
     dp.message.outer_middleware(CommandCase())
+    dp.channel_post.outer_middleware(CommandCase())
     # A channel's posts mirrored into its linked discussion group speak to nobody: they
     # are neither commands, nor articles, nor the word of the group's admins.
     dp.message.filter(OnLoop(~F.is_automatic_forward))
@@ -272,6 +280,8 @@ TELEGRAM_MODELS = (
     SendChatAction,
     AnswerCallbackQuery,
     GetChatAdministrators,
+    GetChat,
+    GetChatMember,
 )
 
 

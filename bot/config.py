@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # must not make the bot read its own machine or network.
     fetch_allow_private: bool = False
     max_article_chars: int = Field(default=200_000, ge=1000)
+    # Pages anyone may have summarised by sending a link, per person and minute: each is
+    # a fetch and a summary.
+    links_per_minute: int = Field(default=3, ge=1)
     # Flood control per user: `flood_burst` commands at once, then `flood_rate` a second.
     flood_burst: int = Field(default=5, ge=1)
     flood_rate: float = Field(default=1.0, gt=0)

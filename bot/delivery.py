@@ -46,7 +46,13 @@ OnMigrated = Callable[[int, int], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 # Bad Request descriptions that mean the chat is gone for good, like a 403.
-_GONE = ("chat not found", "group chat was deactivated", "user is deactivated")
+# A channel that took the bot's right to post is gone for the bot as a kicked group is.
+_GONE = (
+    "chat not found",
+    "group chat was deactivated",
+    "user is deactivated",
+    "need administrator rights in the channel chat",
+)
 # The per-chat buckets are re-stamped at send time; a millisecond of slack keeps the
 # re-stamp from failing on clock readings taken a few microseconds apart.
 _CLOCK_SLACK = 0.001

@@ -93,3 +93,22 @@ class BadLanguage(SvodkaError):
     def __init__(self, value: str) -> None:
         super().__init__(value)
         self.value = value
+
+
+class ChannelRefused(SvodkaError):
+    """`/subscribe @channel` (or `/unsubscribe`) that cannot be done, with each thing that
+    is missing: "not_found", "not_channel", "user_not_admin", "bot_not_admin",
+    "bot_cannot_post"."""
+
+    def __init__(self, channel: str, problems: tuple[str, ...]) -> None:
+        super().__init__(channel, problems)
+        self.channel = channel
+        self.problems = problems
+
+
+class TooManyLinks(SvodkaError):
+    """More pages asked for in a minute than LINKS_PER_MINUTE allows."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiogram import Bot
@@ -41,9 +41,17 @@ class AdminCache:
     """Group admin lists, kept briefly: asking Telegram on every command costs a request
     and counts against the bot's limits."""
 
-    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        on_fetch: Callable[[int, Iterable[int]], Awaitable[None]] | None = None,
+    ) -> None:
         self.ttl = ttl
         self.clock = clock
+        # Told each admin list Telegram gives: /subscriptions lists a group to its admins.
+        self.on_fetch = on_fetch
         self._cache: dict[int, tuple[float, frozenset[int]]] = {}
 
     async def admins(self, bot: Bot, chat_id: int) -> frozenset[int]:
@@ -57,6 +65,8 @@ class AdminCache:
             if m.status in {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
         )
         self._cache[chat_id] = (self.clock(), ids)
+        if self.on_fetch is not None:
+            await self.on_fetch(chat_id, ids)
         return ids
 
 

@@ -140,3 +140,18 @@ class OutboxMessage:
     part: OutboxPart
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPage:
+    """A page someone asked to summarise, kept in that chat's link cache (not an article:
+    it is in no digest, search or story)."""
+
+    id: int
+    chat_id: int
+    url: str
+    title: str
+    source: str
+    text: str
+    lang: str
+    fetched_at: datetime

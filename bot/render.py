@@ -24,7 +24,9 @@ from bot.nlp.tokenizer import split_sentences
 
 if TYPE_CHECKING:
     from bot.articles import FollowUp
+    from bot.channels import Managed
     from bot.intake import EntryNote, UrlIngest
+    from bot.links import LinkAnswer
     from bot.stories import StoryText
     from bot.subscriptions import ChatOverview
     from storage.feeds import Feed
@@ -532,3 +534,84 @@ def ingest_reply(result: UrlIngest) -> str:
 def entry_report(warning: str | None, notes: Sequence[EntryNote]) -> list[str]:
     """A recovered feed's warning, and what happened to entries that did not go in whole."""
     return ([texts.FEED_RECOVERED] if warning else []) + texts.entry_notes(notes)
+
+
+# -- channels and links ---------------------------------------------------------------
+
+
+class LinkAction(CallbackData, prefix="link"):
+    action: str  # summary | more | points | full
+    id: int  # the page's number in the chat's link cache
+
+
+def channel_subscribed_reply(title: str, sub: Subscription) -> str:
+    return texts.CHANNEL_SUBSCRIBED.format(
+        title=html.escape(title), at=f"{sub.at:%H:%M}", timezone=sub.timezone
+    )
+
+
+def subscriptions_reply(managed: Sequence[Managed]) -> list[Reply]:
+    """/subscriptions: every subscribed chat the user manages, one line each."""
+    if not managed:
+        return [Reply(texts.SUBSCRIPTIONS_EMPTY)]
+    lines = [Piece(texts.SUBSCRIPTIONS_TITLE, raw=True)]
+    for chat in managed:
+        if chat.kind == "private":
+            place = texts.PLACE_PRIVATE
+        else:
+            template = texts.PLACE_CHANNEL if chat.kind == "channel" else texts.PLACE_GROUP
+            place = template.format(title=html.escape(chat.title))
+        sub = chat.subscription
+        line = texts.SUBSCRIPTION_LINE.format(
+            place=place, at=f"{sub.at:%H:%M}", timezone=sub.timezone
+        )
+        lines.append(Piece(line, raw=True))
+    return [Reply(body) for body in paginate(lines, separator="\n")]
+
+
+@lru_cache(maxsize=256)
+def link_keyboard(page_id: int, url: str | None, skip: str) -> InlineKeyboardMarkup:
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=label, callback_data=LinkAction(action=action, id=page_id).pack()
+        )
+
+    row = [
+        button(label, action)
+        for label, action in (
+            (texts.BTN_SUMMARY, "summary"),
+            (texts.BTN_POINTS, "points"),
+            (texts.BTN_MORE, "more"),
+            (texts.BTN_FULL, "full"),
+        )
+        if action != skip and not (skip == "link" and action in ("summary", "points"))
+    ]
+    rows = [row[:2], row[2:]]
+    if url:
+        rows[-1].append(InlineKeyboardButton(text=texts.BTN_SOURCE, url=url))
+    return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
+
+
+def link_reply(answer: LinkAnswer) -> list[Reply]:
+    """A page summarised on request, or a follow-up on it: like an article's answer,
+    without an article number (the page is in no list), with the page's own buttons."""
+    page = answer.page
+    host = urlsplit(page.url).hostname or ""
+    meta = [page.source or host, format_date(page.fetched_at, answer.timezone)]
+    pieces = [Piece(page.title, "b"), Piece(" · ".join(m for m in meta if m), "i")]
+    if note := texts.language_note(page.lang):
+        pieces.append(Piece(note, "i", raw=True))
+    if answer.action == "full":
+        pieces += [Piece(p.strip()) for p in page.text.split("\n") if p.strip()]
+    if answer.summary:
+        label = texts.MORE_LABEL if answer.action == "more" else texts.SUMMARY_LABEL
+        pieces.append(Piece(label, "b"))
+        pieces += [Piece(sentence) for sentence in answer.summary]
+    if answer.points is not None and answer.points.items:
+        label = texts.POINTS_LABEL if answer.points.enumerated else texts.THESES_LABEL
+        pieces.append(Piece(label, "b"))
+        pieces += [Piece(f"{n}. {p.text}") for n, p in enumerate(answer.points.items, 1)]
+    bodies = paginate(pieces)
+    keyboard = link_keyboard(page.id, button_url(page.url), answer.action)
+    last = len(bodies) - 1
+    return [Reply(body, keyboard if i == last else None) for i, body in enumerate(bodies)]

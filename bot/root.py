@@ -13,12 +13,14 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.intake import Fetcher, IntakeService, Notify
+from bot.links import LinkService
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database, open_database
 from storage.feeds import FeedRepo
+from storage.links import LinkRepo
 from storage.stories import StoryRepo
 from storage.subscriptions import SubscriptionRepo
 
@@ -37,6 +39,7 @@ class Services:
     digests: DigestService
     intake: IntakeService
     stories: StoryService
+    links: LinkService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -63,13 +66,14 @@ async def open_services(
     stories = StoryService(StoryRepo(db), articles, shared=db.shared)
     service = ArticleService(articles, SummaryCache(db), chats, settings, stories=stories)
     digests = DigestService(articles, subscriptions, chats, service, stories, settings)
-    intake = IntakeService(
-        Fetcher(allow_private=settings.fetch_allow_private), service, FeedRepo(db), notify=notify
-    )
+    fetcher = Fetcher(allow_private=settings.fetch_allow_private)
+    intake = IntakeService(fetcher, service, FeedRepo(db), notify=notify)
+    # Pages anyone asks about: through the same fetcher, kept apart from the news store.
+    links = LinkService(fetcher, LinkRepo(db), chats, settings)
     try:
         # The open stories back in memory, and any article without a story grouped.
         await stories.start()
     except BaseException:
         await db.close()
         raise
-    return Services(settings, clock, db, chats, service, digests, intake, stories)
+    return Services(settings, clock, db, chats, service, digests, intake, stories, links)

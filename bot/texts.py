@@ -42,13 +42,14 @@ COMMANDS: Sequence[tuple[str, str, str]] = (
     ("latest", "[N]", "последние сюжеты"),
     ("story", "N", "сюжет: все источники и изложение"),
     ("stories", "", "все сюжеты за сутки"),
-    ("summary", "[номер или слова]", "краткое изложение статьи"),
+    ("summary", "[номер, слова или ссылка]", "краткое изложение статьи или страницы"),
     ("points", "[номер или слова]", "главные тезисы статьи"),
     ("more", "", "изложение подробнее"),
     ("full", "[номер]", "полный текст статьи"),
     ("search", "слова", "поиск по статьям"),
-    ("subscribe", "[ЧЧ:ММ] [город]", "ежедневная сводка в этот чат"),
-    ("unsubscribe", "", "отключить сводку"),
+    ("subscribe", "[@канал] [ЧЧ:ММ] [город]", "ежедневная сводка в этот чат или канал"),
+    ("unsubscribe", "[@канал]", "отключить сводку"),
+    ("subscriptions", "", "подписки чатов, которыми вы управляете"),
     ("digest", "", "сводка прямо сейчас"),
     ("settings", "[алгоритм A | длина N | пояс город | язык ru/en]", "настройки чата"),
 )
@@ -379,6 +380,12 @@ def error_text(exc: BaseException) -> str:
             return _(NO_ARTICLE_TEXT).format(url=esc(url))
         case intake.FeedNotFound(number=number):
             return _(FEED_NOT_FOUND).format(number=esc(number))
+        case errors.ChannelRefused(channel=channel, problems=problems):
+            return "\n".join(
+                _(CHANNEL_PROBLEMS[problem]).format(channel=esc(channel)) for problem in problems
+            )
+        case errors.TooManyLinks(seconds=seconds):
+            return _(LINKS_WAIT).format(seconds=seconds)
     return _(UNEXPECTED)
 
 
@@ -435,6 +442,44 @@ BAD_FEED = "Это не лента RSS или Atom, или в ней ошибк�
 EMPTY_FEED = "В ленте нет ни одной записи: {url}"
 NO_ARTICLE_TEXT = "На странице не нашлось текста статьи: {url}"
 FEED_NOT_FOUND = "Ленты с номером {number} нет. Список лент: /feeds"
+
+# Channels: /subscribe @channel, /unsubscribe @channel, /subscriptions
+CHANNEL_NOT_FOUND = (
+    "Канал {channel} не найден: проверьте имя; в закрытый канал сначала добавьте бота "
+    "администратором."
+)
+CHANNEL_NOT_A_CHANNEL = "{channel} — не канал. Группу подписывают командой /subscribe в ней самой."
+CHANNEL_USER_NOT_ADMIN = "Вы не администратор канала {channel}."
+CHANNEL_BOT_NOT_ADMIN = "Бот не администратор канала {channel}: добавьте его в администраторы."
+CHANNEL_BOT_CANNOT_POST = (
+    "У бота нет права публиковать сообщения в канале {channel}: включите его в правах бота."
+)
+CHANNEL_PROBLEMS = {
+    "not_found": CHANNEL_NOT_FOUND,
+    "not_channel": CHANNEL_NOT_A_CHANNEL,
+    "user_not_admin": CHANNEL_USER_NOT_ADMIN,
+    "bot_not_admin": CHANNEL_BOT_NOT_ADMIN,
+    "bot_cannot_post": CHANNEL_BOT_CANNOT_POST,
+}
+CHANNEL_SUBSCRIBED = (
+    "Готово: сводка будет выходить в канале «{title}» каждый день в {at} ({timezone})."
+)
+CHANNEL_UNSUBSCRIBED = "Сводка в канале «{title}» отключена."
+CHANNEL_NOT_SUBSCRIBED = "Канал «{title}» не подписан на сводку."
+SUBSCRIPTIONS_TITLE = "<b>Подписки чатов, которыми вы управляете</b>"
+SUBSCRIPTIONS_EMPTY = (
+    "Подписок в чатах, которыми вы управляете, нет. Подписать канал: /subscribe @канал 09:00"
+)
+CHANNEL_FROM_PRIVATE = "Канал подписывают из личного чата с ботом: /subscribe @канал 09:00"
+SUBSCRIPTIONS_PRIVATE_ONLY = "Список подписок — в личном чате с ботом: /subscriptions"
+SUBSCRIPTION_LINE = "{place} — каждый день в {at} ({timezone})"
+PLACE_PRIVATE = "этот чат"
+PLACE_CHANNEL = "канал «{title}»"
+PLACE_GROUP = "группа «{title}»"
+
+# Any link, summarised on request (not stored as an article)
+LINKS_WAIT = "Слишком много ссылок подряд: подождите {seconds} с и пришлите ещё раз."
+CB_LINK_GONE = "Этой страницы уже нет в памяти бота: пришлите ссылку ещё раз."
 
 # /add URL and `ingest URL`
 ADD_FROM_FEED = "Из ленты «{title}»: новых статей {new}, уже были в базе {old}."

@@ -7,9 +7,11 @@ from aiogram import Router
 from handlers import (
     admin,
     articles,
+    channels,
     errors,
     feeds,
     followups,
+    links,
     settings,
     start,
     stories,
@@ -26,11 +28,16 @@ def build_router() -> Router:
         # Before anything that reads messages: an admin's forwarded channel post is an
         # article to store, whatever its text.
         admin.build_forwarded(),
+        # Before the article commands: /summary URL is a page, and a reply to a page's
+        # answer is about that page.
+        links.build_commands(),
         # Each message is offered to the routers in turn, and every handler on the way
         # parses its command again: the commonest commands go first.
         articles.build_commands(),
         start.build(),
         admin.build(),
+        # Before the chat's own /subscribe: "/subscribe @channel" is a channel's.
+        channels.build(),
         subscriptions.build(),
         stories.build(),
         settings.build(),
@@ -39,7 +46,11 @@ def build_router() -> Router:
         followups.build(),
         # After every command: a command nobody took gets a hint (in private chats).
         start.build_unknown(),
+        # A link alone in a private chat is a page to summarise, not words to search.
+        links.build_private_text(),
         # Last: the catch-all for plain text in private chats (a search).
         articles.build_private_text(),
+        # Posts in channels: their own observer, after nothing else.
+        channels.build_posts(),
     )
     return root

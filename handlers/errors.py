@@ -21,7 +21,7 @@ async def _tell(event: ErrorEvent, text: str) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer(strip_tags(text)[:200], show_alert=True)
         return
-    message = update.message or update.edited_message
+    message = update.message or update.edited_message or update.channel_post
     if isinstance(message, Message):
         await message.answer(text)
 

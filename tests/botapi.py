@@ -54,6 +54,9 @@ DESCRIPTIONS: dict[int, str] = {
 MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 KICKED = "Forbidden: bot was kicked from the group chat"
 NOT_A_MEMBER = "Forbidden: bot is not a member of the group chat"
+NOT_IN_CHANNEL = "Forbidden: bot is not a member of the channel chat"
+NO_POST_RIGHTS = "Bad Request: need administrator rights in the channel chat"
+MEMBERS_INACCESSIBLE = "Bad Request: member list is inaccessible"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -470,6 +473,8 @@ class FakeTelegram:
         self._chats: dict[Any, dict[str, Any]] = {}
         self._admins: dict[Any, list[dict[str, Any]]] = {}
         self._bot_status: dict[Any, str] = {}
+        # The bot's own ChatMember where a test set more than its status (a channel's rights).
+        self._bot_member: dict[Any, dict[str, Any]] = {}
         self._faults: list[_Fault] = []
         self._random: dict[str, _RandomFaults] = {}
         self._limits: _Limits | None = None
@@ -630,6 +635,35 @@ class FakeTelegram:
             else:
                 members.append(member(self.user(admin), "administrator"))
         self._admins[chat_id] = members
+
+    def set_channel(
+        self, chat_id: int, *, username: str | None = None, title: str | None = None
+    ) -> dict[str, Any]:
+        """A channel, found by getChat as ``@username`` when it has one. The bot is not
+        in it until ``set_bot_member``."""
+        fields: dict[str, Any] = {"type": "channel", "title": title or f"Channel {chat_id}"}
+        if username is not None:
+            fields["username"] = username
+        self._chats[chat_id] = {"id": chat_id, **fields}
+        self._bot_status.setdefault(chat_id, "left")
+        return dict(self._chats[chat_id])
+
+    def set_bot_member(self, chat_id: int, status: str, **rights: Any) -> None:
+        """The bot's own membership of a chat, with rights: in a channel an administrator
+        posts only with ``can_post_messages=True``."""
+        self._bot_status[chat_id] = status
+        self._bot_member[chat_id] = member(dict(self.bot_user), status, **rights)
+
+    def _channel_poster(self, chat_id: int) -> None:
+        """Telegram's answers to a send into a channel the bot may not post in."""
+        if self.chat(chat_id)["type"] != "channel":
+            return
+        status = self._bot_status.get(chat_id, "left")
+        if status not in ("administrator", "creator"):
+            raise ApiError(403, NOT_IN_CHANNEL)
+        rights = self._bot_member.get(chat_id, {})
+        if status == "administrator" and not rights.get("can_post_messages"):
+            raise ApiError(400, NO_POST_RIGHTS)
 
     def block(self, chat_id: int | str, description: str = DESCRIPTIONS[403]) -> None:
         """From now on every call for this chat answers 403 with ``description``."""
@@ -834,6 +868,26 @@ class FakeTelegram:
             msg["forward_origin"] = dict(forward_origin)
         msg.update(fields)
         return self.push_update({"message": msg})
+
+    def channel_post(self, text: str, *, chat_id: int, **fields: Any) -> int:
+        """Queue a post in a channel (set up with ``set_channel``): no sender but the
+        channel itself, as Telegram sends them to a bot that administers the channel."""
+        chat = self.chat(chat_id)
+        msg: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "sender_chat": chat,
+            "chat": chat,
+            "date": int(time.time()),
+        }
+        if text:
+            msg["text"] = text
+            command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
+            if command:
+                msg["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(command.group())}
+                ]
+        msg.update(fields)
+        return self.push_update({"channel_post": msg})
 
     def callback(
         self,
@@ -1190,6 +1244,7 @@ class FakeTelegram:
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._resolve_chat(params)
+        self._channel_poster(chat_id)
         text, entities = self._text_and_entities(params)
         markup = self._inline_markup(params)
         reply_to = self._reply_target(chat_id, params)
@@ -1323,7 +1378,15 @@ class FakeTelegram:
         if not isinstance(user_id, int):
             raise ApiError(400, "Bad Request: invalid user_id specified")
         if user_id == self.bot_user["id"]:
+            if chat_id in self._bot_member:
+                return self._bot_member[chat_id]
             return member(dict(self.bot_user), self._bot_status.get(chat_id, "member"))
+        if self.chat(chat_id)["type"] == "channel" and self._bot_status.get(chat_id) not in (
+            "administrator",
+            "creator",
+        ):
+            # Only a channel's administrators may look at its members.
+            raise ApiError(400, MEMBERS_INACCESSIBLE)
         for admin in self._admins.get(chat_id, []):
             if admin["user"]["id"] == user_id:
                 return admin
