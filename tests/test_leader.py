@@ -102,9 +102,11 @@ async def test_a_leader_whose_session_ends_stops_leading_and_is_replaced(
         # The server ends the leader's session, as when its host drops off the network.
         admin = await asyncpg.connect(postgres_url)
         try:
+            # Only this test's database: other databases on the server are not ours.
             ended = await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
-                " WHERE locktype = 'advisory' AND granted"
+                " WHERE locktype = 'advisory' AND granted AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         finally:
             await admin.close()
