@@ -48,10 +48,11 @@ from aiogram.types import (
 )
 
 from bot import jobs, language, lazy_imports, texts
+from bot.answers import Answers
 from bot.articles import load_summarizer
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.delivery import Limits, admin_notifier
+from bot.delivery import AdminNotifier, Limits
 from bot.filters import AdminCache, OnLoop
 from bot.i18n import Catalogs, ChatLanguage
 from bot.jobs import Jobs
@@ -196,9 +197,8 @@ async def build_app(
             link_preview=LinkPreviewOptions(is_disabled=not settings.link_previews),
         ),
     )
-    services = await open_services(
-        settings, clock=clock, notify=admin_notifier(bot, settings.admin_ids)
-    )
+    notify = AdminNotifier(settings.admin_ids)
+    services = await open_services(settings, clock=clock, notify=notify)
     try:
         await services.load_seeds()
         schedule = Jobs(clock=clock)
@@ -217,7 +217,13 @@ async def build_app(
     except BaseException:
         await services.close()
         raise
+    # One paced sender for everything: digests, answers, button presses, notices.
+    notify.attach(subscriptions.deliverer)
+    answers = Answers(
+        subscriptions.deliverer, subscriptions.outbox, on_sent=subscriptions.remember_sent
+    )
     dp = Dispatcher(
+        answers=answers,
         settings=settings,
         clock=clock,
         articles=services.articles,

@@ -472,6 +472,13 @@ _CHAT_LANGUAGE = Step(
     postgres=("ALTER TABLE chats ADD COLUMN language TEXT",),
 )
 
+# Answers of several parts go through the ledger too: the first part of one in a group
+# replies to the message that asked (its id here; NULL for digests and later parts).
+_ANSWERS = Step(
+    sqlite=("ALTER TABLE outbox ADD COLUMN reply_to INTEGER",),
+    postgres=("ALTER TABLE outbox ADD COLUMN reply_to BIGINT",),
+)
+
 STEPS: tuple[Step, ...] = (
     _BASE,
     _INDEXES,
@@ -480,6 +487,7 @@ STEPS: tuple[Step, ...] = (
     _OUTBOX,
     _STORIES,
     _CHAT_LANGUAGE,
+    _ANSWERS,
 )
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS: tuple[Migration, ...] = tuple(step.sqlite for step in STEPS)
