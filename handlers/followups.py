@@ -9,14 +9,14 @@ first part is shown in place, with at most one short message pointing to /full.
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.types import CallbackQuery, InaccessibleMessage
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot import render, texts
 from bot.answers import Answers
 from bot.articles import FOLLOW_UPS, ArticleService
 from bot.chats import ChatService
 from bot.render import ArticleAction
-from handlers.common import edit, follow_up, in_group, pressed, say, toast
+from handlers.common import edit, follow_up, in_group, pressed, say, send, toast
 
 
 async def press(
@@ -46,9 +46,29 @@ async def press(
     answer = await follow_up(message, article, callback_data.action, bot, articles)
     replies = render.follow_up_reply(answer)
     group = in_group(message)
-    await edit(message, replies, chats, answers, request=pressed(callback), rest=not group)
+    if about(message, article.id):
+        await edit(message, replies, chats, answers, request=pressed(callback), rest=not group)
+    else:
+        # Under another message (a digest, a list): that one stays as it was.
+        shown = replies[:1] if group else replies
+        await send(message, shown, chats, answers, request=pressed(callback))
     if group and len(replies) > 1:
         await say(message, texts.CB_FULL_IN_GROUP.format(number=article.id), answers)
+
+
+def about(message: Message, article_id: int) -> bool:
+    """Whether the message is an answer about the article: its buttons are the
+    article's follow-ups. Only such a message is rewritten by a press."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            try:
+                action = ArticleAction.unpack(button.callback_data or "")
+            except (TypeError, ValueError):
+                continue
+            if action.id == article_id:
+                return True
+    return False
 
 
 async def stale_button(callback: CallbackQuery, answers: Answers) -> None:
