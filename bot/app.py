@@ -50,11 +50,12 @@ from aiogram.types import (
 )
 
 from bot import jobs, language, lazy_imports, texts
+from bot.answers import Answers
 from bot.articles import load_summarizer
 from bot.channels import ChannelService
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.delivery import Limits, admin_notifier
+from bot.delivery import AdminNotifier, Limits
 from bot.filters import AdminCache, OnLoop
 from bot.i18n import Catalogs, ChatLanguage
 from bot.jobs import Jobs
@@ -200,9 +201,8 @@ async def build_app(
             link_preview=LinkPreviewOptions(is_disabled=not settings.link_previews),
         ),
     )
-    services = await open_services(
-        settings, clock=clock, notify=admin_notifier(bot, settings.admin_ids)
-    )
+    notify = AdminNotifier(settings.admin_ids)
+    services = await open_services(settings, clock=clock, notify=notify)
     try:
         await services.load_seeds()
         schedule = Jobs(clock=clock)
@@ -222,7 +222,13 @@ async def build_app(
         await services.close()
         raise
     channels = ChannelService(bot, ManagerRepo(services.db), subscriptions, clock=clock)
+    # One paced sender for everything: digests, answers, button presses, notices.
+    notify.attach(subscriptions.deliverer)
+    answers = Answers(
+        subscriptions.deliverer, subscriptions.outbox, on_sent=subscriptions.remember_sent
+    )
     dp = Dispatcher(
+        answers=answers,
         settings=settings,
         clock=clock,
         articles=services.articles,

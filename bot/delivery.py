@@ -36,6 +36,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
 )
 from aiohttp import ClientError
 from aiolimiter import AsyncLimiter
@@ -53,6 +54,10 @@ _GONE = (
     "user is deactivated",
     "need administrator rights in the channel chat",
 )
+# An edit that changes nothing: the message already reads as asked.
+_UNCHANGED = "message is not modified"
+# A button press's query answered too late, or twice: nothing to retry.
+_QUERY_GONE = ("query is too old", "query id is invalid")
 # The per-chat buckets are re-stamped at send time; a millisecond of slack keeps the
 # re-stamp from failing on clock readings taken a few microseconds apart.
 _CLOCK_SLACK = 0.001
@@ -97,6 +102,10 @@ class Outgoing:
     disable_notification: bool | None = None
     # Paid broadcast (PAID_BROADCAST=1): digests only, never replies.
     allow_paid_broadcast: bool | None = None
+    # An answer in a group replies to the message that asked.
+    reply_parameters: ReplyParameters | None = None
+    # Set: the message of this id is edited to read `text` instead of a new one sent.
+    edit_message_id: int | None = None
 
 
 class Rendered(Protocol):
@@ -126,6 +135,19 @@ class ChatDelivery:
     gave_up: bool = False
     migrated_to: int | None = None
     retries: int = 0
+    # Telegram's reason for refusing the last message (Bad Request), if it did.
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """What became of an edit: done (`message`), not needed (`unchanged`: it already
+    read so), or not possible (`refused`: the message is gone or cannot be edited, and
+    the caller sends a new one instead); all None after giving up (logged)."""
+
+    message: Message | None = None
+    unchanged: bool = False
+    refused: str | None = None
 
 
 @dataclass(slots=True)
@@ -136,6 +158,8 @@ class _Outcome:
     gave_up: bool = False
     migrated_to: int | None = None
     retries: int = 0
+    refused: str | None = None
+    unchanged: bool = False
 
 
 class _ChatSlot:
@@ -226,11 +250,65 @@ class Deliverer:
                 result.blocked = True
                 break
             result.failed += 1
+            result.refused = outcome.refused
             if outcome.gave_up:
                 result.gave_up = True
                 result.failed += len(messages) - index - 1
                 break
         return result
+
+    async def edit(self, chat_id: int, message_id: int, item: OutgoingLike) -> Edited:
+        """Edits a message of the chat to read `item`, paced and retried like a send."""
+        outgoing = _normalise(item)
+        outgoing = Outgoing(
+            outgoing.text,
+            outgoing.reply_markup,
+            outgoing.parse_mode,
+            outgoing.link_preview_options,
+            edit_message_id=message_id,
+        )
+        outcome = await self._deliver(chat_id, outgoing)
+        return Edited(outcome.message, outcome.unchanged, outcome.refused)
+
+    async def acknowledge(
+        self, query_id: str, text: str | None = None, *, show_alert: bool = False
+    ) -> bool:
+        """Answers a button press (answerCallbackQuery): the spinner stops, `text` shows
+        as a toast or, with `show_alert`, a box. Not a message, so not paced; 429s are
+        waited out and transient failures retried like a send's. False when it could
+        not be answered (logged): Telegram keeps a query for a few seconds only."""
+        transient = floods = 0
+        while True:
+            try:
+                await self._bot.answer_callback_query(query_id, text=text, show_alert=show_alert)
+                return True
+            except TelegramRetryAfter as error:
+                floods += 1
+                if floods > self._max_flood_waits:
+                    self._log.error("query %s: still flood-limited, not answered", query_id)
+                    return False
+                await self._sleep(error.retry_after)
+            except TelegramBadRequest as error:
+                level = logging.INFO if _query_gone(error) else logging.ERROR
+                self._log.log(level, "query %s: not answered: %s", query_id, error.message)
+                return False
+            except (
+                TelegramServerError,
+                TelegramNetworkError,
+                ClientDecodeError,
+                ClientError,
+                TimeoutError,
+            ) as error:
+                transient += 1
+                if transient > self._max_retries:
+                    self._log.error(
+                        "query %s: not answered after %d attempts: %s", query_id, transient, error
+                    )
+                    return False
+                await self._sleep(min(self._backoff * 2 ** (transient - 1), self._max_backoff))
+            except TelegramAPIError as error:
+                self._log.error("query %s: not answered: %s", query_id, error)
+                return False
 
     # -- one message ----------------------------------------------------------------
 
@@ -250,16 +328,7 @@ class Deliverer:
             try:
                 # No preview options of its own: the bot's default (LINK_PREVIEWS), which
                 # an explicit None would override with Telegram's (previews on).
-                previews = outgoing.link_preview_options
-                message = await self._bot.send_message(
-                    chat_id,
-                    outgoing.text,
-                    parse_mode=outgoing.parse_mode,
-                    reply_markup=outgoing.reply_markup,
-                    disable_notification=outgoing.disable_notification,
-                    allow_paid_broadcast=outgoing.allow_paid_broadcast,
-                    link_preview_options=previews or Default("link_preview"),
-                )
+                message = await self._request(chat_id, outgoing)
                 return _Outcome(message, chat_id, retries=retries)
             except TelegramRetryAfter as error:
                 floods += 1
@@ -276,12 +345,19 @@ class Deliverer:
                 await self._blocked(chat_id, error.message)
                 return _Outcome(None, chat_id, blocked=True, retries=retries)
             except TelegramBadRequest as error:
-                if any(marker in error.message.lower() for marker in _GONE):
+                reason = error.message.lower()
+                if any(marker in reason for marker in _GONE):
                     await self._blocked(chat_id, error.message)
                     return _Outcome(None, chat_id, blocked=True, retries=retries)
+                if outgoing.edit_message_id is not None:
+                    if _UNCHANGED in reason:
+                        return _Outcome(None, chat_id, unchanged=True, retries=retries)
+                    # Deleted, too old or not ours: the caller sends a new message instead.
+                    self._log.info("chat %s: edit refused: %s", chat_id, error.message)
+                    return _Outcome(None, chat_id, refused=error.message, retries=retries)
                 # Our own mistake (markup, length): retrying would fail the same way.
                 self._log.error("chat %s: message refused: %s", chat_id, error.message)
-                return _Outcome(None, chat_id, retries=retries)
+                return _Outcome(None, chat_id, refused=error.message, retries=retries)
             except TelegramEntityTooLarge as error:
                 self._log.error("chat %s: message refused: %s", chat_id, error.message)
                 return _Outcome(None, chat_id, retries=retries)
@@ -306,6 +382,34 @@ class Deliverer:
                 # Unauthorized, Conflict, Not Found: nothing a retry here would fix.
                 self._log.error("chat %s: %s", chat_id, error)
                 return _Outcome(None, chat_id, gave_up=True, retries=retries)
+
+    async def _request(self, chat_id: int, outgoing: Outgoing) -> Message:
+        # No preview options of its own: the bot's default (LINK_PREVIEWS), which an
+        # explicit None would override with Telegram's (previews on).
+        previews = outgoing.link_preview_options or Default("link_preview")
+        if outgoing.edit_message_id is None:
+            return await self._bot.send_message(
+                chat_id,
+                outgoing.text,
+                parse_mode=outgoing.parse_mode,
+                reply_markup=outgoing.reply_markup,
+                disable_notification=outgoing.disable_notification,
+                allow_paid_broadcast=outgoing.allow_paid_broadcast,
+                link_preview_options=previews,
+                reply_parameters=outgoing.reply_parameters,
+            )
+        markup = outgoing.reply_markup
+        edited = await self._bot.edit_message_text(
+            outgoing.text,
+            chat_id=chat_id,
+            message_id=outgoing.edit_message_id,
+            parse_mode=outgoing.parse_mode,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            link_preview_options=previews,
+        )
+        # True comes back only for inline messages, which carry no chat id.
+        assert isinstance(edited, Message)
+        return edited
 
     async def _follow_migration(
         self,
@@ -404,17 +508,27 @@ def _normalise(item: OutgoingLike) -> Outgoing:
     return Outgoing(item.html, item.keyboard)
 
 
-def admin_notifier(bot: Bot, admin_ids: Sequence[int]) -> Callable[[str], Awaitable[None]]:
-    """A notice to each ADMIN_IDS user (the intake's `notify`, a feed paused, say)."""
-    log = logging.getLogger(__name__)
+def _query_gone(error: TelegramBadRequest) -> bool:
+    return any(marker in error.message.lower() for marker in _QUERY_GONE)
 
-    async def notify(text: str) -> None:
-        for admin_id in admin_ids:
-            try:
-                await bot.send_message(admin_id, text)
-            except TelegramAPIError as exc:
-                # An admin who never opened a chat with the bot cannot be written to;
-                # the others still are.
-                log.warning("could not notify admin %s: %s", admin_id, exc)
 
-    return notify
+class AdminNotifier:
+    """A notice to each ADMIN_IDS user (the intake's `notify`, a feed paused, say),
+    through the Deliverer it is given once the bot has one (`attach`); an admin who
+    never opened a chat with the bot is skipped (logged), the others still told."""
+
+    def __init__(self, admin_ids: Sequence[int]) -> None:
+        self._admin_ids = list(admin_ids)
+        self._deliverer: Deliverer | None = None
+        self._log = logging.getLogger(__name__)
+
+    def attach(self, deliverer: Deliverer) -> None:
+        self._deliverer = deliverer
+
+    async def __call__(self, text: str) -> None:
+        if self._deliverer is None:
+            self._log.warning("no sender yet; admin notice not sent: %s", text[:80])
+            return
+        for admin_id in self._admin_ids:
+            if await self._deliverer.send(admin_id, text) is None:
+                self._log.warning("could not notify admin %s", admin_id)

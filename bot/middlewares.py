@@ -15,6 +15,7 @@ supergroup, members joining) and chatter in groups pass untouched, and
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -23,11 +24,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiolimiter import AsyncLimiter
 
 from bot import texts
+from bot.answers import Answers
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class FloodControl(BaseMiddleware):
         if not bucket.warned:
             bucket.warned = True
             log.info("sender %s is over the flood limit; dropping updates for now", key)
-            await self._notify(event)
+            await self._notify(event, data.get("answers"))
         return None
 
     def _bucket(self, key: int) -> _Bucket:
@@ -141,16 +142,16 @@ class FloodControl(BaseMiddleware):
         self._sweep_at = min(max(SWEEP_MIN, 2 * len(self._buckets)), self.max_senders)
 
     @staticmethod
-    async def _notify(event: TelegramObject) -> None:
-        try:
-            if isinstance(event, CallbackQuery):
-                # A toast, and the button's spinner stops.
-                await event.answer(texts.FLOOD)
-            elif isinstance(event, Message):
-                await event.answer(texts.FLOOD)
-        except TelegramAPIError as exc:
-            # The notice is a courtesy; the updates are dropped either way.
-            log.warning("could not send the flood notice: %s", exc)
+    async def _notify(event: TelegramObject, answers: Answers | None) -> None:
+        # The notice is a courtesy, through the paced sender like every answer; the
+        # updates are dropped either way.
+        if answers is None:
+            return
+        if isinstance(event, CallbackQuery):
+            # A toast, and the button's spinner stops.
+            await answers.acknowledge(event.id, html.unescape(texts.FLOOD))
+        elif isinstance(event, Message):
+            await answers.text(event.chat.id, texts.FLOOD)
 
 
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)")

@@ -126,6 +126,8 @@ class OutboxPart:
     article_id: int | None = None
     # A digest's (number, story id) pairs: a reply "/points 2" to it is about story 2.
     numbers: tuple[tuple[int, int], ...] = ()
+    # The message this one replies to (an answer's first part in a group).
+    reply_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot.clock import Clock, as_utc
 from bot.delivery import Deliverer, Outgoing
@@ -61,9 +61,10 @@ def part(
     keyboard: InlineKeyboardMarkup | None,
     article_id: int | None,
     numbers: Sequence[tuple[int, int]] = (),
+    reply_to: int | None = None,
 ) -> OutboxPart:
     markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
-    return OutboxPart(text, markup, article_id, tuple(numbers))
+    return OutboxPart(text, markup, article_id, tuple(numbers), reply_to)
 
 
 def _outgoing(
@@ -72,7 +73,14 @@ def _outgoing(
     markup = message.part.markup
     keyboard = InlineKeyboardMarkup.model_validate_json(markup) if markup and buttons else None
     paid = True if message.kind in broadcast else None
-    return Outgoing(message.part.text, keyboard, allow_paid_broadcast=paid)
+    reply_to = message.part.reply_to
+    # The question may be deleted before the answer goes out.
+    thread = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        if reply_to is not None
+        else None
+    )
+    return Outgoing(message.part.text, keyboard, allow_paid_broadcast=paid, reply_parameters=thread)
 
 
 def _count(task: asyncio.Task[int]) -> int:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from aiogram import Bot
@@ -27,7 +27,7 @@ from bot import render
 from bot.chats import ChatService
 from bot.clock import Clock, as_utc
 from bot.config import Settings
-from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits, Outgoing
+from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits
 from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
 from bot.models import ChatSettings, Digest, OutboxPart, Subscription
 from bot.outbox import Outbox, Retry, part
@@ -103,7 +103,7 @@ class SubscriptionService:
             self.deliverer,
             clock=clock,
             retry=retry,
-            on_delivered=self._delivered,
+            on_delivered=self.remember_sent,
             broadcast=frozenset({"digest"}) if settings.paid_broadcast else frozenset(),
         )
         self._tasks: set[asyncio.Task[int]] = set()
@@ -345,50 +345,21 @@ class SubscriptionService:
         # True when this call delivered some of it; the rest, if any, is the ledger's.
         return await self.outbox.flush(chat_id) > 0
 
-    async def _delivered(self, chat_id: int, message_id: int, sent: OutboxPart) -> None:
+    async def remember_sent(self, chat_id: int, message_id: int, sent: OutboxPart) -> None:
         # Replies to a digest's message find the story or article it was about.
         if sent.numbers:
             await self._digests.remember_numbers(chat_id, message_id, sent.numbers)
         if sent.article_id is not None:
             self._chats.remember(chat_id, [(message_id, sent.article_id)], focus=sent.article_id)
 
-    async def send_digest(self, digest: Digest, timezone: str, *, now: datetime) -> Sent:
-        """Sends a digest asked for now (/digest) and remembers the stories it showed, so
-        the next digest repeats them only if they grew."""
-        replies = render.digest_replies(digest, date_label(digest.period), timezone)
-        result = await self.send(digest.chat_id, replies)
-        if result.messages:
-            await self._digests.record(replace(digest, chat_id=result.chat_id), now=now)
-        return result
+    def digest_answer(self, digest: Digest, timezone: str) -> list[render.Reply]:
+        """A digest asked for now (/digest), as the messages of its answer."""
+        return render.digest_replies(digest, date_label(digest.period), timezone)
 
-    async def send(
-        self, chat_id: int, replies: Sequence[render.Reply], *, broadcast: bool = False
-    ) -> Sent:
-        """Sends a chat's messages in order through the Deliverer (paced, retried), and
-        records which article each was about so replies to them find it. A `broadcast`
-        (the scheduled digest) goes as a paid broadcast with PAID_BROADCAST=1."""
-        delivered = 0
-        paid = True if broadcast and self.paid_broadcast else None
-        for reply in replies:
-            outgoing = Outgoing(reply.html, reply.keyboard, allow_paid_broadcast=paid)
-            outcome = await self.deliverer.send_many(chat_id, [outgoing])
-            chat_id = outcome.final_chat_id
-            if outcome.blocked:
-                return Sent(chat_id, delivered, blocked=True)
-            if not outcome.messages:
-                # The rest would fail the same way or arrive out of order.
-                return Sent(chat_id, delivered, failed=True)
-            delivered += 1
-            if reply.numbers:
-                for message in outcome.messages:
-                    await self._digests.remember_numbers(chat_id, message.message_id, reply.numbers)
-            if reply.article_id is not None:
-                self._chats.remember(
-                    chat_id,
-                    [(message.message_id, reply.article_id) for message in outcome.messages],
-                    focus=reply.article_id,
-                )
-        return Sent(chat_id, delivered)
+    async def shown(self, digest: Digest, *, now: datetime) -> None:
+        """Remembers the stories a digest asked for now showed, so the next digest
+        repeats them only if they grew."""
+        await self._digests.record(digest, now=now)
 
 
 def _first_due(chat_id: int, at: time, timezone: str, now: datetime) -> datetime:

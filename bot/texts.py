@@ -210,6 +210,9 @@ BTN_SOURCE = "Источник"
 # Answers to button presses (shown as a short toast)
 CB_GONE = "Эта статья больше не доступна."
 CB_SOURCE_NONE = "У этой статьи нет ссылки на источник. Источник: {source}"
+# A button press in a group shows the first part of a long answer in place; the rest
+# is one command away instead of a stream of messages in everyone's chat.
+CB_FULL_IN_GROUP = "Целиком — по команде /full {number}."
 
 # Empty results and errors
 NO_ARTICLES = "Статей пока нет."

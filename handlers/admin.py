@@ -8,6 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, MessageOriginChannel
 
 from bot import render, texts
+from bot.answers import Answers
 from bot.articles import ArticleService
 from bot.chats import ChatService
 from bot.clock import Clock
@@ -15,7 +16,7 @@ from bot.filters import BotAdmin, OnLoop
 from bot.intake import IntakeService
 from bot.models import NewArticle
 from bot.parsing import split_title
-from handlers.common import admins_and_refusal
+from handlers.common import admins_and_refusal, say
 
 
 async def add_url(
@@ -24,10 +25,11 @@ async def add_url(
     intake: IntakeService,
     chats: ChatService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     """`/add URL`: the article on a web page, or the entries of a feed."""
     result = await intake.ingest_url(command.args or "", now=clock())
-    await message.answer(render.ingest_reply(result))
+    await say(message, render.ingest_reply(result), answers)
     if result.feed_title is None and result.items:
         chats.focus(message.chat.id, result.items[0].article.id)
 
@@ -38,19 +40,20 @@ async def add(
     articles: ArticleService,
     chats: ChatService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     text = command.args or ""
     replied = message.reply_to_message
     if not text.strip() and replied is not None:
         text = replied.text or replied.caption or ""
     if not text.strip():
-        await message.answer(texts.ADD_HINT)
+        await say(message, texts.ADD_HINT, answers)
         return
-    await store(message, split_title(text), articles, chats, clock)
+    await store(message, split_title(text), articles, chats, clock, answers)
 
 
 async def forwarded_post(
-    message: Message, articles: ArticleService, chats: ChatService, clock: Clock
+    message: Message, articles: ArticleService, chats: ChatService, clock: Clock, answers: Answers
 ) -> None:
     origin = message.forward_origin
     assert isinstance(origin, MessageOriginChannel)  # guaranteed by the router's filters
@@ -66,14 +69,19 @@ async def forwarded_post(
         url=url,
         published_at=origin.date,
     )
-    await store(message, new, articles, chats, clock)
+    await store(message, new, articles, chats, clock, answers)
 
 
 async def store(
-    message: Message, new: NewArticle, articles: ArticleService, chats: ChatService, clock: Clock
+    message: Message,
+    new: NewArticle,
+    articles: ArticleService,
+    chats: ChatService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     article, created = await articles.add(new, now=clock())
-    await message.answer(render.added_reply(article, created))
+    await say(message, render.added_reply(article, created), answers)
     chats.focus(message.chat.id, article.id)
 
 

@@ -11,11 +11,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import render, texts
+from bot.answers import Answers
 from bot.channels import ChannelService
+from bot.chats import ChatService
 from bot.clock import Clock
 from bot.filters import OnLoop
 from handlers import settings, subscriptions
-from handlers.common import reply_to
+from handlers.common import say, send
 
 # The first argument names a channel: @name.
 CHANNEL = r"^\s*@\S"
@@ -27,37 +29,47 @@ def _split(command: CommandObject) -> tuple[str, str]:
 
 
 async def subscribe_channel(
-    message: Message, command: CommandObject, channels: ChannelService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    channels: ChannelService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     assert message.from_user is not None  # a private chat: always someone
     ref, rest = _split(command)
     channel, sub = await channels.subscribe(ref, rest, message.from_user.id, now=clock())
-    await message.answer(render.channel_subscribed_reply(channel.title, sub))
+    await say(message, render.channel_subscribed_reply(channel.title, sub), answers)
 
 
 async def unsubscribe_channel(
-    message: Message, command: CommandObject, channels: ChannelService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    channels: ChannelService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     assert message.from_user is not None
     ref, _ = _split(command)
     channel, ended = await channels.unsubscribe(ref, message.from_user.id, now=clock())
     template = texts.CHANNEL_UNSUBSCRIBED if ended else texts.CHANNEL_NOT_SUBSCRIBED
-    await message.answer(template.format(title=html.escape(channel.title)))
+    await say(message, template.format(title=html.escape(channel.title)), answers)
 
 
-async def list_subscriptions(message: Message, channels: ChannelService) -> None:
+async def list_subscriptions(
+    message: Message, channels: ChannelService, chats: ChatService, answers: Answers
+) -> None:
     assert message.from_user is not None
-    for reply in render.subscriptions_reply(await channels.managed(message.from_user.id)):
-        await message.answer(reply.html)
+    replies = render.subscriptions_reply(await channels.managed(message.from_user.id))
+    await send(message, replies, chats, answers)
 
 
-async def channel_elsewhere(message: Message) -> None:
+async def channel_elsewhere(message: Message, answers: Answers) -> None:
     # Not the group's own /unsubscribe: "@channel" means someone meant a channel.
-    await reply_to(message, texts.CHANNEL_FROM_PRIVATE)
+    await say(message, texts.CHANNEL_FROM_PRIVATE, answers)
 
 
-async def subscriptions_elsewhere(message: Message) -> None:
-    await reply_to(message, texts.SUBSCRIPTIONS_PRIVATE_ONLY)
+async def subscriptions_elsewhere(message: Message, answers: Answers) -> None:
+    await say(message, texts.SUBSCRIPTIONS_PRIVATE_ONLY, answers)
 
 
 def build() -> Router:

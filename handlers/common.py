@@ -1,72 +1,115 @@
-"""Sending rendered answers, and the admin-only routers, shared by the routers."""
+"""Answering, the one way handlers talk to Telegram, and the admin-only routers.
+
+Every answer goes through `bot.answers.Answers` (paced with the digests, retried, long
+ones through the ledger): `send` for rendered replies, `say` for a short text, `edit`
+for a button press that rewrites its message, `toast` to answer the press itself.
+`tests/test_answers.py` checks that no handler calls Telegram any other way.
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
-from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
-from bot.articles import ArticleService, Target
+from bot.answers import Answers
+from bot.articles import ArticleService, FollowUp, Target
 from bot.chats import ChatService
 from bot.filters import GROUP_TYPES, BotAdmin
 from bot.models import Article
 from bot.render import Reply
-from bot.stories import StoryService
 
 
 async def send(
     message: Message,
     replies: Sequence[Reply],
     chats: ChatService,
-    stories: StoryService | None = None,
-) -> list[Message]:
-    """Sends the parts of an answer in order and records which article each was about
-    (and, with `stories`, which story each of its numbers meant), so a later reply to
-    any of them (even after a restart) targets that article or story."""
+    answers: Answers,
+    *,
+    request: str | None = None,
+) -> None:
+    """Sends the parts of an answer in order; which article each was about (and which
+    story each of its numbers meant) is recorded as it is delivered, so a later reply
+    to any of them (even after a restart) targets that article or story."""
     # The chat's current article changes as soon as the bot answers about it, before the
     # (slower) sending, so a quick follow-up command already sees it.
     about = [r.article_id for r in replies if r.article_id is not None]
     if about:
         chats.focus(message.chat.id, about[-1])
-    thread = threaded(message)
-    sent = [
-        await message.answer(
-            r.html, reply_markup=r.keyboard, reply_parameters=thread if i == 0 else None
-        )
-        for i, r in enumerate(replies)
-    ]
-    chats.remember(
+    await answers.send(
         message.chat.id,
-        [
-            (out.message_id, reply.article_id)
-            for reply, out in zip(replies, sent, strict=True)
-            if reply.article_id is not None
-        ],
+        replies,
+        request=request or request_of(message),
+        reply_to=threaded(message),
     )
-    if stories is not None:
-        for reply, out in zip(replies, sent, strict=True):
-            if reply.numbers:
-                await stories.remember_numbers(message.chat.id, out.message_id, reply.numbers)
-    return sent
 
 
-def threaded(message: Message) -> ReplyParameters | None:
+async def say(
+    message: Message,
+    text: str,
+    answers: Answers,
+    *,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    """A short answer of one message (HTML, maybe with buttons), threaded to `message`
+    in a group."""
+    reply = Reply(text, keyboard)
+    await answers.send(
+        message.chat.id, [reply], request=request_of(message), reply_to=threaded(message)
+    )
+
+
+async def edit(
+    message: Message,
+    replies: Sequence[Reply],
+    chats: ChatService,
+    answers: Answers,
+    *,
+    request: str,
+    rest: bool = True,
+) -> None:
+    """A button press's answer in place of the message it is under (the header stays
+    where it was); the answer's further parts, with `rest`, follow as new messages."""
+    about = [r.article_id for r in replies if r.article_id is not None]
+    if about:
+        chats.focus(message.chat.id, about[-1])
+    await answers.edit(message.chat.id, message.message_id, replies, request=request, rest=rest)
+
+
+async def toast(
+    callback: CallbackQuery, answers: Answers, text: str | None = None, *, alert: bool = False
+) -> None:
+    """Answers the press itself (the spinner stops): `text` as a toast, or a box."""
+    # Plain text, not HTML, and Telegram takes at most 200 characters.
+    shown = html.unescape(render.strip_tags(text))[:200] if text else None
+    await answers.acknowledge(callback.id, shown, alert=alert)
+
+
+def request_of(message: Message) -> str:
+    """What asked, for the ledger: the chat's message."""
+    return f"m{message.message_id}"
+
+
+def pressed(callback: CallbackQuery) -> str:
+    """What asked, for the ledger: a button press."""
+    return f"q{callback.id}"
+
+
+def threaded(message: Message) -> int | None:
     """In a group, an answer replies to the message that asked, so that the thread reads
     as question and answer; in a private chat there is no one else to tell apart."""
     if message.chat.type not in GROUP_TYPES:
         return None
-    # The question may be deleted before the answer goes out.
-    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+    return message.message_id
 
 
-async def reply_to(message: Message, text: str, **kwargs: Any) -> Message:
-    """`message.answer`, threaded to `message` in a group."""
-    return await message.answer(text, reply_parameters=threaded(message), **kwargs)
+def in_group(message: Message) -> bool:
+    return message.chat.type in GROUP_TYPES
 
 
 async def answer_about(
@@ -76,16 +119,21 @@ async def answer_about(
     bot: Bot,
     articles: ArticleService,
     chats: ChatService,
+    answers: Answers,
 ) -> None:
-    """The answer to one follow-up on an article (summary, more, points, full), the same
-    whether a command or a button asked for it."""
+    """The answer to one follow-up command on an article (summary, more, points, full)."""
+    answer = await follow_up(message, article, action, bot, articles)
+    await send(message, render.follow_up_reply(answer), chats, answers)
 
+
+async def follow_up(
+    message: Message, article: Article, action: str, bot: Bot, articles: ArticleService
+) -> FollowUp:
     def typing() -> ChatActionSender:
         # "typing…" while an uncached summary is computed, if it takes over half a second.
         return ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5)
 
-    answer = await articles.follow_up(message.chat.id, article, action, busy=typing)
-    await send(message, render.follow_up_reply(answer), chats)
+    return await articles.follow_up(message.chat.id, article, action, busy=typing)
 
 
 def target_of(message: Message, args: str | None, bot: Bot) -> Target:
@@ -97,8 +145,8 @@ def target_of(message: Message, args: str | None, bot: Bot) -> Target:
     return Target(query=(args or "").strip(), reply_to=reply_to)
 
 
-async def refused(message: Message) -> None:
-    await message.answer(texts.NOT_ALLOWED)
+async def refused(message: Message, answers: Answers) -> None:
+    await say(message, texts.NOT_ALLOWED, answers)
 
 
 def admins_and_refusal(name: str, commands: tuple[str, ...]) -> tuple[Router, Router]:

@@ -7,55 +7,68 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import render, texts
+from bot.answers import Answers
+from bot.chats import ChatService
 from bot.clock import Clock
 from bot.intake import IntakeService
 from bot.parsing import parse_number
-from handlers.common import admins_and_refusal
+from bot.render import Reply
+from handlers.common import admins_and_refusal, say, send
 
 COMMANDS = ("feeds", "feed_add", "feed_remove", "feed_resume")
 
 
-async def list_feeds(message: Message, intake: IntakeService) -> None:
-    for reply in render.feeds_reply(await intake.list_feeds()):
-        await message.answer(reply.html)
+async def list_feeds(
+    message: Message, intake: IntakeService, chats: ChatService, answers: Answers
+) -> None:
+    replies = render.feeds_reply(await intake.list_feeds())
+    await send(message, [Reply(reply.html) for reply in replies], chats, answers)
 
 
 async def feed_add(
-    message: Message, command: CommandObject, intake: IntakeService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    intake: IntakeService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     url = (command.args or "").strip()
     if not url:
-        await message.answer(texts.FEED_ADD_HINT)
+        await say(message, texts.FEED_ADD_HINT, answers)
         return
     result = await intake.add_feed(url, now=clock())
     if not result.created:
-        await message.answer(render.feed_reply(texts.FEED_EXISTS, result.feed))
+        await say(message, render.feed_reply(texts.FEED_EXISTS, result.feed), answers)
         return
     new = len(result.poll.added) if result.poll else 0
     lines = [render.feed_reply(texts.FEED_ADDED, result.feed, new=new)]
     if result.poll is not None:
         lines += render.entry_report(result.poll.warning, result.poll.notes)
-    await message.answer("\n".join(lines))
+    await say(message, "\n".join(lines), answers)
 
 
-async def feed_number(message: Message, command: CommandObject) -> int | None:
+async def feed_number(message: Message, command: CommandObject, answers: Answers) -> int | None:
     """The feed a command names by its number in /feeds; None, with a hint sent, if none."""
     number = parse_number(command.args or "")
     if number is None:
-        await message.answer(texts.FEED_NUMBER_HINT.format(command=command.command))
+        await say(message, texts.FEED_NUMBER_HINT.format(command=command.command), answers)
     return number
 
 
-async def feed_remove(message: Message, command: CommandObject, intake: IntakeService) -> None:
-    if (number := await feed_number(message, command)) is not None:
+async def feed_remove(
+    message: Message, command: CommandObject, intake: IntakeService, answers: Answers
+) -> None:
+    if (number := await feed_number(message, command, answers)) is not None:
         feed = await intake.remove_feed(number)
-        await message.answer(render.feed_reply(texts.FEED_REMOVED, feed))
+        await say(message, render.feed_reply(texts.FEED_REMOVED, feed), answers)
 
 
-async def feed_resume(message: Message, command: CommandObject, intake: IntakeService) -> None:
-    if (number := await feed_number(message, command)) is not None:
+async def feed_resume(
+    message: Message, command: CommandObject, intake: IntakeService, answers: Answers
+) -> None:
+    if (number := await feed_number(message, command, answers)) is not None:
         feed = await intake.resume_feed(number)
-        await message.answer(render.feed_reply(texts.FEED_RESUMED, feed))
+        await say(message, render.feed_reply(texts.FEED_RESUMED, feed), answers)
 
 
 def build() -> Router:

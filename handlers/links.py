@@ -10,13 +10,14 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
+from bot.answers import Answers
 from bot.articles import FOLLOW_UPS
 from bot.clock import Clock
 from bot.filters import OnLoop
 from bot.links import LinkAnswer, LinkService
 from bot.models import LinkPage
 from bot.render import LinkAction
-from handlers.common import threaded
+from handlers.common import threaded, toast
 
 # A message that is one URL, of any scheme: the fetcher refuses what is not http(s) in
 # one line, rather than a file: link turning into a search.
@@ -30,24 +31,24 @@ def sender_of(message: Message) -> int:
     return message.from_user.id if message.from_user is not None else message.chat.id
 
 
-async def send_link(message: Message, answer: LinkAnswer, links: LinkService) -> None:
+async def send_link(
+    message: Message, answer: LinkAnswer, links: LinkService, answers: Answers
+) -> None:
     """Sends the answer about a kept page and records its messages, so that replies to
     them are about the page."""
-    thread = threaded(message)
-    sent = [
-        await message.answer(
-            reply.html, reply_markup=reply.keyboard, reply_parameters=thread if i == 0 else None
-        )
-        for i, reply in enumerate(render.link_reply(answer))
-    ]
-    await links.remember(message.chat.id, answer.page.id, [out.message_id for out in sent])
+    sent = await answers.deliver(
+        message.chat.id, render.link_reply(answer), reply_to=threaded(message)
+    )
+    await links.remember(message.chat.id, answer.page.id, sent)
 
 
 def _typing(bot: Bot, chat_id: int) -> ChatActionSender:
     return ChatActionSender.typing(bot=bot, chat_id=chat_id, initial_sleep=0.5)
 
 
-async def summarize(message: Message, url: str, bot: Bot, links: LinkService, clock: Clock) -> None:
+async def summarize(
+    message: Message, url: str, bot: Bot, links: LinkService, clock: Clock, answers: Answers
+) -> None:
     answer = await links.summarize(
         message.chat.id,
         sender_of(message),
@@ -55,17 +56,24 @@ async def summarize(message: Message, url: str, bot: Bot, links: LinkService, cl
         now=clock(),
         busy=lambda: _typing(bot, message.chat.id),
     )
-    await send_link(message, answer, links)
+    await send_link(message, answer, links, answers)
 
 
-async def link_text(message: Message, bot: Bot, links: LinkService, clock: Clock) -> None:
-    await summarize(message, message.text or "", bot, links, clock)
+async def link_text(
+    message: Message, bot: Bot, links: LinkService, clock: Clock, answers: Answers
+) -> None:
+    await summarize(message, message.text or "", bot, links, clock, answers)
 
 
 async def summary_command(
-    message: Message, command: CommandObject, bot: Bot, links: LinkService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    links: LinkService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
-    await summarize(message, command.args or "", bot, links, clock)
+    await summarize(message, command.args or "", bot, links, clock, answers)
 
 
 class RepliesToLink(BaseFilter):
@@ -82,7 +90,12 @@ class RepliesToLink(BaseFilter):
 
 
 async def reply_follow_up(
-    message: Message, command: CommandObject, page: LinkPage, bot: Bot, links: LinkService
+    message: Message,
+    command: CommandObject,
+    page: LinkPage,
+    bot: Bot,
+    links: LinkService,
+    answers: Answers,
 ) -> None:
     """`page` is the one RepliesToLink found."""
     answer = await links.follow_up(
@@ -91,7 +104,7 @@ async def reply_follow_up(
         command.command.lower(),
         busy=lambda: _typing(bot, message.chat.id),
     )
-    await send_link(message, answer, links)
+    await send_link(message, answer, links, answers)
 
 
 async def button(
@@ -100,6 +113,7 @@ async def button(
     bot: Bot,
     links: LinkService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     message = callback.message
     page = None
@@ -110,17 +124,17 @@ async def button(
     ):
         page = await links.get(message.chat.id, callback_data.id, now=clock())
     if page is None or message is None or isinstance(message, InaccessibleMessage):
-        await callback.answer(texts.CB_LINK_GONE, show_alert=True)
+        await toast(callback, answers, texts.CB_LINK_GONE, alert=True)
         return
     # Answer first: Telegram shows a spinner on the button until it is answered.
-    await callback.answer()
+    await toast(callback, answers)
     answer = await links.follow_up(
         message.chat.id,
         page,
         callback_data.action,
         busy=lambda: _typing(bot, message.chat.id),
     )
-    await send_link(message, answer, links)
+    await send_link(message, answer, links, answers)
 
 
 def build_commands() -> Router:

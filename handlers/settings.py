@@ -7,15 +7,19 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import language, render, texts
+from bot.answers import Answers
 from bot.clock import Clock
 from bot.filters import ChatAdmin
 from bot.parsing import parse_setting
 from bot.subscriptions import SubscriptionService
+from handlers.common import say
 
 
-async def show_settings(message: Message, subscriptions: SubscriptionService) -> None:
+async def show_settings(
+    message: Message, subscriptions: SubscriptionService, answers: Answers
+) -> None:
     overview = await subscriptions.overview(message.chat.id)
-    await message.answer(render.settings_reply(overview))
+    await say(message, render.settings_reply(overview), answers)
 
 
 async def change_settings(
@@ -23,18 +27,19 @@ async def change_settings(
     command: CommandObject,
     subscriptions: SubscriptionService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     change = parse_setting(command.args or "")
     overview = await subscriptions.change_settings(message.chat.id, change, now=clock())
     # The confirmation already speaks a newly chosen language.
     chosen = str(change.value) if change.name == "language" else language.current.get()
     with language.use(chosen):
-        await message.answer(texts.SETTINGS_SAVED)
-        await message.answer(render.settings_reply(overview))
+        await say(message, texts.SETTINGS_SAVED, answers)
+        await say(message, render.settings_reply(overview), answers)
 
 
-async def change_settings_refused(message: Message) -> None:
-    await message.answer(texts.NOT_GROUP_ADMIN)
+async def change_settings_refused(message: Message, answers: Answers) -> None:
+    await say(message, texts.NOT_GROUP_ADMIN, answers)
 
 
 def build() -> Router:

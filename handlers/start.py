@@ -17,15 +17,16 @@ from aiogram.filters import (
 from aiogram.types import CallbackQuery, ChatMemberUpdated, InaccessibleMessage, Message
 
 from bot import render, texts
+from bot.answers import Answers
 from bot.articles import ArticleService, Target
 from bot.chats import ChatService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.filters import GROUP_TYPES, ChatAdmin, OnLoop
-from bot.render import StartAction
+from bot.render import Reply, StartAction
 from bot.stories import StoryService
 from bot.subscriptions import SubscriptionService
-from handlers.common import answer_about, reply_to
+from handlers.common import answer_about, edit, pressed, say, toast
 from handlers.stories import show_story
 from handlers.subscriptions import digest_now
 
@@ -42,12 +43,15 @@ async def start(
     subscriptions: SubscriptionService,
     stories: StoryService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     payload = (command.args or "").strip()
     if DEEP_LINK.match(payload):
-        await open_deep_link(message, payload, bot, articles, chats, subscriptions, stories, clock)
+        await open_deep_link(
+            message, payload, bot, articles, chats, subscriptions, stories, clock, answers
+        )
         return
-    await message.answer(texts.WELCOME, reply_markup=render.start_keyboard())
+    await say(message, texts.WELCOME, answers, keyboard=render.start_keyboard())
 
 
 async def open_deep_link(
@@ -59,25 +63,26 @@ async def open_deep_link(
     subscriptions: SubscriptionService,
     stories: StoryService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     """What a shared link opens: story N whole, article N's summary, or the digest."""
     if payload == "digest":
-        await digest_now(message, bot, subscriptions, clock)
+        await digest_now(message, bot, subscriptions, chats, clock, answers)
         return
     kind, _, number = payload.partition("_")
     if kind == "story":
-        await show_story(message, int(number), stories, articles, chats)
+        await show_story(message, int(number), stories, articles, chats, answers)
         return
     article = await articles.resolve(message.chat.id, Target(query=number, reply_to=None))
-    await answer_about(message, article, "summary", bot, articles, chats)
+    await answer_about(message, article, "summary", bot, articles, chats, answers)
 
 
-async def help_command(message: Message, bot: Bot, settings: Settings) -> None:
+async def help_command(message: Message, bot: Bot, settings: Settings, answers: Answers) -> None:
     me = await bot.me()
     group = message.chat.type in GROUP_TYPES
     user = message.from_user
     admin = not group and user is not None and user.id in settings.admin_ids
-    await reply_to(message, texts.help_text(me.username if group else None, admin=admin))
+    await say(message, texts.help_text(me.username if group else None, admin=admin), answers)
 
 
 async def start_button(
@@ -86,40 +91,45 @@ async def start_button(
     bot: Bot,
     settings: Settings,
     subscriptions: SubscriptionService,
+    chats: ChatService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     message = callback.message
     if message is None or isinstance(message, InaccessibleMessage):
-        await callback.answer(texts.CB_GONE)
+        await toast(callback, answers, texts.CB_GONE)
         return
     if callback_data.action == "help":
         # The welcome becomes the full list: one message, nothing posted.
-        await callback.answer()
+        await toast(callback, answers)
         admin = callback.from_user.id in settings.admin_ids
-        await message.edit_text(texts.help_text(admin=admin))
+        help_reply = [Reply(texts.help_text(admin=admin))]
+        await edit(message, help_reply, chats, answers, request=pressed(callback))
         return
     if callback_data.action == "subscribe":
         sub = await subscriptions.subscribe(
             message.chat.id, "", user_id=callback.from_user.id, now=clock()
         )
-        await callback.answer(render.strip_tags(render.subscribed_reply(sub))[:200])
+        await toast(callback, answers, render.subscribed_reply(sub))
         return
-    await callback.answer()
-    await digest_now(message, bot, subscriptions, clock)
+    await toast(callback, answers)
+    await digest_now(message, bot, subscriptions, chats, clock, answers)
 
 
-async def subscribe_refused(callback: CallbackQuery) -> None:
-    await callback.answer(render.strip_tags(texts.NOT_GROUP_ADMIN)[:200], show_alert=True)
+async def subscribe_refused(callback: CallbackQuery, answers: Answers) -> None:
+    await toast(callback, answers, texts.NOT_GROUP_ADMIN, alert=True)
 
 
-async def unknown_command(message: Message) -> None:
-    await message.answer(texts.UNKNOWN_COMMAND)
+async def unknown_command(message: Message, answers: Answers) -> None:
+    await say(message, texts.UNKNOWN_COMMAND, answers)
 
 
-async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatService) -> None:
+async def introduce(
+    event: ChatMemberUpdated, bot: Bot, chats: ChatService, answers: Answers
+) -> None:
     if await chats.introduce(event.chat.id):
         me = await bot.me()
-        await bot.send_message(event.chat.id, texts.GROUP_INTRO.format(username=me.username))
+        await answers.text(event.chat.id, texts.GROUP_INTRO.format(username=me.username))
 
 
 def build() -> Router:

@@ -9,6 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot import render, texts
+from bot.answers import Answers
 from bot.articles import ArticleService
 from bot.chats import ChatService
 from bot.clock import Clock
@@ -16,7 +17,7 @@ from bot.errors import StoryNotFound
 from bot.parsing import number_in, parse_number
 from bot.render import StoryAction
 from bot.stories import StoryService
-from handlers.common import send, target_of
+from handlers.common import in_group, pressed, send, target_of, toast
 
 # /stories: the stories of the last day.
 DAY = timedelta(hours=24)
@@ -29,6 +30,7 @@ async def story(
     stories: StoryService,
     articles: ArticleService,
     chats: ChatService,
+    answers: Answers,
 ) -> None:
     """/story N: story N of the digest or list replied to, else of the chat's latest."""
     target = target_of(message, command.args, bot)
@@ -41,7 +43,7 @@ async def story(
         story_id = await stories.numbered(message.chat.id, number, None)
     if story_id is None:
         raise StoryNotFound(str(number))
-    await show_story(message, story_id, stories, articles, chats, number=number)
+    await show_story(message, story_id, stories, articles, chats, answers, number=number)
 
 
 async def show_story(
@@ -50,6 +52,7 @@ async def show_story(
     stories: StoryService,
     articles: ArticleService,
     chats: ChatService,
+    answers: Answers,
     *,
     number: int | None = None,
 ) -> None:
@@ -58,7 +61,7 @@ async def show_story(
     if told is None:
         raise StoryNotFound(str(story_id if number is None else number))
     zone = await articles.timezone(message.chat.id)
-    await send(message, render.story_reply(told, zone), chats)
+    await send(message, render.story_reply(told, zone), chats, answers)
 
 
 async def stories_list(
@@ -66,11 +69,12 @@ async def stories_list(
     stories: StoryService,
     chats: ChatService,
     clock: Clock,
+    answers: Answers,
 ) -> None:
     now = clock()
     listed, more = await stories.listing(now - DAY, now=now)
     replies = render.stories_reply(texts.STORIES_TITLE, listed, more=more)
-    await send(message, replies, chats, stories)
+    await send(message, replies, chats, answers)
 
 
 async def story_button(
@@ -79,15 +83,20 @@ async def story_button(
     stories: StoryService,
     articles: ArticleService,
     chats: ChatService,
+    answers: Answers,
 ) -> None:
+    """A digest's numbered button: the story as a new message (the digest stays as it
+    was); in a group, one message at most."""
     message = callback.message
     told = await stories.tell(callback_data.id)
     if told is None or message is None or isinstance(message, InaccessibleMessage):
-        await callback.answer(texts.CB_GONE, show_alert=True)
+        await toast(callback, answers, texts.CB_GONE, alert=True)
         return
-    await callback.answer()
+    await toast(callback, answers)
     zone = await articles.timezone(message.chat.id)
-    await send(message, render.story_reply(told, zone), chats)
+    replies = render.story_reply(told, zone)
+    shown = replies[:1] if in_group(message) else replies
+    await send(message, shown, chats, answers, request=pressed(callback))
 
 
 def build() -> Router:

@@ -9,39 +9,54 @@ from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.chat_action import ChatActionSender
 
 from bot import render, texts
+from bot.answers import Answers
+from bot.chats import ChatService
 from bot.clock import Clock
 from bot.filters import ChatAdmin, OnLoop
 from bot.subscriptions import SubscriptionService
+from handlers.common import say, send
 
 
 async def subscribe(
-    message: Message, command: CommandObject, subscriptions: SubscriptionService, clock: Clock
+    message: Message,
+    command: CommandObject,
+    subscriptions: SubscriptionService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     # An anonymous admin writes as the group: there is no person to record.
     user = message.from_user if message.sender_chat is None else None
     sub = await subscriptions.subscribe(
         message.chat.id, command.args or "", user_id=user.id if user else None, now=clock()
     )
-    await message.answer(render.subscribed_reply(sub))
+    await say(message, render.subscribed_reply(sub), answers)
 
 
-async def unsubscribe(message: Message, subscriptions: SubscriptionService, clock: Clock) -> None:
+async def unsubscribe(
+    message: Message, subscriptions: SubscriptionService, clock: Clock, answers: Answers
+) -> None:
     ended = await subscriptions.unsubscribe(message.chat.id, now=clock())
-    await message.answer(texts.UNSUBSCRIBED if ended else texts.NOT_SUBSCRIBED)
+    await say(message, texts.UNSUBSCRIBED if ended else texts.NOT_SUBSCRIBED, answers)
 
 
-async def subscription_refused(message: Message) -> None:
-    await message.answer(texts.NOT_GROUP_ADMIN)
+async def subscription_refused(message: Message, answers: Answers) -> None:
+    await say(message, texts.NOT_GROUP_ADMIN, answers)
 
 
 async def digest_now(
-    message: Message, bot: Bot, subscriptions: SubscriptionService, clock: Clock
+    message: Message,
+    bot: Bot,
+    subscriptions: SubscriptionService,
+    chats: ChatService,
+    clock: Clock,
+    answers: Answers,
 ) -> None:
     """Anyone's, any time; the scheduled digest still comes."""
     now = clock()
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
         digest, zone = await subscriptions.digest_now(message.chat.id, now=now)
-    await subscriptions.send_digest(digest, zone, now=now)
+    await send(message, subscriptions.digest_answer(digest, zone), chats, answers)
+    await subscriptions.shown(digest, now=now)
 
 
 async def bot_removed(event: ChatMemberUpdated, subscriptions: SubscriptionService) -> None:

@@ -548,6 +548,11 @@ _CHANNELS_AND_LINKS = Step(
         """,
         "CREATE INDEX link_messages_page ON link_messages (page_id)",
     ),
+# Answers of several parts go through the ledger too: the first part of one in a group
+# replies to the message that asked (its id here; NULL for digests and later parts).
+_ANSWERS = Step(
+    sqlite=("ALTER TABLE outbox ADD COLUMN reply_to INTEGER",),
+    postgres=("ALTER TABLE outbox ADD COLUMN reply_to BIGINT",),
 )
 
 STEPS: tuple[Step, ...] = (
@@ -559,6 +564,7 @@ STEPS: tuple[Step, ...] = (
     _STORIES,
     _CHAT_LANGUAGE,
     _CHANNELS_AND_LINKS,
+    _ANSWERS,
 )
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS: tuple[Migration, ...] = tuple(step.sqlite for step in STEPS)

@@ -371,6 +371,7 @@ class _Fault:
     migrate_to_chat_id: int | None
     chat_id: int | str | None
     remaining: int | None  # None: forever
+    skip: int = 0  # matching calls let through before the first failure
 
 
 @dataclass
@@ -697,11 +698,14 @@ class FakeTelegram:
         migrate_to_chat_id: int | None = None,
         chat_id: int | str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """The next ``times`` matching calls (None: all of them) fail like Telegram would.
 
         ``method`` is case-insensitive, ``"*"`` matches any method; ``chat_id`` narrows
-        the rule to calls for that chat. Rules are checked in the order they were added.
+        the rule to calls for that chat; ``after`` lets that many matching calls through
+        first (a 429 on the fifth message: ``after=4``). Rules are checked in the order
+        they were added.
         """
         if error_code == 429 and retry_after is None:
             retry_after = 1
@@ -720,6 +724,7 @@ class FakeTelegram:
                 migrate_to_chat_id=migrate_to_chat_id,
                 chat_id=chat_id,
                 remaining=times,
+                skip=after,
             )
         )
 
@@ -997,6 +1002,9 @@ class FakeTelegram:
             if fault.method not in ("*", method):
                 continue
             if fault.chat_id is not None and not same_chat(fault.chat_id, chat):
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
                 continue
             if fault.remaining is not None:
                 fault.remaining -= 1

@@ -16,6 +16,8 @@ import pytest
 
 from bot.app import build_app, poll
 from bot.config import Settings
+from bot.delivery import Limits
+from bot.outbox import Retry
 from storage.articles import ArticleRepo
 from storage.db import Database
 from tests.botapi import DEFAULT_USER_ID, Call, FakeTelegram, _same_chat
@@ -235,12 +237,21 @@ def bot_settings(request: pytest.FixtureRequest, tmp_path: Path, tg: FakeTelegra
 class RunningBot:
     """The production app polling FakeTelegram, as `python -m bot` would."""
 
-    def __init__(self, settings: Settings, tg: FakeTelegram) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tg: FakeTelegram,
+        *,
+        limits: Limits | None = None,
+        retry: Retry | None = None,
+    ) -> None:
         self.settings = settings
         self.tg = tg
+        self.limits = limits
+        self.retry = retry
 
     async def start(self) -> RunningBot:
-        self.app = await build_app(self.settings)
+        self.app = await build_app(self.settings, limits=self.limits, retry=self.retry)
         self.task = asyncio.create_task(poll(self.app, handle_signals=False, polling_timeout=1))
         await self.tg.wait_for("getUpdates", ok=None)
         return self

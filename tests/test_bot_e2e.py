@@ -92,13 +92,17 @@ async def test_reply_to_summary_with_points_uses_that_article(running: RunningBo
     assert len(numbered(points)) == 4
 
 
-async def test_button_press_is_answered_and_sends_the_follow_up(running: RunningBot) -> None:
+async def test_button_press_is_answered_and_shows_the_follow_up_in_place(
+    running: RunningBot,
+) -> None:
     [summary] = await running.say("/summary 1")
     button = next(b for b in buttons(summary) if b.get("callback_data", "").endswith(":points:1"))
     running.tg.callback(button["callback_data"], message=summary)
     await running.tg.wait_for("answerCallbackQuery")
-    calls = await running.tg.wait_for("sendMessage", count=2)
-    assert len(numbered(calls[-1])) == 4
+    [edit] = await running.tg.wait_for("editMessageText")
+    assert edit.params["message_id"] == summary.result["message_id"]
+    assert len(numbered(edit)) == 4
+    assert running.tg.sent() == [summary]
 
 
 async def test_forged_button_data_is_answered(running: RunningBot) -> None:

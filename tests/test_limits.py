@@ -25,6 +25,7 @@ from aiogram.types import (
 from bot import texts
 from bot.config import Settings
 from bot.console import Console
+from bot.delivery import Limits
 from bot.middlewares import SWEEP_MIN, FloodControl
 from storage.articles import ArticleRepo
 from storage.subscriptions import SubscriptionRepo
@@ -33,6 +34,9 @@ from tests.conftest import ADMIN_ID, SEEDS_DIR, RunningBot
 from tests.harness import GROUP_OWNER, ME, Harness, Sent
 
 BURST = 5
+
+
+UNPACED = Limits(global_per_sec=100_000, per_chat_per_sec=100_000, per_group_per_min=1e7)
 
 
 def harness_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -49,7 +53,8 @@ def harness_settings(tmp_path: Path, **overrides: object) -> Settings:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = await Harness.start(harness_settings(tmp_path))
+    # The sender's pacing scaled up: these tests flood the bot, not Telegram.
+    h = await Harness.start(harness_settings(tmp_path), limits=UNPACED)
     try:
         yield h
     finally:
@@ -125,7 +130,8 @@ async def test_sequential_flood_also_gets_only_one_notice(harness: Harness) -> N
 
 
 async def test_the_bucket_refills_and_a_new_flood_gets_a_new_notice(tmp_path: Path) -> None:
-    h = await Harness.start(harness_settings(tmp_path).model_copy(update={"flood_rate": 20.0}))
+    settings = harness_settings(tmp_path).model_copy(update={"flood_rate": 20.0})
+    h = await Harness.start(settings, limits=UNPACED)
     try:
         assert len(notices(await flood(h, "/latest", 10, user_id=7))) == 1
         await asyncio.sleep(BURST / 20 + 0.05)  # drained at 20 a second

@@ -73,6 +73,18 @@ async def test_recording_a_run_twice_adds_nothing(db: Database) -> None:
     assert await repo.pending(7) == 2
 
 
+async def test_an_answers_first_part_keeps_the_message_it_replies_to(db: Database) -> None:
+    repo = OutboxRepo(db)
+    recorded = [OutboxPart("a", reply_to=41), OutboxPart("b", article_id=3, numbers=((1, 9),))]
+    await repo.record(-5, "answer", "m41:x", recorded, now=T0)
+    first = await repo.claim_head(-5, now=T0, lease=LEASE)
+    assert first is not None and first.part == recorded[0]
+    await repo.mark_sent(first.id, 900, now=T0)
+    second = await repo.claim_head(-5, now=T0, lease=LEASE)
+    assert second is not None and second.part == recorded[1]
+    assert second.part.reply_to is None
+
+
 async def test_a_deferred_head_holds_back_the_rest_of_its_chat(db: Database) -> None:
     repo = OutboxRepo(db)
     await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
