@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +20,36 @@ DEFAULT_EVAL_DIR = ROOT.parent / "shared" / "eval"
 SCI_FILE = "ru_sci_abstracts_100.jsonl"
 RIA_FILE = "ria_20.json"
 SEED = ROOT / "seeds" / "000_04ae095c1d503094.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """A figure measured in several runs: its median and the lowest and highest run.
+
+    One run on a shared machine says little (a neighbour's burst moves it by a fifth);
+    the median of several, with their range, is what the docs quote and what a rerun
+    should reproduce.
+    """
+
+    median: float
+    low: float
+    high: float
+    runs: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if not values:
+            raise ValueError("no runs")
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def format(self, spec: str = ".2f") -> str:
+        """`0.50 (0.42–0.55, 5 runs)`; one run is shown alone."""
+        if self.runs == 1:
+            return f"{self.median:{spec}} (1 run)"
+        return f"{self.median:{spec}} ({self.low:{spec}}–{self.high:{spec}}, {self.runs} runs)"
+
+    def __str__(self) -> str:
+        return self.format()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,13 @@
-"""Feed intake throughput and search time, each against a baseline in the same run.
+"""Ingest throughput and search time, each against a baseline in the same run.
+
+corpus  The two-day news corpus (../shared/eval/stories, 4,608 articles of 466 outlets)
+        stored through the real path, ArticleService.add_many (what `python -m bot
+        ingest` runs: language, lemmas and index, story assignment, in batches), against
+        the repository's own ArticleRepo.add one article at a time, each into a fresh
+        store, on SQLite and on PostgreSQL. Also, on the first articles only, the
+        one-by-one ArticleService.add (language, summary and points computed, story).
+        Several runs, the two sides' order alternating; a first untimed pass fills the
+        word caches (pymorphy3's), so every run sees them warm. Median and range.
 
 ingest  1,000 entries of one RSS feed served on 127.0.0.1, fetched and parsed by
         IntakeService.poll_feed and stored through ArticleRepo.add (lemmas with pymorphy3,
@@ -11,8 +20,9 @@ Article texts are made of sentences drawn at random (fixed seed) from the Russia
 evaluation corpus in ../shared/eval, so vocabulary and length are those of real
 Russian prose; without it, from the seed article.
 
-    python benchmarks/ingest.py            # 1,000 entries; 10,000 articles to search
-    python benchmarks/ingest.py --quick    # 200 entries; 2,000 articles
+    python benchmarks/ingest.py            # all three; the whole corpus, 3 runs
+    python benchmarks/ingest.py --quick    # 200 entries; 2,000 articles; 600 of the corpus
+    python benchmarks/ingest.py --corpus [--quick] [--runs N] [--postgres URL|none]
 """
 
 from __future__ import annotations
@@ -36,16 +46,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiohttp import web
 from razdel import sentenize
 
-from benchmarks._common import DEFAULT_EVAL_DIR, SCI_FILE, SEED, load_sci
+from benchmarks._common import DEFAULT_EVAL_DIR, SCI_FILE, SEED, Spread, load_sci
+from bot.articles import ArticleService
+from bot.chats import ChatService
+from bot.config import Settings
 from bot.intake import Fetcher, IntakeService
 from bot.intake.feeds import parse_feed
 from bot.intake.lang import article_language
 from bot.models import NewArticle
 from bot.nlp.lemmas import lemmatize_text
+from bot.stories import StoryService
 from storage.articles import ArticleRepo, content_hash
+from storage.cache import SummaryCache
+from storage.chats import ChatRepo
 from storage.db import Database, to_db_time
 from storage.feeds import FeedRepo
-from storage.seeds import read_article_file
+from storage.seeds import read_article_file, read_path
+from storage.stories import StoryRepo
+
+CORPUS = Path("stories") / "silver_tgcontest_ru_20200502_03_articles.jsonl"
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 NOW = datetime(2025, 6, 17, 9, 0, tzinfo=UTC)
 QUERIES = (
@@ -290,9 +310,204 @@ def report(ingest: IngestFigures, search: SearchFigures) -> None:
     print(f"  ratio baseline/ours (median): {ratio:.2f}x")
 
 
+class Stores:
+    """A fresh, empty store for each measured pass: a SQLite file in a temporary
+    folder, or a new PostgreSQL database, dropped after."""
+
+    def __init__(self, backend: str, folder: Path, admin_url: str) -> None:
+        self.backend = backend
+        self._folder = folder
+        self._admin = admin_url
+        self._made: list[str] = []
+
+    async def _admin_sql(self, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self._admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def new(self) -> Database:
+        name = f"svodka_bench_{len(self._made)}_{time.monotonic_ns()}"
+        self._made.append(name)
+        if self.backend == "sqlite":
+            return await Database.open(self._folder / f"{name}.sqlite3")
+        await self._admin_sql(f'CREATE DATABASE "{name}"')
+        base = self._admin.rsplit("/", 1)[0]
+        return await Database.open(f"{base}/{name}")
+
+    async def drop_all(self) -> None:
+        if self.backend == "postgres":
+            for name in self._made:
+                await self._admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._made.clear()
+
+
+def real_path(db: Database) -> ArticleService:
+    """The article service as bot.root builds it: stories on, the default settings."""
+    settings = Settings(_env_file=None)
+    repo = ArticleRepo(db)
+    stories = StoryService(StoryRepo(db), repo, shared=db.shared)
+    return ArticleService(
+        repo, SummaryCache(db), ChatService(ChatRepo(db), settings), settings, stories=stories
+    )
+
+
+async def repo_add(db: Database, articles: list[NewArticle]) -> int:
+    repo = ArticleRepo(db)
+    return sum([(await repo.add(new, now=NOW))[1] for new in articles])
+
+
+async def batched_add(db: Database, articles: list[NewArticle]) -> int:
+    service = real_path(db)
+    assert service.stories is not None
+    await service.stories.start()
+    return sum(created for _, created in await service.add_many(articles, now=NOW))
+
+
+async def single_add(db: Database, articles: list[NewArticle]) -> int:
+    service = real_path(db)
+    assert service.stories is not None
+    await service.stories.start()
+    return sum([(await service.add(new, now=NOW))[1] for new in articles])
+
+
+async def timed(stores: Stores, run: object, articles: list[NewArticle]) -> float:
+    """Articles a second of one pass into a fresh store (opening it not timed)."""
+    db = await stores.new()
+    try:
+        started = time.perf_counter()
+        stored = await run(db, articles)  # type: ignore[operator]
+        seconds = time.perf_counter() - started
+        assert stored > 0.9 * len(articles), (stored, len(articles))
+        if run is batched_add:
+            # The real path grouped them: every stored article has its story.
+            row = await db.fetchone("SELECT count(*) FROM articles WHERE story_id IS NULL")
+            assert row is not None and row[0] == 0
+        return len(articles) / seconds
+    finally:
+        await db.close()
+
+
+@dataclass
+class CorpusFigures:
+    backend: str
+    articles: int
+    repo: Spread
+    batched: Spread
+    ratio: Spread
+    single_articles: int
+    single: float
+
+
+async def bench_corpus(
+    backend: str, folder: Path, articles: list[NewArticle], *, runs: int, single: int, admin: str
+) -> CorpusFigures:
+    stores = Stores(backend, folder, admin)
+    try:
+        # Untimed: fills pymorphy3's word caches with the corpus's words.
+        await timed(stores, repo_add, articles)
+        await stores.drop_all()
+        repo_rates: list[float] = []
+        batched_rates: list[float] = []
+        for n in range(runs):
+            sides = [(repo_add, repo_rates), (batched_add, batched_rates)]
+            for run, rates in sides if n % 2 == 0 else sides[::-1]:
+                rates.append(await timed(stores, run, articles))
+            await stores.drop_all()
+        single_rate = await timed(stores, single_add, articles[:single])
+    finally:
+        await stores.drop_all()
+    ratios = [b / r for b, r in zip(batched_rates, repo_rates, strict=True)]
+    return CorpusFigures(
+        backend,
+        len(articles),
+        Spread.of(repo_rates),
+        Spread.of(batched_rates),
+        Spread.of(ratios),
+        single,
+        single_rate,
+    )
+
+
+def report_corpus(figures: list[CorpusFigures], runs: int) -> None:
+    if not figures:
+        return
+    print(
+        f"corpus: {figures[0].articles} articles of the two-day news corpus,"
+        f" {runs} runs each side, median (min–max)"
+    )
+    print(
+        "| store | ArticleRepo.add, articles/s | real path (add_many), articles/s"
+        " | ratio real/repo | one-by-one ArticleService.add, articles/s |"
+    )
+    print("|---|---|---|---|---|")
+    for f in figures:
+        print(
+            f"| {f.backend} | {f.repo.format(',.0f')} | {f.batched.format(',.0f')}"
+            f" | {f.ratio.format('.2f')} | {f.single:,.1f} ({f.single_articles} articles,"
+            f" {f.single / f.repo.median:.3f} of repo) |"
+        )
+    for f in figures:
+        met = "met" if f.ratio.median >= 0.5 else "NOT met"
+        print(f"goal {f.backend}: real path >= 0.5 of ArticleRepo.add: {f.ratio} -> {met}")
+
+
+async def postgres_reachable(admin: str) -> str | None:
+    try:
+        import asyncpg
+
+        conn = await asyncpg.connect(admin, timeout=5)
+        await conn.close()
+    except Exception as exc:  # any failure means: no PostgreSQL here
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def corpus_figures(args: argparse.Namespace) -> list[CorpusFigures]:
+    path = args.eval_dir / CORPUS
+    if not path.is_file():
+        print(f"corpus: {path} not found; skipped")
+        return []
+    articles = read_path(path)[: 600 if args.quick else None]
+    single = 100 if args.quick else 500
+    backends = ["sqlite"]
+    if args.postgres != "none":
+        problem = await postgres_reachable(args.postgres)
+        if problem is None:
+            backends.append("postgres")
+        else:
+            print(f"corpus: PostgreSQL at {args.postgres} unreachable ({problem}); SQLite only")
+    found = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            found.append(
+                await bench_corpus(
+                    backend,
+                    Path(tmp),
+                    articles,
+                    runs=args.runs,
+                    single=single,
+                    admin=args.postgres,
+                )
+            )
+    return found
+
+
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="200 entries, 2,000 articles")
+    p.add_argument("--corpus", action="store_true", help="the news corpus part only")
+    p.add_argument("--runs", type=int, default=3, help="runs of each corpus side")
+    p.add_argument(
+        "--postgres",
+        default=POSTGRES_ADMIN,
+        metavar="URL",
+        help="a PostgreSQL server's admin database, where a database per pass is made"
+        " (`none`: SQLite only)",
+    )
     p.add_argument("--entries", type=int, default=None)
     p.add_argument("--store", type=int, default=None)
     p.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
@@ -301,16 +516,19 @@ async def main() -> None:
     store = args.store or (2000 if args.quick else 10_000)
     logging.basicConfig(level=logging.WARNING)
 
-    pool = sentence_pool(args.eval_dir)
     # One-time loads (pymorphy3 dictionaries, the language model) are start-up costs, not
     # per-article ones; the word-lemma cache stays cold.
     article_language("Прогрев", "Прогрев моделей.")
     lemmatize_text("прогрев")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        ingest = await bench_ingest(folder, pool, entries)
-        search = await bench_search(folder, make_articles(pool, store, seed=2))
-    report(ingest, search)
+    if not args.corpus:
+        pool = sentence_pool(args.eval_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            ingest = await bench_ingest(folder, pool, entries)
+            search = await bench_search(folder, make_articles(pool, store, seed=2))
+        report(ingest, search)
+        print()
+    report_corpus(await corpus_figures(args), args.runs)
 
 
 if __name__ == "__main__":

@@ -216,10 +216,8 @@ async def ingest_command(settings: Settings, args: argparse.Namespace) -> None:
     services = await open_services(settings)
     try:
         for path, articles in batches:
-            new = 0
-            for item in articles:
-                _, created = await services.articles.add(item, now=services.clock())
-                new += created
+            stored = await services.articles.add_many(articles, now=services.clock())
+            new = sum(created for _, created in stored)
             count = texts.articles_count(len(articles))
             print(texts.CLI_INGESTED.format(source=path, count=count, new=new))
         if urls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,6 +36,9 @@ Key = tuple[int, str, int]
 MORE_FACTOR = 3
 # What can be asked about an article, by command or button.
 FOLLOW_UPS = ("summary", "more", "points", "full")
+# Articles stored (and grouped) per transaction by add_many: the write lock is held for
+# one batch at a time, and a batch's lemmas are all that is held in memory at once.
+BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,10 +246,17 @@ class ArticleService:
 
     async def store(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
         """Stores the article and puts it into its story: every way in comes here."""
-        article, created = await self._articles.add(new, now=now)
-        if created and self.stories is not None:
-            await self.stories.assign(article)
-        return article, created
+        return (await self.store_many([new], now=now))[0]
+
+    async def store_many(
+        self, items: Sequence[NewArticle], *, now: datetime
+    ) -> list[tuple[Article, bool]]:
+        """Stores the articles in one transaction and puts the new ones into their
+        stories in another: the same stories as storing them one by one."""
+        stored = await self._articles.add_many(items, now=now)
+        if self.stories is not None:
+            await self.stories.assign_many([article for article, created in stored if created])
+        return stored
 
     async def latest(self, limit: int) -> list[Article]:
         return await self._articles.latest(limit)
@@ -255,17 +265,31 @@ class ArticleService:
         return await self._articles.search(query[:MAX_QUERY], limit=limit)
 
     async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
-        if not new.text.strip() or not new.title.strip():
-            raise EmptyText
-        if len(new.text) > self._settings.max_article_chars:
-            raise TextTooLong(len(new.text), self._settings.max_article_chars)
-        if not new.lang:
-            lang = await asyncio.to_thread(article_language, new.title, new.text)
-            new = replace(new, lang=lang)
-        article, created = await self.store(new, now=now)
+        """Checks, stores and groups one article, and computes its default summary and
+        points: what /add and feeds do, for an article someone may ask about next."""
+        article, created = (await self.add_many([new], now=now))[0]
         if created:
             await self.warm(article)
         return article, created
+
+    async def add_many(
+        self, items: Sequence[NewArticle], *, now: datetime
+    ) -> list[tuple[Article, bool]]:
+        """Checks the articles (the first that fails raises before any is stored), tells
+        the language of those that do not say it, stores and groups them in batches.
+        No summary is computed here: a story's text is drawn from its articles' leads,
+        an article's summary is computed once when first asked for (or by the warm-up
+        of the newest articles after start)."""
+        for new in items:
+            if not new.text.strip() or not new.title.strip():
+                raise EmptyText
+            if len(new.text) > self._settings.max_article_chars:
+                raise TextTooLong(len(new.text), self._settings.max_article_chars)
+        stored: list[tuple[Article, bool]] = []
+        for start in range(0, len(items), BATCH):
+            batch = await asyncio.to_thread(_with_languages, items[start : start + BATCH])
+            stored += await self.store_many(batch, now=now)
+        return stored
 
 
 class _Stored:
@@ -281,6 +305,13 @@ class _Stored:
 # The summarizer stack (sumy, nltk, numpy, scipy.sparse) takes most of a second and
 # 40 MB to import: loaded in a worker thread, by load_summarizer() (the warm-up after
 # start) or by the first summary, so the bot polls without waiting for it.
+
+
+def _with_languages(items: Sequence[NewArticle]) -> list[NewArticle]:
+    return [
+        new if new.lang else replace(new, lang=article_language(new.title, new.text))
+        for new in items
+    ]
 
 
 def load_summarizer() -> None:

@@ -124,11 +124,13 @@ class StoryService:
             self._seq = await self._stories.last_seq()
         grouped = 0
         while batch := await self._stories.unplaced(limit=GROUPING_BATCH):
-            for item in batch:
-                features = await asyncio.to_thread(
-                    extract, item.title, item.text, time=item.time, source=item.source
-                )
-                await self._assign(item.article_id, features)
+            features = await asyncio.to_thread(
+                lambda: [
+                    extract(item.title, item.text, time=item.time, source=item.source)
+                    for item in batch
+                ]
+            )
+            await self._assign_many([item.article_id for item in batch], features)
             grouped += len(batch)
         if grouped:
             log.info("grouped %d stored article(s) into stories", grouped)
@@ -136,25 +138,40 @@ class StoryService:
 
     async def assign(self, article: Article) -> int:
         """Puts a newly stored article into its story (or starts one); the story's id."""
-        features = await asyncio.to_thread(features_of, article)
-        return await self._assign(article.id, features)
+        return (await self.assign_many([article]))[0]
 
-    async def _assign(self, article_id: int, features: Features) -> int:
+    async def assign_many(self, articles: Sequence[Article]) -> list[int]:
+        """Puts newly stored articles into their stories, in order, in one transaction:
+        the same stories as assigning them one by one. Their stories' ids."""
+        if not articles:
+            return []
+        features = await asyncio.to_thread(lambda: [features_of(a) for a in articles])
+        return await self._assign_many([a.id for a in articles], features)
+
+    async def _assign_many(
+        self, article_ids: Sequence[int], features: Sequence[Features]
+    ) -> list[int]:
         clusterer = self.clusterer
+        keys: list[int] = []
         async with self._lock, self._stories.assigning():
             if self._shared:
                 for placed in await self._stories.placed_after(self._seq):
                     self._take(placed)
-            clusterer.df.add(features)
-            story, value = clusterer.best(features)
-            if story is None or value < clusterer.tuning.threshold:
-                key = await self._stories.new_story(features.time)
-            else:
-                key = story.key
-            self._seq = await self._stories.place(article_id, key, features)
-            clusterer.join(key, article_id, features)
-            clusterer.closed.clear()
-            return key
+            for article_id, found in zip(article_ids, features, strict=True):
+                clusterer.df.add(found)
+                story, value = clusterer.best(found)
+                if story is None or value < clusterer.tuning.threshold:
+                    key = await self._stories.new_story(found.time)
+                else:
+                    key = story.key
+                clusterer.join(key, article_id, found)
+                clusterer.closed.clear()
+                keys.append(key)
+            seqs = await self._stories.place_many(
+                list(zip(article_ids, keys, features, strict=True))
+            )
+            self._seq = seqs[-1]
+        return keys
 
     async def ranked(self, since: datetime, *, now: datetime) -> list[tuple[int, list[Member]]]:
         """The stories that gained an article stored in (since, now], most important

@@ -120,8 +120,31 @@ def _snippets(texts: list[str], terms: set[str]) -> list[str]:
     return [make_snippet(text, terms) for text in texts]
 
 
-def _lemmas(title: str, text: str) -> tuple[str, str]:
-    return index_text(title), index_text(text)
+def _lemmas_of(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(index_text(title), index_text(text)) for title, text in texts]
+
+
+def _prepared(
+    new: NewArticle, now: datetime
+) -> tuple[str, str, str | None, str | None, str, str, str, str]:
+    """The row `add` inserts: title, source, url, published_at, added_at, text,
+    content_hash, lang."""
+    title = _clean(new.title)
+    text = _clean(new.text)
+    if not normalize_text(text):
+        raise EmptyText()
+    url = _clean(new.url or "") or None
+    published = to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
+    return (
+        title,
+        _clean(new.source),
+        url,
+        published,
+        to_db_time(now),
+        text,
+        content_hash(text),
+        new.lang or "ru",
+    )
 
 
 def _clean(value: str) -> str:
@@ -139,42 +162,44 @@ class ArticleRepo:
 
     async def add(self, new: NewArticle, *, now: datetime) -> tuple[Article, bool]:
         """Stores the article; a duplicate by URL or by text returns the stored one and False."""
-        title = _clean(new.title)
-        text = _clean(new.text)
-        if not normalize_text(text):
-            raise EmptyText()
-        url = _clean(new.url or "") or None
-        digest = content_hash(text)
-        published = to_db_time(sane_date(new.published_at, now=now)) if new.published_at else None
+        return (await self.add_many([new], now=now))[0]
+
+    async def add_many(
+        self, items: Sequence[NewArticle], *, now: datetime
+    ) -> list[tuple[Article, bool]]:
+        """Stores the articles in one transaction, in order, each as `add` would: a
+        duplicate (of a stored article or of one earlier in `items`) gives the stored one
+        and False. An empty text raises before anything is stored."""
+        rows = [_prepared(new, now) for new in items]
         # pymorphy3 over a long text takes a while: keep it off the event loop, and
-        # outside the write transaction.
-        title_lemmas, text_lemmas = await asyncio.to_thread(_lemmas, title, text)
+        # outside the write transaction; one trip to the thread for the whole batch.
+        lemmas = await asyncio.to_thread(_lemmas_of, [(row[0], row[5]) for row in rows])
+        stored: list[tuple[Article, bool]] = []
         async with self._db.transaction():
-            row = await self._db.fetchone(
-                "INSERT INTO articles (title, source, url, published_at, added_at, text,"
-                " content_hash, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-                (
-                    title,
-                    _clean(new.source),
-                    url,
-                    published,
-                    to_db_time(now),
-                    text,
-                    digest,
-                    new.lang or "ru",
-                ),
+            for values, (title_lemmas, text_lemmas) in zip(rows, lemmas, strict=True):
+                stored.append(await self._insert(values, title_lemmas, text_lemmas))
+        return stored
+
+    async def _insert(
+        self, values: tuple[object, ...], title_lemmas: str, text_lemmas: str
+    ) -> tuple[Article, bool]:
+        row = await self._db.fetchone(
+            "INSERT INTO articles (title, source, url, published_at, added_at, text,"
+            " content_hash, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+            values,
+        )
+        if row is None:
+            url, digest = values[2], values[6]
+            existing = await self._db.fetchone(
+                f"SELECT {_COLUMNS} FROM articles WHERE url = ? OR content_hash = ?"
+                # Not `url = ? DESC`: a NULL comparison sorts first in PostgreSQL.
+                " ORDER BY CASE WHEN url = ? THEN 0 ELSE 1 END LIMIT 1",
+                (url, digest, url),
             )
-            if row is None:
-                existing = await self._db.fetchone(
-                    f"SELECT {_COLUMNS} FROM articles WHERE url = ? OR content_hash = ?"
-                    # Not `url = ? DESC`: a NULL comparison sorts first in PostgreSQL.
-                    " ORDER BY CASE WHEN url = ? THEN 0 ELSE 1 END LIMIT 1",
-                    (url, digest, url),
-                )
-                assert existing is not None, "a conflict implies a stored row"
-                return _article(existing), False
-            await self._index.add(row["id"], title_lemmas, text_lemmas)
+            assert existing is not None, "a conflict implies a stored row"
+            return _article(existing), False
+        await self._index.add(row["id"], title_lemmas, text_lemmas)
         return _article(row), True
 
     async def get(self, article_id: int) -> Article | None:

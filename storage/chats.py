@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.models import ChatSettings
 from storage.db import Database
 from storage.memo import Memo
+from storage.stories import move_chat_stories
 from storage.subscriptions import move_chat_subscriptions
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,8 @@ class ChatRepo:
         return changed > 0
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
-        """Follows a group to its supergroup id: settings, message links, subscription, runs.
+        """Follows a group to its supergroup id: settings, message links, subscription, runs,
+        the stories it was sent and what its messages' numbers meant.
 
         What the new id already has (written after the migration) wins over the old row.
         """
@@ -211,6 +213,7 @@ class ChatRepo:
             )
             await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
             await move_chat_subscriptions(self._db, old, new)
+            await move_chat_stories(self._db, old, new)
         for chat_id in (old, new):
             self._overrides.pop(chat_id)
             self._current.pop(chat_id)

@@ -199,25 +199,8 @@ def _parse_json(path: Path, content: str) -> list[NewArticle]:
     ]
 
 
-def _parse_jsonl(path: Path, content: str) -> list[NewArticle]:
-    articles = []
-    for n, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = _loads(path, line, f"line {n}: ")
-        except ValueError as exc:
-            raise _bad(path, f"invalid JSON on line {n}") from exc
-        articles.append(_from_object(path, item, f"line {n}: "))
-    if not articles:
-        raise _bad(path, "no articles in file")
-    return articles
-
-
-def read_jsonl_with_ids(path: Path) -> list[tuple[object, NewArticle]]:
-    """The articles of a JSON-lines file, each with its `id`, else its line number."""
-    path = Path(path)
-    content = _read_text(path)
+def _jsonl_items(path: Path, content: str) -> list[tuple[object, NewArticle]]:
+    """Each article of a JSON-lines text with its `id`, else its line number."""
     found: list[tuple[object, NewArticle]] = []
     for n, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
@@ -231,6 +214,16 @@ def read_jsonl_with_ids(path: Path) -> list[tuple[object, NewArticle]]:
     if not found:
         raise _bad(path, "no articles in file")
     return found
+
+
+def _parse_jsonl(path: Path, content: str) -> list[NewArticle]:
+    return [article for _, article in _jsonl_items(path, content)]
+
+
+def read_jsonl_with_ids(path: Path) -> list[tuple[object, NewArticle]]:
+    """The articles of a JSON-lines file, each with its `id`, else its line number."""
+    path = Path(path)
+    return _jsonl_items(path, _read_text(path))
 
 
 def read_article_file(path: Path) -> list[NewArticle]:

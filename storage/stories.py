@@ -55,6 +55,26 @@ class SentStory:
     outlets: int
 
 
+async def move_chat_stories(db: Database, old: int, new: int) -> None:
+    """Moves what a chat was sent of each story, and what the numbers of its messages
+    meant, to its new id (group -> supergroup). Rows the new id already has win."""
+    async with db.transaction():
+        await db.execute(
+            "UPDATE digest_stories SET chat_id = ? WHERE chat_id = ? AND story_id NOT IN"
+            " (SELECT story_id FROM digest_stories WHERE chat_id = ?)",
+            (new, old, new),
+        )
+        await db.execute("DELETE FROM digest_stories WHERE chat_id = ?", (old,))
+        await db.execute(
+            "UPDATE message_stories SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM message_stories AS n WHERE n.chat_id = ?"
+            " AND n.message_id = message_stories.message_id"
+            " AND n.number = message_stories.number)",
+            (new, old, new),
+        )
+        await db.execute("DELETE FROM message_stories WHERE chat_id = ?", (old,))
+
+
 class StoryRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -77,23 +97,33 @@ class StoryRepo:
 
     async def place(self, article_id: int, story_id: int, features: Features) -> int:
         """Records the article's story; returns its assignment number."""
-        row = await self._db.fetchone(
-            "SELECT coalesce(max(story_seq), 0) + 1 FROM articles WHERE story_seq IS NOT NULL"
-        )
-        seq = int(row[0]) if row else 1
-        await self._db.execute(
+        return (await self.place_many([(article_id, story_id, features)]))[-1]
+
+    async def place_many(self, placements: Sequence[tuple[int, int, Features]]) -> list[int]:
+        """Records each (article, story, features), in order; returns their assignment
+        numbers. Inside `assigning()`, so the numbers are not taken meanwhile."""
+        first = await self.last_seq() + 1
+        seqs = list(range(first, first + len(placements)))
+        await self._db.execute_many(
             "UPDATE articles SET story_id = ?, story_seq = ?, story_features = ? WHERE id = ?",
-            (story_id, seq, json.dumps(features.to_json(), ensure_ascii=False), article_id),
+            [
+                (story_id, seq, json.dumps(features.to_json(), ensure_ascii=False), article_id)
+                for seq, (article_id, story_id, features) in zip(seqs, placements, strict=True)
+            ],
         )
-        moment = to_db_time(features.time)
-        await self._db.execute(
+        spans: dict[int, tuple[str, str]] = {}
+        for _, story_id, features in placements:
+            moment = to_db_time(features.time)
+            low, high = spans.get(story_id, (moment, moment))
+            spans[story_id] = (min(low, moment), max(high, moment))
+        await self._db.execute_many(
             "UPDATE stories SET"
             " first_at = CASE WHEN first_at < ? THEN first_at ELSE ? END,"
             " latest_at = CASE WHEN latest_at > ? THEN latest_at ELSE ? END"
             " WHERE id = ?",
-            (moment, moment, moment, moment, story_id),
+            [(low, low, high, high, key) for key, (low, high) in spans.items()],
         )
-        return seq
+        return seqs
 
     async def last_seq(self) -> int:
         row = await self._db.fetchone("SELECT coalesce(max(story_seq), 0) FROM articles")

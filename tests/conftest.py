@@ -161,6 +161,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 
 @pytest.fixture
+def other_store(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> Iterator[Store]:
+    """A second, empty store on the backend of `store`: the same work done two ways,
+    compared."""
+    if store.backend == "postgres":
+        template = request.getfixturevalue("postgres_template")
+        with _new_database(template) as url:
+            yield Store(url)
+    else:
+        yield Store(tmp_path / "other" / "svodka.sqlite3")
+
+
+@pytest.fixture
 async def db(store: Store) -> AsyncIterator[Database]:
     database = await store.open()
     try:
