@@ -548,6 +548,8 @@ _CHANNELS_AND_LINKS = Step(
         """,
         "CREATE INDEX link_messages_page ON link_messages (page_id)",
     ),
+)
+
 # Answers of several parts go through the ledger too: the first part of one in a group
 # replies to the message that asked (its id here; NULL for digests and later parts).
 _ANSWERS = Step(
