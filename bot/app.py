@@ -225,6 +225,7 @@ async def build_app(
         subscriptions=subscriptions,
         intake=services.intake,
         stories=services.stories,
+        interests=services.interests,
         admins=AdminCache(),
     )
     # Outer, first of all: everything after it (the flood notice, the apology for a

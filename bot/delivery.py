@@ -91,6 +91,8 @@ class Outgoing:
     disable_notification: bool | None = None
     # Paid broadcast (PAID_BROADCAST=1): digests only, never replies.
     allow_paid_broadcast: bool | None = None
+    # A forum topic of the chat; None: the chat itself (a forum's General topic).
+    message_thread_id: int | None = None
 
 
 class Rendered(Protocol):
@@ -253,6 +255,7 @@ class Deliverer:
                     disable_notification=outgoing.disable_notification,
                     allow_paid_broadcast=outgoing.allow_paid_broadcast,
                     link_preview_options=previews or Default("link_preview"),
+                    message_thread_id=outgoing.message_thread_id,
                 )
                 return _Outcome(message, chat_id, retries=retries)
             except TelegramRetryAfter as error:

@@ -61,9 +61,11 @@ def part(
     keyboard: InlineKeyboardMarkup | None,
     article_id: int | None,
     numbers: Sequence[tuple[int, int]] = (),
+    *,
+    thread_id: int | None = None,
 ) -> OutboxPart:
     markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
-    return OutboxPart(text, markup, article_id, tuple(numbers))
+    return OutboxPart(text, markup, article_id, tuple(numbers), thread_id=thread_id)
 
 
 def _outgoing(
@@ -72,7 +74,12 @@ def _outgoing(
     markup = message.part.markup
     keyboard = InlineKeyboardMarkup.model_validate_json(markup) if markup and buttons else None
     paid = True if message.kind in broadcast else None
-    return Outgoing(message.part.text, keyboard, allow_paid_broadcast=paid)
+    return Outgoing(
+        message.part.text,
+        keyboard,
+        allow_paid_broadcast=paid,
+        message_thread_id=message.part.thread_id,
+    )
 
 
 def _count(task: asyncio.Task[int]) -> int:

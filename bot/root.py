@@ -13,12 +13,14 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.intake import Fetcher, IntakeService, Notify
+from bot.interests import InterestService
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database, open_database
 from storage.feeds import FeedRepo
+from storage.interests import InterestRepo
 from storage.stories import StoryRepo
 from storage.subscriptions import SubscriptionRepo
 
@@ -37,6 +39,7 @@ class Services:
     digests: DigestService
     intake: IntakeService
     stories: StoryService
+    interests: InterestService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -62,7 +65,8 @@ async def open_services(
     chats = ChatService(ChatRepo(db), settings)
     stories = StoryService(StoryRepo(db), articles, shared=db.shared)
     service = ArticleService(articles, SummaryCache(db), chats, settings, stories=stories)
-    digests = DigestService(articles, subscriptions, chats, service, stories, settings)
+    interests = InterestService(InterestRepo(db), articles)
+    digests = DigestService(articles, subscriptions, chats, service, stories, settings, interests)
     intake = IntakeService(
         Fetcher(allow_private=settings.fetch_allow_private), service, FeedRepo(db), notify=notify
     )
@@ -72,4 +76,4 @@ async def open_services(
     except BaseException:
         await db.close()
         raise
-    return Services(settings, clock, db, chats, service, digests, intake, stories)
+    return Services(settings, clock, db, chats, service, digests, intake, stories, interests)

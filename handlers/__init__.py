@@ -10,6 +10,7 @@ from handlers import (
     errors,
     feeds,
     followups,
+    interests,
     settings,
     start,
     stories,
@@ -34,6 +35,7 @@ def build_router() -> Router:
         subscriptions.build(),
         stories.build(),
         settings.build(),
+        interests.build(),
         feeds.build(),
         # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),

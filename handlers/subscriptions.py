@@ -14,13 +14,23 @@ from bot.filters import ChatAdmin, OnLoop
 from bot.subscriptions import SubscriptionService
 
 
+def topic_of(message: Message) -> int | None:
+    """The forum topic a message was written in; None outside topics. (Replies through
+    `message.answer` go there by themselves.)"""
+    return message.message_thread_id if message.is_topic_message else None
+
+
 async def subscribe(
     message: Message, command: CommandObject, subscriptions: SubscriptionService, clock: Clock
 ) -> None:
     # An anonymous admin writes as the group: there is no person to record.
     user = message.from_user if message.sender_chat is None else None
     sub = await subscriptions.subscribe(
-        message.chat.id, command.args or "", user_id=user.id if user else None, now=clock()
+        message.chat.id,
+        command.args or "",
+        user_id=user.id if user else None,
+        now=clock(),
+        thread_id=topic_of(message),
     )
     await message.answer(render.subscribed_reply(sub))
 
@@ -41,7 +51,7 @@ async def digest_now(
     now = clock()
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id, initial_sleep=0.5):
         digest, zone = await subscriptions.digest_now(message.chat.id, now=now)
-    await subscriptions.send_digest(digest, zone, now=now)
+    await subscriptions.send_digest(digest, zone, now=now, thread_id=topic_of(message))
 
 
 async def bot_removed(event: ChatMemberUpdated, subscriptions: SubscriptionService) -> None:

@@ -18,7 +18,10 @@ from datetime import datetime, timedelta
 from bot.models import OutboxMessage, OutboxPart
 from storage.db import Database, Row, from_db_time, to_db_time
 
-_COLUMNS = "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, attempts, created_at"
+_COLUMNS = (
+    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, thread_id,"
+    " attempts, created_at"
+)
 # Still claimable: pending, and no live lease.
 _FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 # The head of its chat's queue: no earlier pending row in that chat.
@@ -39,7 +42,13 @@ def _message(row: Row) -> OutboxMessage:
         kind=row["kind"],
         ref=row["ref"],
         seq=row["seq"],
-        part=OutboxPart(row["text"], row["markup"], row["article_id"], _numbers(row["numbers"])),
+        part=OutboxPart(
+            row["text"],
+            row["markup"],
+            row["article_id"],
+            _numbers(row["numbers"]),
+            thread_id=row["thread_id"],
+        ),
         attempts=row["attempts"],
         created_at=from_db_time(row["created_at"]),
     )
@@ -68,7 +77,8 @@ class OutboxRepo:
         stamp = to_db_time(now)
         await self._db.execute_many(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
-            " next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            " thread_id, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [
                 (
                     chat_id,
@@ -79,6 +89,7 @@ class OutboxRepo:
                     p.markup,
                     p.article_id,
                     json.dumps(p.numbers) if p.numbers else None,
+                    p.thread_id,
                     stamp,
                     stamp,
                 )

@@ -1,0 +1,129 @@
+"""/follow, /unfollow, /sources and /alerts: what this chat gets. Anyone may look; in
+groups only admins change them, as with /settings."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+
+from bot import render, texts
+from bot.chats import ChatService
+from bot.clock import Clock
+from bot.filters import ChatAdmin
+from bot.interests import InterestService
+from bot.parsing import SettingChange, parse_alerts
+from bot.render import Reply, SourceAction, UnfollowAction
+from bot.subscriptions import SubscriptionService
+
+log = logging.getLogger(__name__)
+
+
+async def list_follows(message: Message, interests: InterestService, chats: ChatService) -> None:
+    follows = await interests.follows(message.chat.id)
+    mode = (await chats.settings(message.chat.id)).digest_mode
+    reply = render.follows_reply(follows, mode)
+    await message.answer(reply.html, reply_markup=reply.keyboard)
+
+
+async def follow(
+    message: Message, command: CommandObject, interests: InterestService, clock: Clock
+) -> None:
+    change = await interests.follow(message.chat.id, command.args or "", now=clock())
+    if not change.changed:
+        await message.answer(texts.FOLLOW_NOTHING_NEW)
+        return
+    terms = render.terms_line((i.kind, i.term) for i in change.changed)
+    await message.answer(texts.FOLLOW_ADDED.format(terms=terms))
+
+
+async def unfollow(message: Message, command: CommandObject, interests: InterestService) -> None:
+    change = await interests.unfollow(message.chat.id, command.args or "")
+    if not change.changed:
+        await message.answer(texts.UNFOLLOW_NONE)
+        return
+    terms = render.terms_line((i.kind, i.term) for i in change.changed)
+    await message.answer(texts.UNFOLLOWED.format(terms=terms))
+
+
+async def remove_pressed(
+    callback: CallbackQuery,
+    callback_data: UnfollowAction,
+    interests: InterestService,
+    chats: ChatService,
+) -> None:
+    chat_id = callback.message.chat.id if callback.message else 0
+    change = await interests.remove(chat_id, callback_data.token)
+    await callback.answer(
+        texts.CB_REMOVED if change.changed else html.unescape(texts.UNKNOWN_CHOICE)
+    )
+    mode = (await chats.settings(chat_id)).digest_mode
+    await _redraw(callback, render.follows_reply(change.follows, mode))
+
+
+async def list_sources(message: Message, interests: InterestService) -> None:
+    reply = render.outlets_reply(await interests.outlets(message.chat.id))
+    await message.answer(reply.html, reply_markup=reply.keyboard)
+
+
+async def source_pressed(
+    callback: CallbackQuery, callback_data: SourceAction, interests: InterestService
+) -> None:
+    chat_id = callback.message.chat.id if callback.message else 0
+    outlets = await interests.toggle(chat_id, callback_data.token)
+    await callback.answer()
+    await _redraw(callback, render.outlets_reply(outlets))
+
+
+async def _redraw(callback: CallbackQuery, reply: Reply) -> None:
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return
+    try:
+        await message.edit_text(reply.html, reply_markup=reply.keyboard)
+    except TelegramBadRequest as exc:
+        # Two quick presses: the second edit changes nothing. The answer went out anyway.
+        log.info("could not redraw a list in chat %s: %s", message.chat.id, exc.message)
+
+
+async def show_alerts(message: Message, chats: ChatService) -> None:
+    state = (await chats.settings(message.chat.id)).alerts
+    await message.answer(texts.ALERTS_STATE.format(state=texts.alerts_label(state)))
+
+
+async def change_alerts(
+    message: Message, command: CommandObject, subscriptions: SubscriptionService, clock: Clock
+) -> None:
+    change = SettingChange("alerts", parse_alerts(command.args or ""))
+    overview = await subscriptions.change_settings(message.chat.id, change, now=clock())
+    state = overview.settings.alerts
+    await message.answer(texts.ALERTS_STATE.format(state=texts.alerts_label(state)))
+
+
+async def refused(message: Message) -> None:
+    await message.answer(texts.NOT_GROUP_ADMIN)
+
+
+async def refused_button(callback: CallbackQuery) -> None:
+    await callback.answer(html.unescape(texts.NOT_GROUP_ADMIN), show_alert=True)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(list_follows, Command("follow", magic=F.args.is_(None)))
+    router.message.register(show_alerts, Command("alerts", magic=F.args.is_(None)))
+    router.message.register(list_sources, Command("sources"))
+    # Per handler, not for the router: for a group the filter asks Telegram for its admins.
+    router.message.register(follow, Command("follow"), ChatAdmin())
+    router.message.register(unfollow, Command("unfollow"), ChatAdmin())
+    router.message.register(change_alerts, Command("alerts"), ChatAdmin())
+    router.message.register(refused, Command("follow", "unfollow", "alerts"))
+    router.callback_query.register(remove_pressed, UnfollowAction.filter(), ChatAdmin())
+    router.callback_query.register(source_pressed, SourceAction.filter(), ChatAdmin())
+    router.callback_query.register(refused_button, UnfollowAction.filter())
+    router.callback_query.register(refused_button, SourceAction.filter())
+    return router
