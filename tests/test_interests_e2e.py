@@ -62,11 +62,13 @@ async def test_only_mode_shows_followed_news_alone_and_an_excluded_word_drops_on
 
 async def test_first_mode_puts_followed_news_first_and_keeps_the_rest(running: RunningBot) -> None:
     await store_news(running)
+    # A chat that follows nothing: the stories by importance, the weather among the first.
     everything = await digest(running, user_id=31)
-    assert everything.index(OIL) < everything.index(WEATHER)
-    await running.say("/follow погода", user_id=31)
-    text = await digest(running, user_id=31)
-    assert text.index(WEATHER) < text.index(OIL) < text.index(OIL_CLUB)
+    assert everything.index(WEATHER) < everything.index(OIL)
+    # Another chat follows oil: both oil stories before the weather, which stays.
+    await running.say("/follow нефть", user_id=32)
+    text = await digest(running, user_id=32)
+    assert max(text.index(OIL), text.index(OIL_CLUB)) < text.index(WEATHER)
 
 
 async def test_only_mode_without_interests_says_so_in_one_line(running: RunningBot) -> None:
@@ -146,3 +148,51 @@ async def test_quiet_hours_and_alerts_are_stored_and_shown(running: RunningBot) 
     ):
         [reply] = await running.say(command)
         assert fragment in shown(reply), command
+
+
+QUAKE = (
+    (
+        "Землетрясение магнитудой 6,1 произошло у берегов Камчатки",
+        "Землетрясение магнитудой 6,1 произошло в Тихом океане у восточного побережья "
+        "Камчатки, сообщила Камчатская служба сейсмологии. Очаг залегал на глубине 40 км. "
+        "Жители Петропавловска-Камчатского ощутили толчки силой до пяти баллов.",
+        "ТАСС",
+    ),
+    (
+        "Мощные толчки ощутили жители Петропавловска-Камчатского",
+        "У побережья Камчатки произошло землетрясение магнитудой 6,1, передают сейсмологи. "
+        "В Петропавловске-Камчатском толчки достигли пяти баллов, сведений о разрушениях "
+        "и пострадавших нет.",
+        "РИА Новости",
+    ),
+)
+
+
+async def test_a_muted_outlet_leaves_a_story_it_shares_and_drops_one_it_alone_told(
+    running: RunningBot,
+) -> None:
+    ids = []
+    for title, text, source in QUAKE:
+        article, _ = await running.app.services.articles.add(
+            NewArticle(title=title, text=text, source=source), now=utc_now()
+        )
+        ids.append(article.id)
+    stories = running.app.services.stories.repo
+    assert await stories.story_of(ids[0]) == await stories.story_of(ids[1])
+    _, created = await running.app.services.articles.add(
+        NewArticle(title=WEATHER, text="Синоптики обещают дожди. Будет холодно.", source="ТАСС"),
+        now=utc_now(),
+    )
+    assert created
+    interests = running.app.services.interests
+    tass = next(o for o in await interests.outlets(51) if o.source == "ТАСС")
+    await interests.toggle(51, tass.token)
+    text = await digest(running, user_id=51)
+    # The quake stays, told by the outlet left: its TASS headline and outlet are gone.
+    assert QUAKE[1][0] in text and "РИА Новости" in text
+    assert QUAKE[0][0] not in text and "ТАСС" not in text
+    # The weather, TASS's alone, is not shown at all.
+    assert WEATHER not in text
+    # A chat that turned nothing off sees both outlets of the quake.
+    both = await digest(running, user_id=52)
+    assert "ТАСС" in both and "РИА Новости" in both and WEATHER in both
