@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from bot.digest import story_terms
 from bot.nlp.interests import (
     Candidate,
     Follows,
@@ -146,3 +147,14 @@ def test_the_index_finds_exactly_the_chats_a_per_chat_loop_finds() -> None:
         expected = match_each(chats, item)
         assert index.match(item) == expected
     assert index.match(item_terms("Токаев обсудил бюджет")), "some chat follows these words"
+
+
+def test_a_story_follows_what_one_of_its_articles_has_and_a_phrase_stays_in_one() -> None:
+    [bank] = parse_interests('"центральный банк"')
+    [kazakhstan] = parse_interests("Казахстан")
+    apart = story_terms([item_terms("Совет выбрал центральный"), item_terms("Банк снизил ставку")])
+    together = story_terms([item_terms("Погода"), item_terms("Центральный банк снизил ставку")])
+    assert not bank.matches(apart)
+    assert bank.matches(together)
+    many = story_terms([item_terms("Выборы в Казахстане"), item_terms("Итоги голосования")])
+    assert Follows((kazakhstan,)).follows(many)
