@@ -53,7 +53,7 @@ async def test_only_mode_shows_followed_news_alone_and_an_excluded_word_drops_on
     await store_news(running)
     [added] = await running.say("/follow нефть -футбол")
     assert shown(added) == "Добавлено: нефть, без: футбол."
-    await running.say("/settings mode only", count=2)
+    await running.say("/settings режим только", count=2)
     text = await digest(running)
     assert OIL in text
     assert OIL_CLUB not in text  # follows "нефть", but "футбол" is excluded
@@ -73,7 +73,7 @@ async def test_first_mode_puts_followed_news_first_and_keeps_the_rest(running: R
 
 async def test_only_mode_without_interests_says_so_in_one_line(running: RunningBot) -> None:
     await store_news(running)
-    [_, overview] = await running.say("/settings mode only", count=2)
+    [_, overview] = await running.say("/settings режим только", count=2)
     assert "Режим сводки: только интересное" in shown(overview)
     [reply] = await running.say("/digest")
     assert shown(reply).splitlines()[-1] == texts.DIGEST_ONLY_NONE
@@ -131,20 +131,29 @@ async def test_an_outlet_turned_off_in_sources_leaves_the_digest(running: Runnin
 
 
 async def test_quiet_hours_and_alerts_are_stored_and_shown(running: RunningBot) -> None:
-    [_, overview] = await running.say("/settings quiet 23:00-8:00", count=2)
+    [_, overview] = await running.say("/settings тишина 23:00-8:00", count=2)
     assert "Тихие часы: 23:00-08:00" in shown(overview)
-    [alerts] = await running.say("/alerts updates")
+    [alerts] = await running.say("/alerts обновления")
     assert texts.ALERTS["updates"] in shown(alerts)
     [state] = await running.say("/alerts")
     assert texts.ALERTS["updates"] in shown(state)
     [listed] = await running.say("/settings")
     assert "Оповещения: " + texts.ALERTS["updates"] in shown(listed)
-    [_, cleared] = await running.say("/settings quiet off", count=2)
+    [_, cleared] = await running.say("/settings тишина выкл", count=2)
     assert "Тихие часы: нет" in shown(cleared)
+    # The English words are aliases of the Russian ones.
+    [_, english] = await running.say("/settings quiet 22:30-07:00", count=2)
+    assert "Тихие часы: 22:30-07:00" in shown(english)
+    [_, mode] = await running.say("/settings mode only", count=2)
+    assert "Режим сводки: только интересное" in shown(mode)
+    [_, mode] = await running.say("/settings режим первые", count=2)
+    assert "Режим сводки: сначала интересное" in shown(mode)
+    [off] = await running.say("/alerts off")
+    assert texts.ALERTS["off"] in shown(off)
     for command, fragment in (
-        ("/settings quiet 23:00", "ЧЧ:ММ-ЧЧ:ММ"),
-        ("/settings mode everything", "/settings mode only"),
-        ("/alerts sometimes", "/alerts on"),
+        ("/settings тишина 23:00", "ЧЧ:ММ-ЧЧ:ММ"),
+        ("/settings режим всё", "/settings режим только"),
+        ("/alerts иногда", "/alerts вкл"),
     ):
         [reply] = await running.say(command)
         assert fragment in shown(reply), command
