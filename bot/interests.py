@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,10 +87,7 @@ class InterestService:
 
     async def index(self) -> InterestIndex:
         """Every chat's interests, indexed for matching one new item against all."""
-        index = InterestIndex()
-        for chat_id, rows in (await self._interests.every_chat()).items():
-            index.add(chat_id, _follows(rows).interests)
-        return index
+        return interest_index(await self._interests.every_chat())
 
     # -- outlets ------------------------------------------------------------------------
 
@@ -113,6 +110,14 @@ class InterestService:
             raise UnknownChoice(name)
         await self._interests.set_muted(chat_id, outlet.source, not outlet.muted)
         return await self.outlets(chat_id)
+
+
+def interest_index(chats: Mapping[int, Sequence[Followed]]) -> InterestIndex:
+    """The stored interests of many chats, indexed for matching one new item."""
+    index = InterestIndex()
+    for chat_id, rows in chats.items():
+        index.add(chat_id, _follows(rows).interests)
+    return index
 
 
 def _follows(rows: Sequence[Followed]) -> Follows:

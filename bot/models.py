@@ -138,6 +138,8 @@ class OutboxPart:
     numbers: tuple[tuple[int, int], ...] = ()
     # The forum topic it goes to (message_thread_id); None: the chat itself.
     thread_id: int | None = None
+    # Sent with disable_notification (an alert in the chat's quiet hours).
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

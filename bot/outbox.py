@@ -63,9 +63,10 @@ def part(
     numbers: Sequence[tuple[int, int]] = (),
     *,
     thread_id: int | None = None,
+    silent: bool = False,
 ) -> OutboxPart:
     markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
-    return OutboxPart(text, markup, article_id, tuple(numbers), thread_id=thread_id)
+    return OutboxPart(text, markup, article_id, tuple(numbers), thread_id=thread_id, silent=silent)
 
 
 def _outgoing(
@@ -77,6 +78,7 @@ def _outgoing(
     return Outgoing(
         message.part.text,
         keyboard,
+        disable_notification=True if message.part.silent else None,
         allow_paid_broadcast=paid,
         message_thread_id=message.part.thread_id,
     )

@@ -399,6 +399,33 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
     return replies
 
 
+def alert_reply(story: StoryText | None, article: Article, *, update: bool) -> Reply:
+    """An alert: what it is (a new story, or an update of one), the headline (a link to
+    the article's page), 1–2 sentences and the outlets, and a button that opens the
+    whole story. Replies to it are about the story's main article."""
+    label = texts.ALERT_UPDATE if update else texts.ALERT_NEW
+    headline = (story.headline if story is not None else "") or article.title
+    title = html.escape(_cut(headline, HEADLINE_CHARS), quote=False)
+    if url := button_url(article.url):
+        title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
+    lines = [f"🔔 <i>{html.escape(label, quote=False)}</i>", f"<b>{title}</b>"]
+    if story is not None and story.sentences:
+        lines.append(html.escape(_cut(" ".join(story.sentences), SENTENCES_CHARS), quote=False))
+    outlets = story.outlets if story is not None else (article.source or "—",)
+    shown = [_cut(name, OUTLET_CHARS) for name in outlets]
+    lines.append(f"<i>{html.escape(texts.outlets_text(shown), quote=False)}</i>")
+    if story is None:
+        return Reply("\n".join(lines), article_id=article.id)
+    button = InlineKeyboardButton(
+        text=texts.BTN_ALERT_STORY, callback_data=StoryAction(id=story.story_id).pack()
+    )
+    return Reply(
+        "\n".join(lines),
+        InlineKeyboardMarkup(inline_keyboard=[[button]]),
+        story.main.id,
+    )
+
+
 def story_reply(story: StoryText, timezone: str) -> list[Reply]:
     """/story N and a digest's button: headline, summary, every source with its link
     and time, and the follow-ups of its main article."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,6 +96,8 @@ class StoryService:
         self.clusterer = Clusterer(DocumentFrequencies(), tuning)
         self._lock = asyncio.Lock()
         self._seq = 0
+        # Told of every article placed here as it is stored (the alerts wake up).
+        self.on_placed: list[Callable[[], None]] = []
 
     @property
     def repo(self) -> StoryRepo:
@@ -137,7 +139,10 @@ class StoryService:
     async def assign(self, article: Article) -> int:
         """Puts a newly stored article into its story (or starts one); the story's id."""
         features = await asyncio.to_thread(features_of, article)
-        return await self._assign(article.id, features)
+        key = await self._assign(article.id, features)
+        for listener in self.on_placed:
+            listener()
+        return key
 
     async def _assign(self, article_id: int, features: Features) -> int:
         clusterer = self.clusterer

@@ -454,6 +454,9 @@ SOURCES_NONE = "Источников пока нет: в базе нет ста�
 BTN_SOURCE_ON = "✅ {source}"
 BTN_SOURCE_OFF = "🚫 {source}"
 ALERTS_STATE = "Оповещения: {state}. Изменить: /alerts вкл | выкл | обновления"
+ALERT_NEW = "Новое по интересам чата"
+ALERT_UPDATE = "Обновление сюжета по интересам чата"
+BTN_ALERT_STORY = "Весь сюжет"
 
 
 def mode_label(mode: str) -> str:
@@ -464,6 +467,7 @@ def mode_label(mode: str) -> str:
 def alerts_label(state: str) -> str:
     """An /alerts state as shown, in the current language."""
     return _(ALERTS[state]) if state in ALERTS else state
+
 
 # Digest buttons: one row per article, so each label carries the article's number.
 DIGEST_BUTTON = "№\u00a0{id} {label}"

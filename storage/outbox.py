@@ -19,7 +19,7 @@ from bot.models import OutboxMessage, OutboxPart
 from storage.db import Database, Row, from_db_time, to_db_time
 
 _COLUMNS = (
-    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, thread_id,"
+    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, thread_id, silent,"
     " attempts, created_at"
 )
 # Still claimable: pending, and no live lease.
@@ -48,6 +48,7 @@ def _message(row: Row) -> OutboxMessage:
             row["article_id"],
             _numbers(row["numbers"]),
             thread_id=row["thread_id"],
+            silent=bool(row["silent"]),
         ),
         attempts=row["attempts"],
         created_at=from_db_time(row["created_at"]),
@@ -77,7 +78,7 @@ class OutboxRepo:
         stamp = to_db_time(now)
         await self._db.execute_many(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
-            " thread_id, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " thread_id, silent, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             [
                 (
@@ -90,6 +91,7 @@ class OutboxRepo:
                     p.article_id,
                     json.dumps(p.numbers) if p.numbers else None,
                     p.thread_id,
+                    1 if p.silent else None,
                     stamp,
                     stamp,
                 )

@@ -532,6 +532,57 @@ _INTERESTS = Step(
     ),
 )
 
+
+# Alerts (bot/alerts.py): one row per chat and stored article it was alerted of (or held
+# back by the hourly cap, `held`), so a story alerts a chat once and an update at most
+# once per article; the last story placement (`articles.story_seq`) the alerts have
+# looked at; and whether a recorded message goes silently (quiet hours).
+_ALERTS = Step(
+    sqlite=(
+        """
+        CREATE TABLE story_alerts (
+            chat_id    INTEGER NOT NULL,
+            story_id   INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            held       INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, article_id)
+        )
+        """,
+        "CREATE INDEX story_alerts_story ON story_alerts(story_id, chat_id)",
+        "CREATE INDEX story_alerts_recent ON story_alerts(chat_id, created_at)",
+        """
+        CREATE TABLE alert_progress (
+            name TEXT PRIMARY KEY,
+            seq  INTEGER NOT NULL
+        )
+        """,
+        "ALTER TABLE outbox ADD COLUMN silent INTEGER",
+    ),
+    postgres=(
+        """
+        CREATE TABLE story_alerts (
+            chat_id    BIGINT NOT NULL,
+            story_id   BIGINT NOT NULL,
+            article_id BIGINT NOT NULL,
+            held       INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (chat_id, article_id)
+        )
+        """,
+        "CREATE INDEX story_alerts_story ON story_alerts(story_id, chat_id)",
+        "CREATE INDEX story_alerts_recent ON story_alerts(chat_id, created_at)",
+        """
+        CREATE TABLE alert_progress (
+            name TEXT PRIMARY KEY,
+            seq  BIGINT NOT NULL
+        )
+        """,
+        "ALTER TABLE outbox ADD COLUMN silent INTEGER",
+    ),
+)
+
+
 STEPS: tuple[Step, ...] = (
     _BASE,
     _INDEXES,
@@ -541,6 +592,7 @@ STEPS: tuple[Step, ...] = (
     _STORIES,
     _CHAT_LANGUAGE,
     _INTERESTS,
+    _ALERTS,
 )
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS: tuple[Migration, ...] = tuple(step.sqlite for step in STEPS)

@@ -42,6 +42,11 @@ def test_a_chat_with_alerts_on_that_follows_the_story_gets_one() -> None:
     assert decide(index, chats) == [Alert(1, 7, silent=False)]
 
 
+def test_a_chat_that_turned_the_outlet_off_gets_none() -> None:
+    index, chats = setup(a="Казахстан", b="Токаев")
+    assert decide(index, chats, muted={1}) == [Alert(2, 7, silent=False)]
+
+
 def test_an_update_alerts_again_only_with_alerts_updates() -> None:
     index, chats = setup(a="Казахстан", b="Токаев")
     chats[2] = replace(chats[2], alerts="updates")
@@ -49,10 +54,10 @@ def test_an_update_alerts_again_only_with_alerts_updates() -> None:
     assert decide(index, chats, alerted={1, 2}, update=True) == [Alert(2, 7, silent=False)]
 
 
-def test_the_hourly_cap_holds() -> None:
+def test_the_hourly_cap_holds_an_alert_back() -> None:
     index, chats = setup(a="Казахстан")
     full = {1: [NOW - timedelta(minutes=m) for m in (1, 10, 59)]}
-    assert decide(index, chats, recent=full, per_hour=3) == []
+    assert decide(index, chats, recent=full, per_hour=3) == [Alert(1, 7, silent=False, held=True)]
     older = {1: [NOW - timedelta(minutes=m) for m in (1, 10, 61)]}
     assert decide(index, chats, recent=older, per_hour=3) == [Alert(1, 7, silent=False)]
 
