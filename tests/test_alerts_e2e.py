@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import texts
+from bot import language, texts
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.models import NewArticle
@@ -143,10 +143,14 @@ async def test_an_article_an_admin_adds_alerts_the_chats_that_follow_it(
 ) -> None:
     await running.say("/follow Командорские острова", user_id=64)
     await running.say("/alerts on", user_id=64)
+    # The chat speaks English: so does its alert.
+    await running.say("/settings language en", user_id=64, count=2)
     article = KAMCHATKA[0]
     await running.say(f"/add {article.title}\n{article.text}", user_id=ADMIN_ID)
     [alert] = await alerts_to(running, 64, 1)
     assert "Командорским" in shown(alert)
+    with language.use("en"):
+        assert texts.ALERT_NEW in shown(alert) and texts.ALERT_NEW != "Новое по интересам чата"
 
 
 @pytest.fixture
