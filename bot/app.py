@@ -50,6 +50,7 @@ from aiogram.types import (
 )
 
 from bot import jobs, language, lazy_imports, texts
+from bot.alerts import AlertService
 from bot.answers import Answers
 from bot.articles import load_summarizer
 from bot.channels import ChannelService
@@ -66,6 +67,7 @@ from bot.root import Services, open_services
 from bot.subscriptions import SubscriptionService
 from bot.updates import TolerantSession
 from handlers import build_router
+from storage.alerts import AlertRepo
 from storage.managers import ManagerRepo
 from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
@@ -96,6 +98,8 @@ class App:
     freeze_heap: bool = False
     # Who runs the scheduled work among the processes sharing the store (App.start).
     leader: Leadership | None = None
+    # Sends what matches chats' interests as it arrives; runs in the leader only.
+    alerts: AlertService | None = None
 
     @property
     def settings(self) -> Settings:
@@ -130,6 +134,8 @@ class App:
         while nobody led), or gives it up."""
         if not leading:
             self.jobs.stand_down()
+            if self.alerts is not None:
+                await self.alerts.close()
             await self.subscriptions.close()
             return
         services = self.services
@@ -141,6 +147,8 @@ class App:
             settings=self.settings,
         )
         self.subscriptions.start()
+        if self.alerts is not None:
+            await self.alerts.start()
 
     async def warm_cache(self) -> None:
         """Loads the summarizer stack and computes default summaries and points for recent
@@ -165,6 +173,8 @@ class App:
         for task in list(self.background):
             with suppress(asyncio.CancelledError):
                 await task
+        if self.alerts is not None:
+            await self.alerts.close()
         await self.subscriptions.close()
         self.jobs.shutdown()
         await self.bot.session.close()
@@ -218,6 +228,17 @@ async def build_app(
             limits=limits,
             retry=retry,
         )
+        alerts = AlertService(
+            AlertRepo(services.db, OutboxRepo(services.db)),
+            articles=services.articles,
+            stories=services.stories,
+            chats=services.chats,
+            subscriptions=SubscriptionRepo(services.db),
+            outbox=subscriptions.outbox,
+            per_hour=settings.alerts_per_hour,
+            clock=clock,
+        )
+        services.stories.on_placed.append(alerts.wake)
     except BaseException:
         await services.close()
         raise
@@ -238,6 +259,7 @@ async def build_app(
         stories=services.stories,
         links=services.links,
         channels=channels,
+        interests=services.interests,
         admins=AdminCache(on_fetch=channels.remember_admins),
     )
     # Outer, first of all: everything after it (the flood notice, the apology for a
@@ -255,7 +277,7 @@ async def build_app(
     # are neither commands, nor articles, nor the word of the group's admins.
     dp.message.filter(OnLoop(~F.is_automatic_forward))
     dp.include_router(build_router())
-    app = App(services, bot, dp, schedule, subscriptions)
+    app = App(services, bot, dp, schedule, subscriptions, alerts=alerts)
     dp.startup.register(app.start)
     return app
 

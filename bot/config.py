@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     flood_rate: float = Field(default=1.0, gt=0)
     # Off: no message shows a preview of its links.
     link_previews: bool = False
+    # Alerts (/alerts on): at most this many a chat in any hour; the rest wait for the digest.
+    alerts_per_hour: int = Field(default=6, ge=1, le=60)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"

@@ -106,6 +106,8 @@ class Outgoing:
     reply_parameters: ReplyParameters | None = None
     # Set: the message of this id is edited to read `text` instead of a new one sent.
     edit_message_id: int | None = None
+    # A forum topic of the chat; None: the chat itself (a forum's General topic).
+    message_thread_id: int | None = None
 
 
 class Rendered(Protocol):
@@ -397,6 +399,7 @@ class Deliverer:
                 allow_paid_broadcast=outgoing.allow_paid_broadcast,
                 link_preview_options=previews,
                 reply_parameters=outgoing.reply_parameters,
+                message_thread_id=outgoing.message_thread_id,
             )
         markup = outgoing.reply_markup
         edited = await self._bot.edit_message_text(

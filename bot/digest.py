@@ -11,13 +11,18 @@ from bot.articles import ArticleService
 from bot.chats import ChatService
 from bot.clock import as_utc
 from bot.config import Settings
-from bot.models import Digest, StoryItem, Subscription
+from bot.interests import InterestService
+from bot.models import Article, Digest, StoryItem, Subscription
+from bot.nlp.interests import Candidate, ItemTerms, arrange, item_terms
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
+from storage.memo import Memo
 from storage.stories import Member
 from storage.subscriptions import SubscriptionRepo
 
 DIGEST_SENTENCES = 2
+# A chat that filters (interests, outlets turned off) picks from this many new articles.
+DIGEST_CANDIDATES = 200
 # The window of a chat's first digest, and of /digest in a chat that never had one.
 FIRST_WINDOW = timedelta(hours=24)
 
@@ -85,6 +90,7 @@ class DigestService:
         service: ArticleService,
         stories: StoryService,
         settings: Settings,
+        interests: InterestService,
     ) -> None:
         self._articles = articles
         self._subscriptions = subscriptions
@@ -92,6 +98,17 @@ class DigestService:
         self._service = service
         self._stories = stories
         self._shown = settings.digest_stories
+        self._interests = interests
+        # Every filtering chat's digest reads the same new articles: their terms once.
+        self._terms: Memo[int, ItemTerms] = Memo(2 * DIGEST_CANDIDATES)
+
+    def terms(self, article: Article) -> ItemTerms:
+        """What interests are matched against: the title and the lead."""
+        found = self._terms.get(article.id)
+        if found is None:
+            found = item_terms(article.title, article.text)
+            self._terms.put(article.id, found)
+        return found
 
     async def timezone(self, chat_id: int) -> str:
         """The zone the chat's digest is dated in: its subscription's, else its setting."""
@@ -108,9 +125,21 @@ class DigestService:
     async def build(self, chat_id: int, *, now: datetime, period: str | None = None) -> Digest:
         """The top stories since the chat's previous digest, most important first. A
         story an earlier digest showed the chat comes again only if it grew since (new
-        outlets or articles), marked as an update."""
+        outlets or articles), marked as an update.
+
+        A chat that follows something or turned outlets off gets the stories arranged
+        by `bot.nlp.interests.arrange`: a muted outlet's or excluded article counts for
+        nothing (a story left with none is dropped), and a story is followed when one of
+        its articles' titles or leads matches; followed ones come first or alone, as the
+        chat's digest mode says."""
         zone = await self.timezone(chat_id)
         period = period or local_period(now, zone)
+        chat = await self._chats.settings(chat_id)
+        follows = await self._interests.follows(chat_id)
+        muted = await self._interests.muted(chat_id)
+        if chat.digest_mode == "only" and not follows.followed:
+            return Digest(chat_id=chat_id, period=period, nothing_followed=True)
+        filtering = bool(follows.interests or muted)
         since = await self.since(chat_id, now=now)
         ranked = await self._stories.ranked(since, now=now)
         sent = await self._stories.repo.sent(chat_id, [key for key, _ in ranked])
@@ -124,11 +153,33 @@ class DigestService:
             fresh.append((key, members, before is not None))
         if not fresh:
             return Digest(chat_id=chat_id, period=period)
-        chat = await self._chats.settings(chat_id)
         sentences = min(DIGEST_SENTENCES, chat.sentences)
+        picked: list[tuple[int, list[Article], bool]] = []
+        left = 0
+        if filtering:
+            # Beyond the candidates nothing was looked at: those count as left over.
+            left = max(len(fresh) - DIGEST_CANDIDATES, 0)
+            candidates = []
+            for key, members, update in fresh[:DIGEST_CANDIDATES]:
+                kept = [m.article_id for m in members if m.source not in muted]
+                articles = [
+                    a
+                    for a in await self._articles.get_many(kept)
+                    if not follows.drops(self.terms(a))
+                ]
+                if articles:
+                    terms = story_terms([self.terms(a) for a in articles])
+                    candidates.append(Candidate((key, articles, update), terms))
+            picked = arrange(candidates, follows, mode=chat.digest_mode)
+        else:
+            for key, members, update in fresh[: self._shown]:
+                articles = await self._articles.get_many([m.article_id for m in members])
+                picked.append((key, articles, update))
+            left = len(fresh) - len(picked)
+        if not picked:
+            return Digest(chat_id=chat_id, period=period, more=left)
         items = []
-        for key, members, update in fresh[: self._shown]:
-            articles = await self._articles.get_many([m.article_id for m in members])
+        for key, articles, update in picked[: self._shown]:
             told = await self._stories.tell_articles(key, articles, sentences=sentences)
             items.append(
                 StoryItem(
@@ -145,7 +196,7 @@ class DigestService:
             chat_id=chat_id,
             period=period,
             items=tuple(items),
-            more=max(len(fresh) - len(items), 0),
+            more=max(len(picked) - len(items), 0) + left,
         )
 
     async def record(self, digest: Digest, *, now: datetime) -> None:
@@ -160,3 +211,13 @@ class DigestService:
         self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]
     ) -> None:
         await self._stories.repo.remember_numbers(chat_id, message_id, numbers)
+
+
+def story_terms(parts: Sequence[ItemTerms]) -> ItemTerms:
+    """A story's terms: all its articles' words; a phrase matches within one article."""
+    sequence: list[frozenset[str]] = []
+    for terms in parts:
+        # An empty place between articles: no phrase runs from one into the next.
+        sequence.extend((*terms.sequence, frozenset()))
+    forms: frozenset[str] = frozenset().union(*(t.forms for t in parts))
+    return ItemTerms(forms, tuple(sequence))

@@ -89,6 +89,46 @@ class StoryNotFound(SvodkaError):
         self.number = number
 
 
+class NoInterests(SvodkaError):
+    """`/follow` or `/unfollow` with no word that can be followed."""
+
+    def __init__(self, args: str) -> None:
+        super().__init__(args)
+        self.args_text = args
+
+
+class TooManyInterests(SvodkaError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class UnknownChoice(SvodkaError):
+    """A button or an argument that names nothing the chat has (any more)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class BadMode(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class BadQuiet(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class BadAlerts(SvodkaError):
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
 class BadLanguage(SvodkaError):
     def __init__(self, value: str) -> None:
         super().__init__(value)

@@ -72,6 +72,12 @@ class ChatSettings:
     timezone: str
     # "ru" or "en" set with /settings; "" lets each user's Telegram language decide.
     language: str = ""
+    # "first": followed items lead the digest; "only": nothing else is in it.
+    digest_mode: str = "first"
+    # Local hours when alerts arrive silently, as "23:00-08:00"; empty for none.
+    quiet: str = ""
+    # "off", "on" (each new story once) or "updates" (its updates too).
+    alerts: str = "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,8 @@ class Subscription:
     ended_reason: str | None = None
     # When the next digest is due (UTC); None when ended.
     due_at: datetime | None = None
+    # The forum topic the digest goes to (message_thread_id); None: the chat itself.
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,8 @@ class Digest:
     period: str
     items: tuple[StoryItem, ...] = field(default_factory=tuple)
     more: int = 0
+    # The chat shows only what it follows, and follows nothing.
+    nothing_followed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,10 @@ class OutboxPart:
     numbers: tuple[tuple[int, int], ...] = ()
     # The message this one replies to (an answer's first part in a group).
     reply_to: int | None = None
+    # The forum topic it goes to (message_thread_id); None: the chat itself.
+    thread_id: int | None = None
+    # Sent with disable_notification (an alert in the chat's quiet hours).
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +171,13 @@ class LinkPage:
     text: str
     lang: str
     fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """An interest as the store keeps it: its kind ("word", "phrase", "exclude"), the
+    words as typed, and the key that names it whatever form they were typed in."""
+
+    key: str
+    kind: str
+    term: str

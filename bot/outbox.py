@@ -62,9 +62,14 @@ def part(
     article_id: int | None,
     numbers: Sequence[tuple[int, int]] = (),
     reply_to: int | None = None,
+    *,
+    thread_id: int | None = None,
+    silent: bool = False,
 ) -> OutboxPart:
     markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else None
-    return OutboxPart(text, markup, article_id, tuple(numbers), reply_to)
+    return OutboxPart(
+        text, markup, article_id, tuple(numbers), reply_to, thread_id=thread_id, silent=silent
+    )
 
 
 def _outgoing(
@@ -80,7 +85,14 @@ def _outgoing(
         if reply_to is not None
         else None
     )
-    return Outgoing(message.part.text, keyboard, allow_paid_broadcast=paid, reply_parameters=thread)
+    return Outgoing(
+        message.part.text,
+        keyboard,
+        disable_notification=True if message.part.silent else None,
+        allow_paid_broadcast=paid,
+        reply_parameters=thread,
+        message_thread_id=message.part.thread_id,
+    )
 
 
 def _count(task: asyncio.Task[int]) -> int:

@@ -14,8 +14,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import (
+    BadAlerts,
     BadCount,
     BadLanguage,
+    BadMode,
+    BadQuiet,
     BadSentenceCount,
     BadSubscribe,
     BadTime,
@@ -175,6 +178,11 @@ SETTING_ALIASES = {
     "город": "timezone",
     "язык": "language",
     "lang": "language",
+    "mode": "digest_mode",
+    "режим": "digest_mode",
+    "тихие_часы": "quiet",
+    "тишина": "quiet",
+    "quiet_hours": "quiet",
 }
 LANGUAGE_WORDS = {
     "ru": "ru",
@@ -186,6 +194,22 @@ LANGUAGE_WORDS = {
     "english": "en",
     "russian": "ru",
 }
+MODE_ALIASES = {
+    "первые": "first",
+    "сначала": "first",
+    "first": "first",
+    "только": "only",
+    "only": "only",
+}
+ALERT_ALIASES = {
+    "on": "on",
+    "вкл": "on",
+    "off": "off",
+    "выкл": "off",
+    "updates": "updates",
+    "обновления": "updates",
+}
+_QUIET_OFF = {"off", "none", "нет", "выкл"}
 
 
 def parse_setting(args: str) -> SettingChange:
@@ -209,7 +233,55 @@ def parse_setting(args: str) -> SettingChange:
         return SettingChange(name, parse_sentences(value))
     if name == "timezone":
         return SettingChange(name, parse_timezone(value))
+    if name == "digest_mode":
+        mode = MODE_ALIASES.get(value.lower())
+        if mode is None:
+            raise BadMode(value)
+        return SettingChange(name, mode)
+    if name == "quiet":
+        return SettingChange(name, parse_quiet(value))
     raise UnknownSetting(name)
+
+
+def parse_quiet(value: str) -> str:
+    """`23:00-08:00` -> the same, normalised; `off` -> "" (no quiet hours)."""
+    if value.strip().lower() in _QUIET_OFF:
+        return ""
+    start, sep, end = value.strip().partition("-")
+    try:
+        hours = parse_hhmm(start), parse_hhmm(end)
+    except ValueError as exc:
+        raise BadQuiet(value) from exc
+    if not sep or hours[0] == hours[1]:
+        raise BadQuiet(value)
+    return f"{hours[0]:%H:%M}-{hours[1]:%H:%M}"
+
+
+def quiet_hours(value: str) -> tuple[time, time] | None:
+    """A stored `HH:MM-HH:MM` as its two times; None for none."""
+    if not value:
+        return None
+    start, _, end = value.partition("-")
+    return parse_hhmm(start), parse_hhmm(end)
+
+
+def is_quiet(value: str, local: time) -> bool:
+    """Whether a local time of day falls in the quiet hours (which may span midnight)."""
+    hours = quiet_hours(value)
+    if hours is None:
+        return False
+    start, end = hours
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def parse_alerts(value: str) -> str:
+    """`on`, `off` or `updates` (or вкл, выкл, обновления)."""
+    found = ALERT_ALIASES.get(value.strip().lower())
+    if found is None:
+        raise BadAlerts(value)
+    return found
 
 
 def parse_subscribe(args: str, *, default_at: time, default_timezone: str) -> tuple[time, str]:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from bot.articles import FollowUp
     from bot.channels import Managed
     from bot.intake import EntryNote, UrlIngest
+    from bot.interests import Outlet
     from bot.links import LinkAnswer
+    from bot.nlp.interests import Follows
     from bot.stories import StoryText
     from bot.subscriptions import ChatOverview
     from storage.feeds import Feed
@@ -61,6 +63,14 @@ def start_keyboard() -> InlineKeyboardMarkup:
             [button(texts.BTN_SUBSCRIBE, "subscribe"), button(texts.BTN_HELP, "help")],
         ]
     )
+
+
+class UnfollowAction(CallbackData, prefix="unf"):
+    token: str  # Interest.token
+
+
+class SourceAction(CallbackData, prefix="src"):
+    token: str  # Outlet.token
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +364,8 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
     which story each of its numbers means (a reply "/points 2" is about story 2). Its
     `article_id` is the main article of its first story: a bare "/points" in reply."""
     title = Piece(texts.DIGEST_TITLE.format(date=html.escape(date_label)), raw=True)
+    if digest.nothing_followed:
+        return [Reply(f"{title.html()}\n{texts.DIGEST_ONLY_NONE}")]
     if not digest.items:
         return [Reply(f"{title.html()}\n{texts.DIGEST_EMPTY}")]
     drafts = [_Draft([title.html()], utf16_len(title.visible()), [], [])]
@@ -387,6 +399,33 @@ def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply
             )
         )
     return replies
+
+
+def alert_reply(story: StoryText | None, article: Article, *, update: bool) -> Reply:
+    """An alert: what it is (a new story, or an update of one), the headline (a link to
+    the article's page), 1–2 sentences and the outlets, and a button that opens the
+    whole story. Replies to it are about the story's main article."""
+    label = texts.ALERT_UPDATE if update else texts.ALERT_NEW
+    headline = (story.headline if story is not None else "") or article.title
+    title = html.escape(_cut(headline, HEADLINE_CHARS), quote=False)
+    if url := button_url(article.url):
+        title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
+    lines = [f"🔔 <i>{html.escape(label, quote=False)}</i>", f"<b>{title}</b>"]
+    if story is not None and story.sentences:
+        lines.append(html.escape(_cut(" ".join(story.sentences), SENTENCES_CHARS), quote=False))
+    outlets = story.outlets if story is not None else (article.source or "—",)
+    shown = [_cut(name, OUTLET_CHARS) for name in outlets]
+    lines.append(f"<i>{html.escape(texts.outlets_text(shown), quote=False)}</i>")
+    if story is None:
+        return Reply("\n".join(lines), article_id=article.id)
+    button = InlineKeyboardButton(
+        text=texts.BTN_ALERT_STORY, callback_data=StoryAction(id=story.story_id).pack()
+    )
+    return Reply(
+        "\n".join(lines),
+        InlineKeyboardMarkup(inline_keyboard=[[button]]),
+        story.main.id,
+    )
 
 
 def story_reply(story: StoryText, timezone: str) -> list[Reply]:
@@ -445,6 +484,9 @@ def settings_reply(overview: ChatOverview) -> str:
         timezone=settings.timezone,
         language=language_label(settings.language),
         subscription=state,
+        mode=texts.mode_label(settings.digest_mode),
+        quiet=settings.quiet or texts.QUIET_NONE,
+        alerts=texts.alerts_label(settings.alerts),
     )
 
 
@@ -455,6 +497,57 @@ def language_label(chosen: str) -> str:
         return html.escape(language.translate(labels.get(chosen, chosen)))
     current = language.current.get()
     return texts.LANGUAGE_AUTO.format(language=language.translate(labels[current]))
+
+
+def _shown_term(kind: str, term: str) -> str:
+    shown = f"«{term}»" if " " in term else term
+    return texts.FOLLOW_EXCLUDED.format(term=shown) if kind == "exclude" else shown
+
+
+def terms_line(interests: Iterable[tuple[str, str]]) -> str:
+    """(kind, term) pairs as one escaped, comma-separated line."""
+    return ", ".join(html.escape(_shown_term(kind, term), quote=False) for kind, term in interests)
+
+
+# Telegram shows a button's first characters only; longer terms are cut for the label.
+_BUTTON_TERM = 40
+
+
+def follows_reply(follows: Follows, mode: str) -> Reply:
+    """The chat's interests, one button per interest to remove it."""
+    if not follows.interests:
+        return Reply(texts.FOLLOW_NONE)
+    lines = [texts.FOLLOW_TITLE]
+    lines += [f"• {terms_line([(i.kind, i.term)])}" for i in follows.interests]
+    lines += ["", texts.FOLLOW_HINT.format(mode=texts.mode_label(mode))]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=texts.BTN_UNFOLLOW.format(term=_shown_term(i.kind, i.term)[:_BUTTON_TERM]),
+                callback_data=UnfollowAction(token=i.token).pack(),
+            )
+        ]
+        for i in follows.interests
+    ]
+    return Reply("\n".join(lines), keyboard=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def outlets_reply(outlets: Sequence[Outlet]) -> Reply:
+    """The outlets, each a button that turns it off or on."""
+    if not outlets:
+        return Reply(texts.SOURCES_NONE)
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=(texts.BTN_SOURCE_OFF if o.muted else texts.BTN_SOURCE_ON).format(
+                    source=o.source[:_BUTTON_TERM]
+                ),
+                callback_data=SourceAction(token=o.token).pack(),
+            )
+        ]
+        for o in outlets
+    ]
+    return Reply(texts.SOURCES_TITLE, keyboard=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def subscribed_reply(sub: Subscription) -> str:

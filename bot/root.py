@@ -13,6 +13,7 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
 from bot.intake import Fetcher, IntakeService, Notify
+from bot.interests import InterestService
 from bot.links import LinkService
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
@@ -20,6 +21,7 @@ from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database, open_database
 from storage.feeds import FeedRepo
+from storage.interests import InterestRepo
 from storage.links import LinkRepo
 from storage.stories import StoryRepo
 from storage.subscriptions import SubscriptionRepo
@@ -40,6 +42,7 @@ class Services:
     intake: IntakeService
     stories: StoryService
     links: LinkService
+    interests: InterestService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -65,7 +68,8 @@ async def open_services(
     chats = ChatService(ChatRepo(db), settings)
     stories = StoryService(StoryRepo(db), articles, shared=db.shared)
     service = ArticleService(articles, SummaryCache(db), chats, settings, stories=stories)
-    digests = DigestService(articles, subscriptions, chats, service, stories, settings)
+    interests = InterestService(InterestRepo(db), articles)
+    digests = DigestService(articles, subscriptions, chats, service, stories, settings, interests)
     fetcher = Fetcher(allow_private=settings.fetch_allow_private)
     intake = IntakeService(fetcher, service, FeedRepo(db), notify=notify)
     # Pages anyone asks about: through the same fetcher, kept apart from the news store.
@@ -76,4 +80,4 @@ async def open_services(
     except BaseException:
         await db.close()
         raise
-    return Services(settings, clock, db, chats, service, digests, intake, stories, links)
+    return Services(settings, clock, db, chats, service, digests, intake, stories, links, interests)

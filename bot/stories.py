@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,6 +96,8 @@ class StoryService:
         self.clusterer = Clusterer(DocumentFrequencies(), tuning)
         self._lock = asyncio.Lock()
         self._seq = 0
+        # Told of every article placed here as it is stored (the alerts wake up).
+        self.on_placed: list[Callable[[], None]] = []
 
     @property
     def repo(self) -> StoryRepo:
@@ -146,7 +148,10 @@ class StoryService:
         if not articles:
             return []
         features = await asyncio.to_thread(lambda: [features_of(a) for a in articles])
-        return await self._assign_many([a.id for a in articles], features)
+        keys = await self._assign_many([a.id for a in articles], features)
+        for listener in self.on_placed:
+            listener()
+        return keys
 
     async def _assign_many(
         self, article_ids: Sequence[int], features: Sequence[Features]

@@ -114,10 +114,17 @@ class SubscriptionService:
         return await self._subscriptions.active()
 
     async def subscribe(
-        self, chat_id: int, args: str, *, user_id: int | None, now: datetime
+        self,
+        chat_id: int,
+        args: str,
+        *,
+        user_id: int | None,
+        now: datetime,
+        thread_id: int | None = None,
     ) -> Subscription:
         """Subscribes or changes the time/zone. What the command leaves out is kept from an
-        active subscription, else DIGEST_TIME and the chat's time zone setting."""
+        active subscription, else DIGEST_TIME and the chat's time zone setting. The digest
+        goes to the forum topic `thread_id` the command came from, if any."""
         current = await self._subscriptions.get(chat_id)
         chat = await self._chats.settings(chat_id)
         keep = current is not None and current.active
@@ -127,7 +134,13 @@ class SubscriptionService:
             default_timezone=current.timezone if keep and current else chat.timezone,
         )
         return await self._subscriptions.subscribe(
-            chat_id, at, zone, user_id, now=now, due_at=_first_due(chat_id, at, zone, now)
+            chat_id,
+            at,
+            zone,
+            user_id,
+            now=now,
+            due_at=_first_due(chat_id, at, zone, now),
+            thread_id=thread_id,
         )
 
     async def unsubscribe(self, chat_id: int, *, now: datetime) -> bool:
@@ -167,6 +180,7 @@ class SubscriptionService:
             current.subscribed_by,
             now=now,
             due_at=_first_due(chat_id, current.at, timezone, now),
+            thread_id=current.thread_id,
         )
 
     async def next_run(self, chat_id: int) -> datetime | None:
@@ -328,13 +342,15 @@ class SubscriptionService:
         digest = await self._digests.build(chat_id, now=now, period=period)
         zone = await self._digests.timezone(chat_id)
         replies = render.digest_replies(digest, date_label(period), zone)
+        sub = await self._subscriptions.get(chat_id)
+        thread = sub.thread_id if sub else None
         last = max((item.main.id for item in digest.items), default=None)
         # Recorded whole before the first send, the run completed with it: `now` (when
         # the digest was built) is the next digest's start, whatever the sends do.
         await self.outbox.repo.record_digest(
             chat_id,
             period,
-            [part(r.html, r.keyboard, r.article_id, r.numbers) for r in replies],
+            [part(r.html, r.keyboard, r.article_id, r.numbers, thread_id=thread) for r in replies],
             now=self.clock(),
             built_at=now,
             last_article_id=last,

@@ -51,7 +51,16 @@ COMMANDS: Sequence[tuple[str, str, str]] = (
     ("unsubscribe", "[@канал]", "отключить сводку"),
     ("subscriptions", "", "подписки чатов, которыми вы управляете"),
     ("digest", "", "сводка прямо сейчас"),
-    ("settings", "[алгоритм A | длина N | пояс город | язык ru/en]", "настройки чата"),
+    (
+        "settings",
+        "[алгоритм A | длина N | пояс город | язык ru/en | режим первые/только"
+        " | тишина ЧЧ:ММ-ЧЧ:ММ]",
+        "настройки чата",
+    ),
+    ("follow", "[слова, «фраза», -слово]", "следить за темами; без слов — список"),
+    ("unfollow", "слова", "перестать следить"),
+    ("sources", "", "источники: включить и выключить"),
+    ("alerts", "[вкл | выкл | обновления]", "сразу присылать новости по интересам"),
 )
 # In the menus of ADMIN_IDS only (each admin's own chat), and in their /help.
 ADMIN_COMMANDS: Sequence[tuple[str, str, str]] = (
@@ -234,10 +243,20 @@ BAD_TIMEZONE_SUBSCRIBE = (
 )
 BAD_SETTINGS = (
     "Не понимаю настройку. Примеры:\n"
-    "/settings алгоритм lexrank\n/settings длина 3\n/settings пояс Москва\n/settings язык en"
+    "/settings алгоритм lexrank\n/settings длина 3\n/settings пояс Москва\n/settings язык en\n"
+    "/settings режим только\n/settings тишина 23:00-08:00"
 )
 BAD_SUBSCRIBE = "Формат: /subscribe [ЧЧ:ММ] [город], например: /subscribe 08:30 Алматы"
 BAD_LANGUAGE = "Язык интерфейса — ru или en, например: /settings язык en"
+BAD_MODE = (
+    "Режим сводки — первые (сначала интересное) или только (только интересное): "
+    "/settings режим только"
+)
+BAD_QUIET = (
+    "Тихие часы указываются как ЧЧ:ММ-ЧЧ:ММ, например /settings тишина 23:00-08:00; "
+    "отключить: /settings тишина выкл"
+)
+BAD_ALERTS = "Оповещения: /alerts вкл, /alerts выкл или /alerts обновления (и об обновлениях)."
 EMPTY_TEXT = "Текст пустой: нечего сохранить."
 TEXT_TOO_LONG = "Текст слишком длинный: {length}, можно не больше {limit}."
 BAD_FILE = "Не могу прочитать «{path}»: {reason}."
@@ -257,11 +276,23 @@ SETTINGS = (
     "Длина изложения: {sentences}\n"
     "Часовой пояс: {timezone}\n"
     "Язык: {language}\n"
-    "Ежедневная сводка: {subscription}\n\n"
-    "Изменить: /settings алгоритм lexrank | длина 3 | пояс Москва | язык en"
+    "Ежедневная сводка: {subscription}\n"
+    "Режим сводки: {mode}\n"
+    "Тихие часы: {quiet}\n"
+    "Оповещения: {alerts}\n\n"
+    "Изменить: /settings алгоритм lexrank | длина 3 | пояс Москва | язык en | "
+    "режим первые | режим только | тишина 23:00-08:00 | тишина выкл"
 )
 LANGUAGE_AUTO = "{language} (как в Telegram)"
 LANGUAGE_LABELS = {"ru": "русский", "en": "английский"}
+# Read through _() where shown: dictionaries are not translated on attribute access.
+MODES = {"first": "сначала интересное", "only": "только интересное"}
+QUIET_NONE = "нет"
+ALERTS = {
+    "off": "выключены",
+    "on": "новые сюжеты по интересам",
+    "updates": "новые сюжеты по интересам и их обновления",
+}
 SETTINGS_SAVED = "Сохранено."
 SUBSCRIPTION_NONE = "выключена"
 SUBSCRIPTION_AT = "каждый день в {at} ({timezone})"
@@ -359,6 +390,18 @@ def error_text(exc: BaseException) -> str:
             return _(BAD_FILE).format(path=esc(path), reason=esc(file_reason(reason)))
         case errors.BadSubscribe():
             return _(BAD_SUBSCRIBE)
+        case errors.BadMode():
+            return _(BAD_MODE)
+        case errors.BadQuiet():
+            return _(BAD_QUIET)
+        case errors.BadAlerts():
+            return _(BAD_ALERTS)
+        case errors.NoInterests():
+            return _(NO_INTERESTS)
+        case errors.TooManyInterests(limit=limit):
+            return _(TOO_MANY_INTERESTS).format(limit=limit)
+        case errors.UnknownChoice():
+            return _(UNKNOWN_CHOICE)
         case intake.BadUrl(url=url):
             return _(BAD_URL).format(url=esc(url))
         case intake.UnsupportedScheme(scheme=scheme):
@@ -390,6 +433,50 @@ def error_text(exc: BaseException) -> str:
         case errors.TooManyLinks(seconds=seconds):
             return _(LINKS_WAIT).format(seconds=seconds)
     return _(UNEXPECTED)
+
+
+# Interests, outlets, alerts
+FOLLOW_NONE = (
+    "Этот чат пока ни за чем не следит. Например: /follow Казахстан «Центральный банк» -футбол"
+)
+FOLLOW_TITLE = "<b>Интересы чата</b>"
+FOLLOW_EXCLUDED = "без: {term}"
+FOLLOW_HINT = (
+    "Слово находится в любой форме, фраза в кавычках — целиком, слово с минусом "
+    "исключает новость. Режим сводки: {mode} (/settings режим первые | только). "
+    "Нажмите на слово, чтобы убрать его."
+)
+FOLLOW_ADDED = "Добавлено: {terms}."
+FOLLOW_NOTHING_NEW = "Всё это уже есть в списке: /follow"
+UNFOLLOWED = "Убрано: {terms}."
+UNFOLLOW_NONE = "Таких слов в списке нет: /follow"
+NO_INTERESTS = (
+    "Напишите слова после команды: /follow Казахстан. Фразу — в кавычках: "
+    "/follow «Центральный банк», исключение — с минусом: /follow -футбол"
+)
+TOO_MANY_INTERESTS = "Не больше {limit} слов и фраз на чат. Лишние можно убрать: /follow"
+UNKNOWN_CHOICE = "Этого уже нет в списке: откройте его заново."
+BTN_UNFOLLOW = "✕ {term}"
+CB_REMOVED = "Убрано"
+DIGEST_ONLY_NONE = "В сводке только интересное, а интересов нет: /follow слово"
+SOURCES_TITLE = "<b>Источники</b>\nНажмите на источник, чтобы выключить его или включить снова."
+SOURCES_NONE = "Источников пока нет: в базе нет статей с указанным источником."
+BTN_SOURCE_ON = "✅ {source}"
+BTN_SOURCE_OFF = "🚫 {source}"
+ALERTS_STATE = "Оповещения: {state}. Изменить: /alerts вкл | выкл | обновления"
+ALERT_NEW = "Новое по интересам чата"
+ALERT_UPDATE = "Обновление сюжета по интересам чата"
+BTN_ALERT_STORY = "Весь сюжет"
+
+
+def mode_label(mode: str) -> str:
+    """A digest mode as /settings shows it, in the current language."""
+    return _(MODES[mode]) if mode in MODES else mode
+
+
+def alerts_label(state: str) -> str:
+    """An /alerts state as shown, in the current language."""
+    return _(ALERTS[state]) if state in ALERTS else state
 
 
 # Digest buttons: one row per article, so each label carries the article's number.

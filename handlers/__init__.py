@@ -11,6 +11,7 @@ from handlers import (
     errors,
     feeds,
     followups,
+    interests,
     links,
     settings,
     start,
@@ -41,6 +42,7 @@ def build_router() -> Router:
         subscriptions.build(),
         stories.build(),
         settings.build(),
+        interests.build(),
         feeds.build(),
         # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),

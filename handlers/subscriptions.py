@@ -17,6 +17,12 @@ from bot.subscriptions import SubscriptionService
 from handlers.common import say, send
 
 
+def topic_of(message: Message) -> int | None:
+    """The forum topic a message was written in; None outside topics. (Replies through
+    `message.answer` go there by themselves.)"""
+    return message.message_thread_id if message.is_topic_message else None
+
+
 async def subscribe(
     message: Message,
     command: CommandObject,
@@ -27,7 +33,11 @@ async def subscribe(
     # An anonymous admin writes as the group: there is no person to record.
     user = message.from_user if message.sender_chat is None else None
     sub = await subscriptions.subscribe(
-        message.chat.id, command.args or "", user_id=user.id if user else None, now=clock()
+        message.chat.id,
+        command.args or "",
+        user_id=user.id if user else None,
+        now=clock(),
+        thread_id=topic_of(message),
     )
     await say(message, render.subscribed_reply(sub), answers)
 

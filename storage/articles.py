@@ -260,6 +260,15 @@ class ArticleRepo:
         )
         return int(row[0]) if row else 0
 
+    async def sources(self, *, limit: int = 50) -> list[str]:
+        """The outlets of stored articles, the one with most articles first."""
+        rows = await self._db.fetchall(
+            "SELECT source FROM articles WHERE source <> '' GROUP BY source"
+            " ORDER BY count(*) DESC, source LIMIT ?",
+            (limit,),
+        )
+        return [row["source"] for row in rows]
+
     async def count(self) -> int:
         row = await self._db.fetchone("SELECT count(*) FROM articles")
         return int(row[0]) if row else 0

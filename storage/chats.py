@@ -29,6 +29,18 @@ _REMEMBER_MESSAGE = (
 )
 
 
+# The columns of ChatSettings a chat may override; NULL means the default.
+_SETTINGS = (
+    "algorithm",
+    "sentences",
+    "timezone",
+    "language",
+    "digest_mode",
+    "quiet",
+    "alerts",
+)
+
+
 class ChatRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -50,10 +62,9 @@ class ChatRepo:
         if overrides is None:
             writes = self._writes
             row = await self._db.fetchone(
-                "SELECT algorithm, sentences, timezone, language FROM chats WHERE chat_id = ?",
-                (chat_id,),
+                f"SELECT {', '.join(_SETTINGS)} FROM chats WHERE chat_id = ?", (chat_id,)
             )
-            names = ("algorithm", "sentences", "timezone", "language")
+            names = _SETTINGS
             overrides = {} if row is None else {n: row[n] for n in names if row[n] is not None}
             if writes == self._writes:
                 self._overrides.put(chat_id, overrides)
@@ -67,18 +78,17 @@ class ChatRepo:
         sentences: int | None = None,
         timezone: str | None = None,
         language: str | None = None,
+        digest_mode: str | None = None,
+        quiet: str | None = None,
+        alerts: str | None = None,
     ) -> None:
         """Sets the given overrides; a None leaves that setting as it was."""
         self._writes += 1
         await self._db.execute(
-            "INSERT INTO chats (chat_id, algorithm, sentences, timezone, language)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (chat_id) DO UPDATE SET"
-            " algorithm = coalesce(excluded.algorithm, chats.algorithm),"
-            " sentences = coalesce(excluded.sentences, chats.sentences),"
-            " timezone = coalesce(excluded.timezone, chats.timezone),"
-            " language = coalesce(excluded.language, chats.language)",
-            (chat_id, algorithm, sentences, timezone, language),
+            f"INSERT INTO chats (chat_id, {', '.join(_SETTINGS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET "
+            + ", ".join(f"{name} = coalesce(excluded.{name}, chats.{name})" for name in _SETTINGS),
+            (chat_id, algorithm, sentences, timezone, language, digest_mode, quiet, alerts),
         )
         # After the write: a read that raced it may have kept the old values.
         self._overrides.pop(chat_id)
@@ -188,9 +198,9 @@ class ChatRepo:
         async with self._db.transaction():
             await self._db.execute(
                 "INSERT INTO chats (chat_id, type, title, algorithm, sentences, timezone,"
-                " language, current_article_id, introduced)"
-                " SELECT ?, type, title, algorithm, sentences, timezone, language,"
-                " current_article_id, introduced FROM chats WHERE chat_id = ?"
+                " language, digest_mode, quiet, alerts, current_article_id, introduced)"
+                " SELECT ?, type, title, algorithm, sentences, timezone, language, digest_mode,"
+                " quiet, alerts, current_article_id, introduced FROM chats WHERE chat_id = ?"
                 " ON CONFLICT (chat_id) DO UPDATE SET"
                 " type = coalesce(chats.type, excluded.type),"
                 " title = coalesce(chats.title, excluded.title),"
@@ -198,6 +208,9 @@ class ChatRepo:
                 " sentences = coalesce(chats.sentences, excluded.sentences),"
                 " timezone = coalesce(chats.timezone, excluded.timezone),"
                 " language = coalesce(chats.language, excluded.language),"
+                " digest_mode = coalesce(chats.digest_mode, excluded.digest_mode),"
+                " quiet = coalesce(chats.quiet, excluded.quiet),"
+                " alerts = coalesce(chats.alerts, excluded.alerts),"
                 " current_article_id = coalesce(chats.current_article_id,"
                 " excluded.current_article_id),"
                 " introduced = CASE WHEN chats.introduced > excluded.introduced"
@@ -212,6 +225,14 @@ class ChatRepo:
                 (new, old, new),
             )
             await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
+            # What the chat follows and turned off goes with it; the new id's rows win.
+            for table, column in (("chat_interests", "key"), ("muted_sources", "source")):
+                await self._db.execute(
+                    f"UPDATE {table} SET chat_id = ? WHERE chat_id = ? AND {column} NOT IN"
+                    f" (SELECT {column} FROM {table} WHERE chat_id = ?)",
+                    (new, old, new),
+                )
+                await self._db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
             await move_chat_subscriptions(self._db, old, new)
             await move_chat_stories(self._db, old, new)
         for chat_id in (old, new):

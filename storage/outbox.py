@@ -19,7 +19,8 @@ from bot.models import OutboxMessage, OutboxPart
 from storage.db import Database, Row, from_db_time, to_db_time
 
 _COLUMNS = (
-    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, reply_to, attempts, created_at"
+    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, reply_to, thread_id,"
+    " silent, attempts, created_at"
 )
 # Still claimable: pending, and no live lease.
 _FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
@@ -47,6 +48,8 @@ def _message(row: Row) -> OutboxMessage:
             row["article_id"],
             _numbers(row["numbers"]),
             row["reply_to"],
+            thread_id=row["thread_id"],
+            silent=bool(row["silent"]),
         ),
         attempts=row["attempts"],
         created_at=from_db_time(row["created_at"]),
@@ -76,7 +79,8 @@ class OutboxRepo:
         stamp = to_db_time(now)
         await self._db.execute_many(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
-            " reply_to, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " reply_to, thread_id, silent, next_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             [
                 (
@@ -89,6 +93,8 @@ class OutboxRepo:
                     p.article_id,
                     json.dumps(p.numbers) if p.numbers else None,
                     p.reply_to,
+                    p.thread_id,
+                    1 if p.silent else None,
                     stamp,
                     stamp,
                 )

@@ -8,7 +8,7 @@ from datetime import datetime, time
 from bot.models import Subscription
 from storage.db import Database, Row, from_db_time_or_none, to_db_time
 
-_COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at"
+_COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at, thread_id"
 
 
 def _subscription(row: Row) -> Subscription:
@@ -20,6 +20,7 @@ def _subscription(row: Row) -> Subscription:
         active=bool(row["active"]),
         ended_reason=row["ended_reason"],
         due_at=from_db_time_or_none(row["due_at"]),
+        thread_id=row["thread_id"],
     )
 
 
@@ -56,18 +57,19 @@ class SubscriptionRepo:
         *,
         now: datetime,
         due_at: datetime,
+        thread_id: int | None = None,
     ) -> Subscription:
         """Creates or replaces the chat's subscription, due at `due_at`; an ended one
         becomes active again."""
         stamp = to_db_time(now)
         row = await self._db.fetchone(
             "INSERT INTO subscriptions (chat_id, at, timezone, subscribed_by, active,"
-            " ended_reason, created_at, updated_at, due_at)"
-            " VALUES (?, ?, ?, ?, 1, NULL, ?, ?, ?)"
+            " ended_reason, created_at, updated_at, due_at, thread_id)"
+            " VALUES (?, ?, ?, ?, 1, NULL, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET at = excluded.at,"
             " timezone = excluded.timezone, subscribed_by = excluded.subscribed_by,"
             " active = 1, ended_reason = NULL, updated_at = excluded.updated_at,"
-            " due_at = excluded.due_at"
+            " due_at = excluded.due_at, thread_id = excluded.thread_id"
             f" RETURNING {_COLUMNS}",
             (
                 chat_id,
@@ -77,6 +79,7 @@ class SubscriptionRepo:
                 stamp,
                 stamp,
                 to_db_time(due_at),
+                thread_id,
             ),
         )
         assert row is not None

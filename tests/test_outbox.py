@@ -66,6 +66,16 @@ async def test_a_chats_messages_are_claimed_one_at_a_time_in_order(db: Database)
     ]
 
 
+async def test_a_message_keeps_its_forum_topic(db: Database) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "p", [OutboxPart("a", thread_id=77), OutboxPart("b")], now=T0)
+    head = await repo.claim_head(7, now=T0, lease=LEASE)
+    assert head is not None and head.part.thread_id == 77
+    await repo.mark_sent(head.id, 501, now=T0)
+    second = await repo.claim_head(7, now=T0, lease=LEASE)
+    assert second is not None and second.part.thread_id is None
+
+
 async def test_recording_a_run_twice_adds_nothing(db: Database) -> None:
     repo = OutboxRepo(db)
     await repo.record(7, "digest", "p", parts("a", "b"), now=T0)
