@@ -23,6 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.methods import (
     AnswerCallbackQuery,
+    AnswerInlineQuery,
     DeleteWebhook,
     EditMessageText,
     GetChatAdministrators,
@@ -42,6 +43,9 @@ from aiogram.types import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
     LinkPreviewOptions,
     ReplyParameters,
     Update,
@@ -225,6 +229,7 @@ async def build_app(
         subscriptions=subscriptions,
         intake=services.intake,
         stories=services.stories,
+        inline=services.inline,
         admins=AdminCache(),
     )
     # Outer, first of all: everything after it (the flood notice, the apology for a
@@ -272,6 +277,10 @@ TELEGRAM_MODELS = (
     SendChatAction,
     AnswerCallbackQuery,
     GetChatAdministrators,
+    AnswerInlineQuery,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    InlineQueryResultsButton,
 )
 
 

@@ -12,6 +12,7 @@ from bot.chats import ChatService
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
+from bot.inline import InlineService
 from bot.intake import Fetcher, IntakeService, Notify
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
@@ -37,6 +38,7 @@ class Services:
     digests: DigestService
     intake: IntakeService
     stories: StoryService
+    inline: InlineService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -72,4 +74,5 @@ async def open_services(
     except BaseException:
         await db.close()
         raise
-    return Services(settings, clock, db, chats, service, digests, intake, stories)
+    inline = InlineService(service, stories, settings)
+    return Services(settings, clock, db, chats, service, digests, intake, stories, inline)

@@ -10,6 +10,7 @@ from handlers import (
     errors,
     feeds,
     followups,
+    inline,
     settings,
     start,
     stories,
@@ -35,6 +36,8 @@ def build_router() -> Router:
         stories.build(),
         settings.build(),
         feeds.build(),
+        # Inline queries only: no message or button reaches it.
+        inline.build(),
         # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),
         # After every command: a command nobody took gets a hint (in private chats).
