@@ -29,47 +29,47 @@ from handlers.common import answer_about, reply_to
 from handlers.stories import show_story
 from handlers.subscriptions import digest_now
 
-# t.me/<bot>?start=<payload>: story_12, article_12, digest.
-DEEP_LINK = re.compile(r"^(story|article)_(\d{1,11})$|^digest$")
+# t.me/<bot>?start=<payload>: story_12, article_12, digest; each its own handler, after
+# which /start with any other payload (or none) is the welcome.
+STORY_LINK = CommandStart(deep_link=True, magic=F.args.regexp(r"^story_(\d{1,11})$"))
+ARTICLE_LINK = CommandStart(deep_link=True, magic=F.args.regexp(r"^article_(\d{1,11})$"))
+DIGEST_LINK = CommandStart(deep_link=True, magic=F.args == "digest")
 
 
-async def start(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    articles: ArticleService,
-    chats: ChatService,
-    subscriptions: SubscriptionService,
-    stories: StoryService,
-    clock: Clock,
-) -> None:
-    payload = (command.args or "").strip()
-    if DEEP_LINK.match(payload):
-        await open_deep_link(message, payload, bot, articles, chats, subscriptions, stories, clock)
-        return
+def _linked_number(command: CommandObject) -> str:
+    match = command.magic_result
+    assert isinstance(match, re.Match)
+    return str(match.group(1))
+
+
+async def start(message: Message) -> None:
     await message.answer(texts.WELCOME, reply_markup=render.start_keyboard())
 
 
-async def open_deep_link(
+async def start_story(
     message: Message,
-    payload: str,
-    bot: Bot,
+    command: CommandObject,
+    stories: StoryService,
     articles: ArticleService,
     chats: ChatService,
-    subscriptions: SubscriptionService,
-    stories: StoryService,
-    clock: Clock,
 ) -> None:
-    """What a shared link opens: story N whole, article N's summary, or the digest."""
-    if payload == "digest":
-        await digest_now(message, bot, subscriptions, clock)
-        return
-    kind, _, number = payload.partition("_")
-    if kind == "story":
-        await show_story(message, int(number), stories, articles, chats)
-        return
-    article = await articles.resolve(message.chat.id, Target(query=number, reply_to=None))
+    """A shared story: story N whole."""
+    await show_story(message, int(_linked_number(command)), stories, articles, chats)
+
+
+async def start_article(
+    message: Message, command: CommandObject, bot: Bot, articles: ArticleService, chats: ChatService
+) -> None:
+    """A shared article: its summary."""
+    target = Target(query=_linked_number(command), reply_to=None)
+    article = await articles.resolve(message.chat.id, target)
     await answer_about(message, article, "summary", bot, articles, chats)
+
+
+async def start_digest(
+    message: Message, bot: Bot, subscriptions: SubscriptionService, clock: Clock
+) -> None:
+    await digest_now(message, bot, subscriptions, clock)
 
 
 async def help_command(message: Message, bot: Bot, settings: Settings) -> None:
@@ -124,6 +124,9 @@ async def introduce(event: ChatMemberUpdated, bot: Bot, chats: ChatService) -> N
 
 def build() -> Router:
     router = Router(name=__name__)
+    router.message.register(start_story, STORY_LINK)
+    router.message.register(start_article, ARTICLE_LINK)
+    router.message.register(start_digest, DIGEST_LINK)
     router.message.register(start, CommandStart())
     router.message.register(help_command, Command("help"))
     router.callback_query.register(start_button, StartAction.filter(F.action != "subscribe"))
