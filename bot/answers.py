@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from aiogram.types import InlineKeyboardMarkup, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, InlineQueryResultArticle, ReplyParameters
 
 from bot.delivery import Deliverer, Outgoing
 from bot.models import OutboxPart
@@ -145,6 +145,12 @@ class Answers:
                 break
             ids.append(message_id)
         return ids
+
+    async def offer_results(
+        self, query_id: str, results: Sequence[InlineQueryResultArticle], **options: Any
+    ) -> bool:
+        """Answers an inline query: the results Telegram shows under the typed words."""
+        return await self._deliverer.offer_results(query_id, results, **options)
 
     async def acknowledge(
         self, query_id: str, text: str | None = None, *, alert: bool = False

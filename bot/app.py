@@ -23,6 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.methods import (
     AnswerCallbackQuery,
+    AnswerInlineQuery,
     DeleteWebhook,
     EditMessageText,
     GetChat,
@@ -44,6 +45,9 @@ from aiogram.types import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
     LinkPreviewOptions,
     ReplyParameters,
     Update,
@@ -260,6 +264,7 @@ async def build_app(
         links=services.links,
         channels=channels,
         interests=services.interests,
+        inline=services.inline,
         admins=AdminCache(on_fetch=channels.remember_admins),
     )
     # Outer, first of all: everything after it (the flood notice, the apology for a
@@ -310,6 +315,10 @@ TELEGRAM_MODELS = (
     GetChatAdministrators,
     GetChat,
     GetChatMember,
+    AnswerInlineQuery,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    InlineQueryResultsButton,
 )
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.default import Default
@@ -32,6 +32,7 @@ from aiogram.exceptions import (
 from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
     LinkPreviewOptions,
     Message,
     ReplyKeyboardMarkup,
@@ -279,10 +280,24 @@ class Deliverer:
         as a toast or, with `show_alert`, a box. Not a message, so not paced; 429s are
         waited out and transient failures retried like a send's. False when it could
         not be answered (logged): Telegram keeps a query for a few seconds only."""
+        return await self._answer_query(
+            query_id,
+            lambda: self._bot.answer_callback_query(query_id, text=text, show_alert=show_alert),
+        )
+
+    async def offer_results(
+        self, query_id: str, results: Sequence[InlineQueryResultArticle], **options: Any
+    ) -> bool:
+        """Answers an inline query (answerInlineQuery) as a button press is answered."""
+        return await self._answer_query(
+            query_id, lambda: self._bot.answer_inline_query(query_id, list(results), **options)
+        )
+
+    async def _answer_query(self, query_id: str, call: Callable[[], Awaitable[object]]) -> bool:
         transient = floods = 0
         while True:
             try:
-                await self._bot.answer_callback_query(query_id, text=text, show_alert=show_alert)
+                await call()
                 return True
             except TelegramRetryAfter as error:
                 floods += 1

@@ -142,6 +142,12 @@ def parse_count(value: str | None, *, default: int, limit: int) -> int:
     return int(text)
 
 
+def parse_offset(value: str, *, limit: int) -> int:
+    """An inline query's `offset`, which the bot itself set as `next_offset`: a number
+    up to `limit`; anything else (a client's own, or none) starts from the top."""
+    return int(value) if is_digits(value, max_len=4) and int(value) <= limit else 0
+
+
 def number_in(value: str) -> str | None:
     """The digits of `12`, `№12` or `#12`; None when `value` is not such a number."""
     digits = value.strip().lstrip("№#").strip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+)
 
 from bot import language, texts
 from bot.models import Article, Digest, Points, SearchHit, StoryItem, Subscription, Summary
@@ -89,11 +94,13 @@ class Piece:
     """A paragraph of plain text and how it is styled; escaping happens on output."""
 
     text: str
-    style: str = ""  # "", "b" or "i"
+    style: str = ""  # "", "b", "i" or "quote" (an expandable blockquote)
     raw: bool = False  # already HTML from texts.py, counted by its visible length
 
     def html(self) -> str:
         body = self.text if self.raw else html.escape(self.text, quote=False)
+        if self.style == "quote":
+            return f"<blockquote expandable>{body}</blockquote>"
         return f"<{self.style}>{body}</{self.style}>" if self.style else body
 
     def visible(self) -> str:
@@ -116,8 +123,9 @@ def strip_tags(markup: str) -> str:
     return html.unescape("".join(out))
 
 
-def _split_long(piece: Piece, limit: int) -> list[Piece]:
-    """A paragraph over the limit is cut at sentence ends, then spaces, then anywhere."""
+def _split_long(piece: Piece, limit: int, first: int | None = None) -> list[Piece]:
+    """A paragraph over the limit is cut at sentence ends, then spaces, then anywhere;
+    with `first`, the first part is at most that long (the room left in a message)."""
     units = split_sentences(piece.text) or [piece.text]
     parts: list[str] = []
     for unit in units:
@@ -133,34 +141,49 @@ def _split_long(piece: Piece, limit: int) -> list[Piece]:
             parts.append(unit)
     merged: list[str] = []
     for part in parts:
-        if merged and utf16_len(merged[-1]) + 1 + utf16_len(part) <= limit:
+        cap = first if first is not None and len(merged) == 1 else limit
+        if merged and utf16_len(merged[-1]) + 1 + utf16_len(part) <= cap:
             merged[-1] = f"{merged[-1]} {part}"
         else:
             merged.append(part)
     return [Piece(text, piece.style) for text in merged]
 
 
+# A paragraph is cut to fill what is left of a message only when that is at least this
+# much: a few lines are better started afresh in the next message.
+FILL_ROOM = 1024
+
+
 def paginate(
     pieces: Iterable[Piece], limit: int = MESSAGE_LIMIT, *, separator: str = SEPARATOR
 ) -> list[str]:
     """Joins paragraphs (or, with `separator="\n"`, lines) into as few messages as fit,
-    splitting only at paragraph or sentence boundaries where it can."""
-    flat: list[Piece] = []
-    for piece in pieces:
-        if not piece.raw and utf16_len(piece.text) > limit:
-            flat.extend(_split_long(piece, limit))
-        elif piece.visible().strip():
-            flat.append(piece)
+    splitting only at paragraph or sentence boundaries where it can. A long paragraph
+    that does not fit in what is left of a message fills it first, so that a message
+    never holds a header alone."""
     messages: list[list[Piece]] = []
     size = 0
-    for piece in flat:
-        length = utf16_len(piece.visible())
+
+    def add(piece: Piece, length: int) -> None:
+        nonlocal size
         if messages and size + len(separator) + length <= limit:
             messages[-1].append(piece)
             size += len(separator) + length
         else:
             messages.append([piece])
             size = length
+
+    for piece in pieces:
+        if not piece.visible().strip():
+            continue
+        length = utf16_len(piece.visible())
+        room = limit - size - len(separator) if messages else 0
+        fits = messages and length <= room
+        if not piece.raw and not fits and (length > limit or room >= FILL_ROOM):
+            for part in _split_long(piece, limit, room if room >= FILL_ROOM else None):
+                add(part, utf16_len(part.text))
+        else:
+            add(piece, length)
     return [separator.join(p.html() for p in message) for message in messages]
 
 
@@ -262,10 +285,38 @@ def points_reply(article: Article, points: Points, timezone: str) -> list[Reply]
     return _with_keyboard(article, paginate(pieces), "points")
 
 
+# A paragraph that opens with a quotation mark and is at least this long is a quoted
+# statement: shown in an expandable blockquote, a few lines until tapped, so the
+# reader sees what follows it without scrolling through it.
+QUOTE_CHARS = 400
+_QUOTE_MARKS = ("«", "„", "“", '"')
+
+
+def _paragraph(text: str) -> Piece:
+    if text.startswith(_QUOTE_MARKS) and utf16_len(text) >= QUOTE_CHARS:
+        return Piece(text, "quote")
+    return Piece(text)
+
+
 def full_reply(article: Article, timezone: str) -> list[Reply]:
+    """The whole text: one message where it fits; otherwise parts with the header on
+    the first only and "(продолжение 2/4)" at the top of each of the others."""
     pieces = [*header(article, timezone)]
-    pieces += [Piece(p.strip()) for p in article.text.split("\n") if p.strip()]
-    return _with_keyboard(article, paginate(pieces), "full")
+    pieces += [_paragraph(p.strip()) for p in article.text.split("\n") if p.strip()]
+    bodies = paginate(pieces)
+    if len(bodies) > 1:
+        # Room for the mark, counted for the widest numbers a stored article can need.
+        mark = texts.FULL_CONTINUED
+        reserve = utf16_len(mark.format(part=999, parts=999)) + len(SEPARATOR)
+        bodies = paginate(pieces, MESSAGE_LIMIT - reserve)
+        total = len(bodies)
+        bodies = [
+            body
+            if number == 1
+            else f"<i>{html.escape(mark.format(part=number, parts=total))}</i>{SEPARATOR}{body}"
+            for number, body in enumerate(bodies, 1)
+        ]
+    return _with_keyboard(article, bodies, "full")
 
 
 def follow_up_reply(answer: FollowUp) -> list[Reply]:
@@ -278,18 +329,13 @@ def follow_up_reply(answer: FollowUp) -> list[Reply]:
     return full_reply(article, zone)
 
 
-def latest_reply(articles: Sequence[Article], timezone: str) -> list[Reply]:
-    if not articles:
-        return [Reply(texts.NO_ARTICLES)]
-    pieces = [Piece(texts.LATEST_TITLE, raw=True)]
-    for article in articles:
-        date = format_date(article.date, timezone)
-        pieces.append(Piece(f"{texts.article_number(article.id)} · {date}\n{article.title}"))
-    pieces.append(Piece(texts.LIST_FOOTER, "i"))
-    return [Reply(body) for body in paginate(pieces)]
+# A search result's button shows this much of its title.
+BUTTON_TITLE_CHARS = 40
 
 
 def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
+    """The best matches, each with its number, title and snippet, and under them one
+    button per match that opens its summary."""
     shown = query if len(query) <= 60 else query[:59] + "…"
     if not hits:
         return [Reply(texts.NOT_FOUND_WORDS.format(query=html.escape(shown)))]
@@ -298,8 +344,24 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
         pieces.append(Piece(f"{texts.article_number(hit.article.id)}. {hit.article.title}", "b"))
         if hit.snippet:
             pieces.append(Piece(hit.snippet))
-    pieces.append(Piece(texts.LIST_FOOTER, "i"))
-    return [Reply(body) for body in paginate(pieces)]
+    pieces.append(Piece(texts.SEARCH_FOOTER, "i"))
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=texts.SEARCH_BUTTON.format(
+                        number=texts.article_number(hit.article.id),
+                        title=_cut(hit.article.title, BUTTON_TITLE_CHARS),
+                    ),
+                    callback_data=ArticleAction(action="summary", id=hit.article.id).pack(),
+                )
+            ]
+            for hit in hits
+        ]
+    )
+    bodies = paginate(pieces)
+    last = len(bodies) - 1
+    return [Reply(body, keyboard if i == last else None) for i, body in enumerate(bodies)]
 
 
 @dataclass(slots=True)
@@ -343,16 +405,22 @@ def _story_block(number: int, item: StoryItem) -> Piece:
     return Piece("\n".join(lines), raw=True)
 
 
+# Telegram shows at most eight buttons in a row.
+ROW_BUTTONS = 8
+
+
 def story_keyboard(numbers: Sequence[tuple[int, int]]) -> InlineKeyboardMarkup | None:
-    """One row of numbered buttons, (number, story id) each, that open the story."""
-    row = [
+    """Numbered buttons, (number, story id) each, that open the story: one row, or rows
+    of eight for a longer list."""
+    buttons = [
         InlineKeyboardButton(
             text=texts.STORY_BUTTON.format(n=number),
             callback_data=StoryAction(id=story_id).pack(),
         )
         for number, story_id in numbers
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+    rows = [buttons[i : i + ROW_BUTTONS] for i in range(0, len(buttons), ROW_BUTTONS)]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def digest_replies(digest: Digest, date_label: str, timezone: str) -> list[Reply]:
@@ -451,8 +519,9 @@ def story_reply(story: StoryText, timezone: str) -> list[Reply]:
 def stories_reply(
     title: str, stories: Sequence[tuple[int, StoryText]], *, more: int = 0
 ) -> list[Reply]:
-    """A numbered list of stories with their outlet counts (/stories, /latest); each
-    message records which story its numbers mean, for /story N."""
+    """A numbered list of stories with their outlet counts (/stories, /latest), and
+    under it a numbered button per story that opens it; each message records which
+    story its numbers mean, for /story N in reply."""
     if not stories:
         return [Reply(texts.STORIES_EMPTY)]
     pieces = [Piece(title, raw=True)]
@@ -466,9 +535,14 @@ def stories_reply(
         pieces.append(Piece(texts.STORIES_MORE.format(n=more, word=texts.stories_word(more))))
     pieces.append(Piece(texts.STORIES_FOOTER, "i"))
     bodies = paginate(pieces, separator="\n")
+    keyboard = story_keyboard(numbers)
+    last = len(bodies) - 1
     # Every message of the list knows all its numbers: a list is short, and a reply
     # to any part of it means the same numbers.
-    return [Reply(body, numbers=tuple(numbers)) for body in bodies]
+    return [
+        Reply(body, keyboard if i == last else None, numbers=tuple(numbers))
+        for i, body in enumerate(bodies)
+    ]
 
 
 def settings_reply(overview: ChatOverview) -> str:
@@ -708,3 +782,94 @@ def link_reply(answer: LinkAnswer) -> list[Reply]:
     keyboard = link_keyboard(page.id, button_url(page.url), answer.action)
     last = len(bodies) - 1
     return [Reply(body, keyboard if i == last else None) for i, body in enumerate(bodies)]
+
+
+# --- inline mode: `@bot words` in any chat ----------------------------------------
+
+# What an inline result's line under its title shows of its summary.
+DESCRIPTION_CHARS = 150
+# An inline message carries a summary of at most this many sentences, each cut to this.
+INLINE_SENTENCES = 5
+INLINE_SENTENCE_CHARS = 600
+INLINE_TITLE_CHARS = 300
+# A story's inline message links this many of its outlets.
+OUTLETS_SHOWN_INLINE = 5
+
+
+def deep_link(username: str, payload: str) -> str:
+    """t.me/<bot>?start=<payload>: opens the bot on what was shared (handlers/start.py)."""
+    return f"https://t.me/{username}?start={payload}"
+
+
+def _source_line(articles: Sequence[Article]) -> Piece | None:
+    """«Источник: ТАСС» (or every outlet of a story), each name a link to its page."""
+    names: dict[str, str] = {}
+    for article in articles:
+        name = html.escape(_cut(article.source or "—", OUTLET_CHARS), quote=False)
+        url = button_url(article.url)
+        if url and name not in names:
+            names[name] = f'<a href="{html.escape(url, quote=True)}">{name}</a>'
+        else:
+            names.setdefault(name, name)
+    if not names:
+        return None
+    shown = list(names.values())[:OUTLETS_SHOWN_INLINE]
+    template = texts.INLINE_SOURCE if len(names) == 1 else texts.INLINE_SOURCES
+    return Piece(template.format(sources=", ".join(shown)), raw=True)
+
+
+def _inline_message(pieces: list[Piece], sentences: Sequence[str], tail: Piece | None) -> str:
+    """Header, summary and source line in one message: sentences are dropped from the
+    end until it fits (it always does with none)."""
+    chosen = [_cut(s, INLINE_SENTENCE_CHARS) for s in sentences[:INLINE_SENTENCES]]
+    while True:
+        body = [*pieces, *(Piece(s) for s in chosen), *([tail] if tail else [])]
+        messages = paginate(body)
+        if len(messages) == 1 or not chosen:
+            return messages[0]
+        chosen.pop()
+
+
+def _description(sentences: Sequence[str], fallback: str) -> str:
+    first = sentences[0] if sentences else fallback
+    return _cut(first, DESCRIPTION_CHARS)
+
+
+def _open_in_bot(username: str | None, payload: str) -> InlineKeyboardMarkup | None:
+    if not username:
+        return None
+    button = InlineKeyboardButton(text=texts.BTN_OPEN_IN_BOT, url=deep_link(username, payload))
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def inline_article(
+    article: Article, summary: Summary, timezone: str, username: str | None
+) -> InlineQueryResultArticle:
+    """An article offered in inline mode: its title, the summary's first sentence, and
+    as the message its header, summary and source link."""
+    pieces = header(replace(article, title=_cut(article.title, INLINE_TITLE_CHARS)), timezone)
+    text = _inline_message(pieces, summary.sentences, _source_line([article]))
+    return InlineQueryResultArticle(
+        id=f"article_{article.id}",
+        title=_cut(article.title, INLINE_TITLE_CHARS),
+        description=_description(summary.sentences, article.source),
+        input_message_content=InputTextMessageContent(message_text=text),
+        reply_markup=_open_in_bot(username, f"article_{article.id}"),
+    )
+
+
+def inline_story(story: StoryText, timezone: str, username: str | None) -> InlineQueryResultArticle:
+    """A story offered in inline mode: its headline, its first sentence, and as the
+    message its headline, date and outlets, its sentences and its sources' links."""
+    headline = _cut(story.headline or story.main.title, INLINE_TITLE_CHARS)
+    newest = max(story.articles, key=lambda a: a.date)
+    meta = f"{format_date(newest.date, timezone)} · {texts.outlets_text(story.outlets)}"
+    pieces = [Piece(headline, "b"), Piece(meta, "i")]
+    text = _inline_message(pieces, story.sentences, _source_line(story.articles))
+    return InlineQueryResultArticle(
+        id=f"story_{story.story_id}",
+        title=headline,
+        description=_description(story.sentences, texts.outlets_text(story.outlets)),
+        input_message_content=InputTextMessageContent(message_text=text),
+        reply_markup=_open_in_bot(username, f"story_{story.story_id}"),
+    )

@@ -12,6 +12,7 @@ from bot.chats import ChatService
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.digest import DigestService
+from bot.inline import InlineService
 from bot.intake import Fetcher, IntakeService, Notify
 from bot.interests import InterestService
 from bot.links import LinkService
@@ -43,6 +44,7 @@ class Services:
     stories: StoryService
     links: LinkService
     interests: InterestService
+    inline: InlineService
 
     async def load_seeds(self) -> int:
         """Stores the articles of SEEDS_DIR that are not stored yet."""
@@ -80,4 +82,7 @@ async def open_services(
     except BaseException:
         await db.close()
         raise
-    return Services(settings, clock, db, chats, service, digests, intake, stories, links, interests)
+    inline = InlineService(service, stories, settings)
+    return Services(
+        settings, clock, db, chats, service, digests, intake, stories, links, interests, inline
+    )

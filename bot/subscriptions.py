@@ -23,7 +23,7 @@ from datetime import datetime, time, timedelta
 
 from aiogram import Bot
 
-from bot import render
+from bot import language, render
 from bot.chats import ChatService
 from bot.clock import Clock, as_utc
 from bot.config import Settings
@@ -338,10 +338,25 @@ class SubscriptionService:
         )
         return sum(results) + await self.run_due(now)
 
+    async def digest_language(self, chat_id: int) -> str:
+        """The language a scheduled digest is written in, with no user's update to tell:
+        the chat's /settings language, else the one the subscriber chose in their own
+        chat with the bot, else Russian."""
+        chosen = (await self._chats.settings(chat_id)).language
+        if chosen in language.LANGUAGES:
+            return chosen
+        sub = await self._subscriptions.get(chat_id)
+        if sub is not None and sub.subscribed_by is not None and sub.subscribed_by != chat_id:
+            theirs = (await self._chats.settings(sub.subscribed_by)).language
+            if theirs in language.LANGUAGES:
+                return theirs
+        return language.DEFAULT
+
     async def _send_period(self, chat_id: int, period: str, *, now: datetime) -> bool:
-        digest = await self._digests.build(chat_id, now=now, period=period)
-        zone = await self._digests.timezone(chat_id)
-        replies = render.digest_replies(digest, date_label(period), zone)
+        with language.use(await self.digest_language(chat_id)):
+            digest = await self._digests.build(chat_id, now=now, period=period)
+            zone = await self._digests.timezone(chat_id)
+            replies = render.digest_replies(digest, date_label(period), zone)
         sub = await self._subscriptions.get(chat_id)
         thread = sub.thread_id if sub else None
         last = max((item.main.id for item in digest.items), default=None)

@@ -200,14 +200,16 @@ def article_number(article_id: int) -> str:
 
 
 # Headers and labels
-LATEST_TITLE = "<b>Последние статьи</b>"
 SEARCH_TITLE = "<b>Найдено по запросу «{query}»</b>"
 SUMMARY_LABEL = "Кратко"
 MORE_LABEL = "Подробнее"
 POINTS_LABEL = "Главное"
 THESES_LABEL = "Основные тезисы (сам текст ничего не перечисляет)"
-# Under /latest and /search results.
-LIST_FOOTER = "/summary N — кратко, /points N — тезисы"
+# Under /search results, above one button per match.
+SEARCH_FOOTER = "Нажмите на статью ниже — пришлю её краткое изложение."
+SEARCH_BUTTON = "{number} · {title}"
+# At the top of the second and later parts of a /full text too long for one message.
+FULL_CONTINUED = "(продолжение {part}/{parts})"
 
 # Buttons
 BTN_POINTS = "Тезисы"
@@ -215,6 +217,14 @@ BTN_SUMMARY = "Кратко"
 BTN_MORE = "Подробнее"
 BTN_FULL = "Полный текст"
 BTN_SOURCE = "Источник"
+
+# Inline mode (`@bot words` in any chat): the message's source line, the button under
+# it that opens the bot on the same article or story, and the button shown instead of
+# results when nothing matched.
+INLINE_SOURCE = "Источник: {sources}"
+INLINE_SOURCES = "Источники: {sources}"
+BTN_OPEN_IN_BOT = "Открыть в Сводке"
+INLINE_NOTHING = "Ничего не нашлось — открыть Сводку"
 
 # Answers to button presses (shown as a short toast)
 CB_GONE = "Эта статья больше не доступна."
@@ -315,7 +325,7 @@ STORY_FOLLOW_UPS = "Главная статья сюжета — №{id}: /point
 STORIES_TITLE = "<b>Сюжеты за сутки</b>"
 STORIES_EMPTY = "За сутки сюжетов нет."
 LATEST_STORIES_TITLE = "<b>Последние сюжеты</b>"
-STORIES_FOOTER = "/story N — сюжет целиком"
+STORIES_FOOTER = "Нажмите номер — покажу сюжет целиком."
 STORY_NOT_FOUND = "Сюжета {number} нет. Список сюжетов: /stories"
 STORY_NEEDS_NUMBER = "Укажите номер сюжета из сводки или списка: /story 1"
 
@@ -338,9 +348,6 @@ def outlets_text(outlets: Sequence[str]) -> str:
     shown = ", ".join(outlets[:OUTLETS_SHOWN])
     rest = len(outlets) - OUTLETS_SHOWN
     return _(OUTLETS_MORE).format(shown=shown, rest=rest) if rest > 0 else shown
-
-
-DIGEST_MORE = "…и ещё {n} {word}: /latest"
 
 
 def error_text(exc: BaseException) -> str:
@@ -477,13 +484,6 @@ def mode_label(mode: str) -> str:
 def alerts_label(state: str) -> str:
     """An /alerts state as shown, in the current language."""
     return _(ALERTS[state]) if state in ALERTS else state
-
-
-# Digest buttons: one row per article, so each label carries the article's number.
-DIGEST_BUTTON = "№\u00a0{id} {label}"
-BTN_TEXT = "Текст"
-# When the articles left out are exactly the newest ones, /latest N lists them.
-DIGEST_MORE_LATEST = "…и ещё {n} {word}: /latest {n}"
 
 
 FILE_REASONS = {

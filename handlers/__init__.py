@@ -11,6 +11,7 @@ from handlers import (
     errors,
     feeds,
     followups,
+    inline,
     interests,
     links,
     settings,
@@ -44,6 +45,8 @@ def build_router() -> Router:
         settings.build(),
         interests.build(),
         feeds.build(),
+        # Inline queries only: no message or button reaches it.
+        inline.build(),
         # After the stories' buttons: its catch-all answers any button nobody took.
         followups.build(),
         # After every command: a command nobody took gets a hint (in private chats).

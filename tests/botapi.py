@@ -64,6 +64,27 @@ NOT_MODIFIED = (
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after entity parsing
 CALLBACK_DATA_LIMIT = 64  # bytes
+INLINE_RESULTS_LIMIT = 50  # results in one answerInlineQuery
+INLINE_ID_LIMIT = 64  # bytes, a result's id and next_offset alike
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Result types answerInlineQuery takes; "article" is checked field by field.
+_INLINE_TYPES = frozenset(
+    {
+        "article",
+        "photo",
+        "gif",
+        "mpeg4_gif",
+        "video",
+        "audio",
+        "voice",
+        "document",
+        "location",
+        "venue",
+        "contact",
+        "game",
+        "sticker",
+    }
+)
 
 # Parameters whose values are plain strings even when they look like JSON ("123", "true").
 _STRING_PARAMS = frozenset(
@@ -89,6 +110,8 @@ _STRING_PARAMS = frozenset(
         "custom_title",
         "query",
         "data",
+        "inline_query_id",
+        "next_offset",
         "first_name",
         "last_name",
     }
@@ -443,8 +466,12 @@ class FakeTelegram:
         bot_username: str = "svodka_bot",
         *,
         bot_name: str = "Svodka",
+        inline_mode: bool = True,
     ) -> None:
         self.token = token
+        # Switched on with @BotFather's /setinline; without it Telegram sends no inline
+        # queries.
+        self.inline_mode = inline_mode
         head = token.split(":", 1)[0]
         self.bot_user: dict[str, Any] = {
             "id": int(head) if head.isdigit() else 1,
@@ -470,6 +497,9 @@ class FakeTelegram:
         self._last_message_id: dict[Any, int] = {}
         self._messages: dict[tuple[Any, int], dict[str, Any]] = {}
         self._queries: dict[str, bool] = {}  # callback query id -> answered
+        self._inline_queries: dict[str, bool] = {}  # inline query id -> answered
+        # inline query id -> the answer's parameters, as the bot sent them
+        self.inline_answers: dict[str, dict[str, Any]] = {}
         self._query_ids = itertools.count(1)
         self._chats: dict[Any, dict[str, Any]] = {}
         self._admins: dict[Any, list[dict[str, Any]]] = {}
@@ -501,6 +531,7 @@ class FakeTelegram:
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
+                "answerInlineQuery": self._answer_inline_query,
                 "sendChatAction": self._send_chat_action,
                 "getChat": self._get_chat,
                 "getChatMember": self._get_chat_member,
@@ -818,6 +849,8 @@ class FakeTelegram:
                 self._messages[(msg["chat"]["id"], msg["message_id"])] = dict(msg)
         if isinstance(update.get("callback_query"), Mapping):
             self._queries.setdefault(str(update["callback_query"]["id"]), False)
+        if isinstance(update.get("inline_query"), Mapping):
+            self._inline_queries.setdefault(str(update["inline_query"]["id"]), False)
         self._updates.append(update)
         self._notify()
         return update_id
@@ -923,6 +956,37 @@ class FakeTelegram:
                 }
             }
         )
+
+    def inline_query(
+        self,
+        query: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        offset: str = "",
+        chat_type: str = "private",
+        language_code: str | None = None,
+    ) -> str:
+        """Queue a user's `@bot query` typed in a chat of `chat_type`; returns the
+        query's id, which the bot's answerInlineQuery names."""
+        if not self.inline_mode:
+            raise ValueError("inline mode is off: Telegram sends no inline queries")
+        from_user = self.user(user_id)
+        if language_code is not None:
+            from_user["language_code"] = language_code
+        query_id = f"inline-{next(self._query_ids)}"
+        self.push_update(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": from_user,
+                    # Telegram cuts what is typed after the bot's name to 256 characters.
+                    "query": query[:256],
+                    "offset": offset,
+                    "chat_type": chat_type,
+                }
+            }
+        )
+        return query_id
 
     def my_chat_member(
         self,
@@ -1069,7 +1133,7 @@ class FakeTelegram:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline_mode,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1354,6 +1418,63 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._queries[query_id] = True
         return True
+
+    def _answer_inline_query(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("inline_query_id") or "")
+        if self._inline_queries.get(query_id, True):
+            raise ApiError(400, QUERY_INVALID)
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise ApiError(400, "Bad Request: can't parse inline query results")
+        if len(results) > INLINE_RESULTS_LIMIT:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            if not isinstance(result, dict) or result.get("type") not in _INLINE_TYPES:
+                raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+            result_id = result.get("id")
+            if not isinstance(result_id, str) or not (
+                1 <= len(result_id.encode()) <= INLINE_ID_LIMIT
+            ):
+                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+            if result_id in seen:
+                raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            if result["type"] == "article":
+                self._check_article_result(result)
+        next_offset = params.get("next_offset")
+        if next_offset is not None and len(str(next_offset).encode()) > INLINE_ID_LIMIT:
+            raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+        cache_time = params.get("cache_time")
+        if cache_time is not None and (not isinstance(cache_time, int) or cache_time < 0):
+            raise ApiError(400, "Bad Request: CACHE_TIME_INVALID")
+        button = params.get("button")
+        if button is not None:
+            if not isinstance(button, dict) or not button.get("text"):
+                raise ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+            start = button.get("start_parameter")
+            if start is not None and not _START_PARAMETER.fullmatch(str(start)):
+                raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+        self._inline_queries[query_id] = True
+        self.inline_answers[query_id] = params
+        return True
+
+    def _check_article_result(self, result: dict[str, Any]) -> None:
+        """An article result: a title, and a text message checked as sendMessage checks
+        one (its HTML parsed, at most 4096 characters after parsing), buttons as well."""
+        if not isinstance(result.get("title"), str) or not result["title"].strip():
+            raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+        content = result.get("input_message_content")
+        if not isinstance(content, dict) or "message_text" not in content:
+            raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+        self._text_and_entities(
+            {
+                "text": content["message_text"],
+                "parse_mode": content.get("parse_mode"),
+                "entities": content.get("entities"),
+            }
+        )
+        self._inline_markup({"reply_markup": result.get("reply_markup")})
 
     def _send_chat_action(self, params: dict[str, Any]) -> bool:
         self._resolve_chat(params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import string
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,31 @@ def test_no_text_says_a_gendered_not_subscribed() -> None:
     for message in catalogs.messages():
         assert "подписан(а)" not in message
         assert message.strip() != "не подписан"
+
+
+def _code_outside_texts() -> str:
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("bot/**/*.py"), *root.glob("handlers/**/*.py")]
+    return "\n".join(f.read_text(encoding="utf-8") for f in files if f.name != "texts.py")
+
+
+def test_every_string_of_the_catalogs_is_used_and_every_used_one_exists() -> None:
+    """Each name of texts.py whose strings are catalog entries is read somewhere (by the
+    bot's code, or by texts.py's own functions), and each `texts.NAME` the code reads
+    exists: an entry nobody shows is a translation kept for nothing."""
+    code = _code_outside_texts()
+    source = (Path(texts.__file__)).read_text(encoding="utf-8")
+    names = set(catalogs.messages().values())
+    unused = [
+        name
+        for name in sorted(names)
+        if f"texts.{name}" not in code
+        and len(re.findall(rf"\b{name}\b", source)) < 2  # its definition, and a use
+    ]
+    assert unused == [], f"in the catalogs, never shown: {unused}"
+    read = set(re.findall(r"(?<!`)\btexts\.([A-Z][A-Z0-9_]+)\b", code))
+    missing = sorted(name for name in read if not hasattr(texts, name))
+    assert missing == [], f"read by the code, not in texts.py: {missing}"
+    # The nouns texts.count() agrees with numbers are named where they are counted.
+    nouns = [noun for noun in texts.NOUNS if f'"{noun}"' not in code + source.split("NOUNS")[-1]]
+    assert nouns == [], f"plural entries never counted: {nouns}"

@@ -4,10 +4,14 @@ conventions of /start, /help, unknown commands and buttons."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot import texts
-from tests.botapi import Call
+from bot.clock import utc_now
+from bot.models import NewArticle
+from bot.render import ArticleAction, StoryAction
+from tests.botapi import DEFAULT_USER_ID, Call
 from tests.conftest import ADMIN_ID, RunningBot
 
 ADMIN_ONLY = {name for name, _, _ in texts.ADMIN_COMMANDS}
@@ -167,3 +171,76 @@ async def test_answers_in_groups_are_threaded_to_the_question(running: RunningBo
     assert help_reply.result["reply_to_message"]["text"] == "/help"
     [private] = await running.say("/summary 1")
     assert "reply_to_message" not in private.result
+
+
+async def test_search_results_are_buttons_that_open_each_article(running: RunningBot) -> None:
+    [found] = await running.say("/search Казахстан")
+    assert "/summary" not in shown(found)
+    [button] = buttons(found)
+    assert button["text"].startswith(f"№{texts.NBSP}1 · ")
+    assert button["callback_data"] == ArticleAction(action="summary", id=1).pack()
+    running.tg.callback(button["callback_data"], message=found)
+    calls = await running.tg.wait_for("sendMessage", count=2)
+    assert texts.SUMMARY_LABEL in shown(calls[-1]) and "Китай" in shown(calls[-1])
+
+
+async def test_latest_stories_are_numbered_buttons_that_open_each_story(
+    running: RunningBot,
+) -> None:
+    [listing] = await running.say("/latest")
+    assert "/story" not in shown(listing)
+    [(_, newest)] = await running.app.services.stories.latest(1)
+    [button] = buttons(listing)
+    assert button["text"] == "1"
+    assert button["callback_data"] == StoryAction(id=newest.story_id).pack()
+    running.tg.callback(button["callback_data"], message=listing)
+    calls = await running.tg.wait_for("sendMessage", count=2)
+    assert texts.STORY_SOURCES in shown(calls[-1])
+
+
+async def store(running: RunningBot, title: str, text: str) -> int:
+    article, _ = await running.app.services.articles.add(
+        NewArticle(title, text, "Вести", lang="ru"), now=utc_now()
+    )
+    return article.id
+
+
+def entities(call: Call) -> list[dict[str, object]]:
+    return list(call.result.get("entities", []))
+
+
+async def test_full_text_fits_one_message_or_is_marked_part_by_part(running: RunningBot) -> None:
+    short_id = await store(running, "Короткая заметка", "Мост откроют весной. Так решил совет.")
+    [whole] = await running.say(f"/full {short_id}")
+    assert "продолжение" not in shown(whole) and "Мост откроют весной" in shown(whole)
+    sentence = "Совет директоров обсудил строительство нового моста через реку Обь. "
+    # 9,500 characters in one paragraph: no message may hold the header alone.
+    long_id = await store(running, "Мост через Обь", sentence * 140)
+    parts = await running.say(f"/full {long_id}", count=3)
+    await asyncio.sleep(0.3)
+    assert len(running.tg.sent(DEFAULT_USER_ID)) == 4  # the short one, then three parts
+    total = len(parts)
+    assert shown(parts[0]).startswith("Мост через Обь")
+    assert "Совет директоров" in shown(parts[0]).split("\n\n", 2)[2]
+    for number, part in enumerate(parts[1:], 2):
+        assert shown(part).startswith(f"(продолжение {number}/{total})")
+        assert "Мост через Обь" not in shown(part)
+    joined = " ".join(shown(p) for p in parts)
+    assert joined.count("Совет директоров") == 140
+    # The follow-up buttons are under the last part only.
+    assert [bool(buttons(p)) for p in parts] == [False, False, True]
+
+
+async def test_a_long_quotation_is_an_expandable_blockquote(running: RunningBot) -> None:
+    quote = "«" + "Мы продолжим работу над соглашением и доведём её до конца. " * 10 + "»"
+    article_id = await store(
+        running,
+        "Заявление министра",
+        f"Министр выступил на пресс-конференции.\n{quote}\nЗаявление передали агентства.",
+    )
+    [full] = await running.say(f"/full {article_id}")
+    [block] = [e for e in entities(full) if e["type"] == "expandable_blockquote"]
+    text = shown(full)
+    start = len(text[: text.index("«")].encode("utf-16-le")) // 2
+    assert block["offset"] == start
+    assert "Министр выступил" not in text[start:][: int(str(block["length"]))]

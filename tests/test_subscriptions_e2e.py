@@ -277,3 +277,28 @@ async def test_settings_timezone_moves_the_digest_to_the_new_local_time(
         assert await app.subscriptions.next_run(USER) == datetime(2026, 6, 18, 4, 0, tzinfo=UTC)
         tg.message("/settings timezone Europe", chat_id=USER, user_id=USER)
         await reply_to(tg, USER, "Не знаю часовой пояс «Europe»")
+
+
+async def test_a_scheduled_digest_speaks_the_chats_language(
+    settings: Settings, tg: FakeTelegram, clock: FakeClock
+) -> None:
+    group, admin = -100900, 4242
+    tg.set_admins(group, [admin])
+    async with bot_running(settings, tg, clock) as app:
+        # The subscriber chose English in their own chat; the group chose nothing.
+        tg.message("/settings язык en", chat_id=admin, user_id=admin)
+        await reply_to(tg, admin, "English")
+        tg.message("/subscribe 09:00", chat_id=group, user_id=admin, chat_type="supergroup")
+        await reply_to(tg, group, "09:00 (Europe/Moscow)")
+        clock.now = datetime(2026, 6, 17, 6, 0, tzinfo=UTC)
+        app.jobs.scheduler.modify_job(
+            DIGESTS_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=0.2)
+        )
+        [digest] = await tg.wait_for(
+            "sendMessage",
+            lambda c: c.chat_id == group and "Digest for" in (c.text or ""),
+            timeout=30,
+        )
+        assert "17\u00a0June\u00a02026" in (digest.text or "")
+        assert "Сводка за" not in (digest.text or "")
+        assert await app.subscriptions.digest_language(USER) == "ru"
