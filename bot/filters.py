@@ -15,6 +15,7 @@ from aiogram.utils.magic_filter import MagicFilter
 from bot.config import Settings
 
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+ADMIN_STATUSES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
 
 
 class OnLoop(BaseFilter):
@@ -39,7 +40,9 @@ class BotAdmin(BaseFilter):
 
 class AdminCache:
     """Group admin lists, kept briefly: asking Telegram on every command costs a request
-    and counts against the bot's limits."""
+    and counts against the bot's limits. Where the bot is an admin itself, Telegram tells
+    it of every promotion and demotion (`chat_member` updates): the list follows them at
+    once (`member_changed`), the `ttl` covers the groups where it is not."""
 
     def __init__(
         self,
@@ -59,15 +62,24 @@ class AdminCache:
         if hit is not None and self.clock() - hit[0] < self.ttl:
             return hit[1]
         members = await bot.get_chat_administrators(chat_id)
-        ids = frozenset(
-            m.user.id
-            for m in members
-            if m.status in {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
-        )
+        ids = frozenset(m.user.id for m in members if m.status in ADMIN_STATUSES)
         self._cache[chat_id] = (self.clock(), ids)
         if self.on_fetch is not None:
             await self.on_fetch(chat_id, ids)
         return ids
+
+    def member_changed(self, chat_id: int, user_id: int, status: str) -> None:
+        """Someone's status in a group changed: a cached list gains or loses them now."""
+        hit = self._cache.get(chat_id)
+        if hit is None:
+            return  # nothing cached: the next check asks Telegram anyway
+        stamp, ids = hit
+        ids = ids | {user_id} if status in ADMIN_STATUSES else ids - {user_id}
+        self._cache[chat_id] = (stamp, ids)
+
+    def forget(self, chat_id: int) -> None:
+        """The next check asks Telegram again."""
+        self._cache.pop(chat_id, None)
 
 
 class ChatAdmin(BaseFilter):

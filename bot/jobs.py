@@ -10,7 +10,7 @@ explicit arguments below; the work itself lives in the services, in methods that
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.chats import ChatService
     from bot.intake import IntakeService
     from bot.subscriptions import SubscriptionService
+    from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ SCHEDULED_WORK = (DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB)
 KEEP_MESSAGE_LINKS = 1_000
 # Each feed's newest 1,000 entries are remembered; a feed lists a few hundred at most.
 KEEP_FEED_ENTRIES = 1_000
+# Delivered and dropped ledger rows are kept a week, for looking into a complaint; a
+# pending one is never trimmed (it is delivered or dropped within Retry.give_up, a day).
+KEEP_LEDGER = timedelta(days=7)
 
 
 # -- what the jobs do ----------------------------------------------------------------
@@ -69,20 +73,25 @@ async def poll_feeds(intake: IntakeService, clock: Clock) -> None:
         log.info("feeds: %d new article(s)", added)
 
 
-async def housekeeping(chats: ChatService, intake: IntakeService) -> None:
-    """The tables that grow with every answer and every feed entry, trimmed to what is
-    still useful."""
+async def housekeeping(
+    chats: ChatService, intake: IntakeService, ledger: OutboxRepo, clock: Clock
+) -> None:
+    """The tables that grow with every answer, every feed entry and every message sent,
+    trimmed to what is still useful."""
     try:
         links = await chats.forget_old_links(keep=KEEP_MESSAGE_LINKS)
         entries = await intake.forget_old_entries(keep=KEEP_FEED_ENTRIES)
+        messages = await ledger.trim(before=clock() - KEEP_LEDGER)
     except Exception:
         # The job stays scheduled; tomorrow's run trims what today's could not.
         log.exception("housekeeping failed")
         return
-    if links or entries:
+    if links or entries or messages:
         log.info(
-            "housekeeping: %d old message link(s), %d old feed entries removed", links, entries
-        )
+            "housekeeping: %d old message link(s), %d old feed entries,"
+            " %d old ledger message(s) removed",
+            links, entries, messages,
+        )  # fmt: skip
 
 
 # -- when ----------------------------------------------------------------------------
@@ -146,12 +155,12 @@ class Jobs:
             next_run_time=self.clock(),
         )
 
-    def housekeeping(self, chats: ChatService, intake: IntakeService) -> None:
+    def housekeeping(self, chats: ChatService, intake: IntakeService, ledger: OutboxRepo) -> None:
         """Once a day, at a quiet hour."""
         self.scheduler.add_job(
             housekeeping,
             CronTrigger(hour=4, minute=0, timezone=UTC),
-            args=(chats, intake),
+            args=(chats, intake, ledger, self.clock),
             id=HOUSEKEEPING_JOB,
             replace_existing=True,
             coalesce=True,
@@ -170,4 +179,4 @@ async def install(
     """Every job the bot runs: the digest round, feed polling and housekeeping."""
     jobs.digests(subscriptions)
     jobs.feed_polling(intake, minutes=settings.feed_poll_minutes)
-    jobs.housekeeping(chats, intake)
+    jobs.housekeeping(chats, intake, subscriptions.outbox.repo)

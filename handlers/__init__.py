@@ -14,6 +14,7 @@ from handlers import (
     inline,
     interests,
     links,
+    members,
     settings,
     start,
     stories,
@@ -27,6 +28,9 @@ def build_router() -> Router:
     root = Router(name="svodka")
     root.include_routers(
         errors.build(),
+        # Before the routers that check admin rights, and before the bot's own joining
+        # and leaving (which it passes on): the cached admin lists follow every change.
+        members.build(),
         # Before anything that reads messages: an admin's forwarded channel post is an
         # article to store, whatever its text.
         admin.build_forwarded(),

@@ -142,6 +142,8 @@ _SEND_METHODS = frozenset(
     }
 )
 _SUPERGROUP_BASE = -1_000_000_000_000
+# Update types Telegram leaves out unless allowed_updates names them.
+_NOT_BY_DEFAULT = ("chat_member", "message_reaction", "message_reaction_count")
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,6 +400,30 @@ class _Fault:
 
 
 @dataclass
+class _Hold:
+    method: str  # lower case, "*" for any
+    after: int
+    accept: bool
+    before: int  # successful calls when the hold was set
+    accepted: Call | None = None
+    held: list[Call] = field(default_factory=list)
+    caught: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def carry_out(self, call: Call) -> bool:
+        """Whether the call is carried out before it waits (the accepted one)."""
+        if self.accept and self.accepted is None:
+            self.accepted = call
+            return True
+        return False
+
+    async def wait(self, call: Call) -> None:
+        self.held.append(call)
+        self.caught.set()
+        await self.released.wait()
+
+
+@dataclass
 class _RandomFaults:
     rates: dict[int, float]
     rng: random.Random
@@ -509,6 +535,7 @@ class FakeTelegram:
         self._faults: list[_Fault] = []
         self._random: dict[str, _RandomFaults] = {}
         self._limits: _Limits | None = None
+        self._hold: _Hold | None = None
         self._handlers: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -570,6 +597,7 @@ class FakeTelegram:
     async def close(self) -> None:
         self._closing = True
         self._notify()  # long polls answer at once instead of holding shutdown
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1019,6 +1047,37 @@ class FakeTelegram:
             }
         )
 
+    def chat_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        new_status: str,
+        old_status: str = "member",
+        *,
+        by: int = DEFAULT_USER_ID,
+        chat_type: str | None = "supergroup",
+        apply: bool = True,
+    ) -> int:
+        """Queue a change of a user's status in a group (a promotion, a demotion);
+        ``apply`` changes what getChatAdministrators answers to match."""
+        user = self.user(user_id)
+        if apply:
+            admins = [m for m in self._admins.get(chat_id, []) if m["user"]["id"] != user_id]
+            if new_status in ("creator", "administrator"):
+                admins.append(member(user, new_status))
+            self._admins[chat_id] = admins
+        return self.push_update(
+            {
+                "chat_member": {
+                    "chat": self._remember_chat(chat_id, chat_type),
+                    "from": self.user(by),
+                    "date": int(time.time()),
+                    "old_chat_member": member(user, old_status),
+                    "new_chat_member": member(user, new_status),
+                }
+            }
+        )
+
     # -- HTTP -----------------------------------------------------------------------
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -1031,6 +1090,16 @@ class FakeTelegram:
         entry = self._handlers.get(requested.lower())
         call = Call(method=entry[0] if entry else requested, params=params, time=now)
         self.calls.append(call)
+        hold = self._holding(call)
+        if hold is not None and not hold.carry_out(call):
+            # Not carried out: as if the request never got through.
+            call.status = 0
+            try:
+                await hold.wait(call)
+            except asyncio.CancelledError:
+                call.status = 499
+                raise
+            call.status = 200
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401)
@@ -1049,7 +1118,41 @@ class FakeTelegram:
         else:
             call.response = {"ok": True, "result": result}
         self._notify()
+        if hold is not None and hold.accepted is call:
+            # Carried out, and its answer lost: the client never learns of it. Its status
+            # stays what Telegram did, even when the client goes away meanwhile.
+            await hold.wait(call)
         return _json(call.response, call.status)
+
+    def _holding(self, call: Call) -> _Hold | None:
+        hold = self._hold
+        if hold is None or hold.method not in ("*", call.method.lower()):
+            return None
+        done = sum(
+            1
+            for c in self.calls
+            if c.ok and c is not call and hold.method in ("*", c.method.lower())
+        )
+        return hold if done - hold.before >= hold.after else None
+
+    def hold(self, method: str = "*", *, after: int = 0, accept: bool = False) -> _Hold:
+        """A network that stops: after ``after`` more successful calls of ``method``
+        (``"*"``: any), every call of it waits unanswered until ``release()``, and is
+        carried out then if its client is still there (a partition). With ``accept``,
+        the first held call is carried out at once and only its answer held: a message
+        Telegram delivered whose confirmation never reached the bot."""
+        wanted = method.lower()
+        before = sum(
+            1 for c in self.calls if c.ok and (wanted == "*" or c.method.lower() == wanted)
+        )
+        self._hold = _Hold(wanted, after, accept, before)
+        return self._hold
+
+    def release(self) -> None:
+        """Ends a hold: the calls held go on."""
+        if self._hold is not None:
+            self._hold.released.set()
+            self._hold = None
 
     def _check_faults(self, call: Call) -> None:
         method = call.method.lower()
@@ -1173,7 +1276,8 @@ class FakeTelegram:
 
     def _is_allowed(self, update: dict[str, Any]) -> bool:
         if not self._allowed_updates:
-            return True
+            # As Telegram: these only for a bot that asks for them by name.
+            return not any(kind in update for kind in _NOT_BY_DEFAULT)
         return any(kind in update for kind in self._allowed_updates)
 
     def _set_webhook(self, params: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ API test server and the production app."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot import texts
@@ -214,3 +215,41 @@ async def test_settings_never_show_or_change_another_chat(running: RunningBot) -
         cmd("settings"), chat_id=-1_000_000_501, chat_type="supergroup", user_id=ADMIN
     )
     assert "Алгоритм: lexrank" in shown(other)
+
+
+# --- admin rights follow membership changes at once -------------------------------------
+
+
+async def seen(running: RunningBot, update_id: int) -> None:
+    """Waits until the bot has taken the update (confirmed by a later getUpdates)."""
+    await running.tg.wait_for(
+        "getUpdates", lambda c: int(c.params.get("offset", 0)) > update_id, ok=None
+    )
+    await asyncio.sleep(0.2)
+
+
+async def test_a_demoted_admin_loses_and_a_promoted_one_gains_settings_rights_at_once(
+    running: RunningBot,
+) -> None:
+    tg = running.tg
+    tg.set_admins(GROUP, [ADMIN])
+    [refused] = await running.say(cmd("settings") + " sentences 4", **in_group(user_id=MEMBER))
+    assert shown(refused) == texts.NOT_GROUP_ADMIN
+    await running.say(cmd("settings") + " sentences 5", count=2, **in_group(user_id=ADMIN))
+    # The bot asked Telegram for membership changes, which it does not get by default.
+    [polled, *_] = tg.calls_to("getUpdates")
+    assert {"chat_member", "my_chat_member"} <= set(polled.params["allowed_updates"])
+    # Well within the cache's lifetime, the member is promoted and the admin demoted.
+    await seen(running, tg.chat_member(GROUP, MEMBER, "administrator", by=ADMIN))
+    await seen(running, tg.chat_member(GROUP, ADMIN, "member", "administrator", by=MEMBER))
+    [refused] = await running.say(cmd("settings") + " sentences 6", **in_group(user_id=ADMIN))
+    assert shown(refused) == texts.NOT_GROUP_ADMIN
+    saved = await running.say(cmd("settings") + " sentences 7", count=2, **in_group(user_id=MEMBER))
+    assert shown(saved[0]) == texts.SETTINGS_SAVED
+    assert (await running.app.services.chats.settings(GROUP)).sentences == 7
+    # The cached list was changed in place, not fetched again.
+    assert len(tg.calls_to("getChatAdministrators")) == 1
+    # The bot's own rights changed: it asks Telegram again at the next check.
+    await seen(running, tg.my_chat_member(GROUP, "member", "administrator", chat_type="supergroup"))
+    await running.say(cmd("settings") + " sentences 8", count=2, **in_group(user_id=MEMBER))
+    assert len(tg.calls_to("getChatAdministrators")) == 2

@@ -293,7 +293,8 @@ async def test_housekeeping_runs_daily_and_trims_message_links(running: RunningB
     assert seed is not None
     chats = running.app.services.chats
     chats.remember(77, [(m, seed.id) for m in range(KEEP_MESSAGE_LINKS + 5)])
-    await housekeeping(chats, running.app.services.intake)
+    ledger = running.app.subscriptions.outbox.repo
+    await housekeeping(chats, running.app.services.intake, ledger, running.app.clock)
     assert await chats.article_for_message(77, 4) is None
     assert await chats.article_for_message(77, 5) == seed.id
 

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
 
 import pytest
 from aiogram.client.telegram import TelegramAPIServer
@@ -32,29 +28,12 @@ from storage.db import Database
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import SEEDS_DIR, TOKEN, RunningBot
+from tests.processes import SETTINGS, bot_process, environment, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED_WORDS = sorted(
     {w for w in (SEEDS_DIR / "000_04ae095c1d503094.txt").read_text("utf-8").split() if w.isalpha()}
 )
 SECRET_HALF = TOKEN.partition(":")[2]
-
-
-SETTINGS = {name.upper() for name in Settings.model_fields}
-
-
-def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The process environment without the developer's bot settings (FEEDS would reach
-    the network), and the run's own."""
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_PATH=str(tmp_path / "data" / "svodka.sqlite3"),
-        SEEDS_DIR=str(tmp_path / "seeds"),
-        LOG_LEVEL="INFO",
-        **extra,
-    )
-    return env
 
 
 def write_articles(
@@ -111,30 +90,10 @@ def count_articles(path: Path) -> int:
         return 0  # not created yet, or the schema not yet migrated
 
 
-@contextmanager
-def bot_process(
-    args: list[str], env: dict[str, str], cwd: Path, log: IO[str]
-) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        stdout=log,
-        stderr=log,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
 # --- ingest, killed mid-way ----------------------------------------------------------------
 
 
-def test_ingest_killed_mid_way_leaves_a_sound_store_and_a_rerun_completes_it(
+async def test_ingest_killed_mid_way_leaves_a_sound_store_and_a_rerun_completes_it(
     tmp_path: Path,
 ) -> None:
     total = 240
@@ -142,22 +101,23 @@ def test_ingest_killed_mid_way_leaves_a_sound_store_and_a_rerun_completes_it(
     write_articles(folder, total, seed=1)
     env = environment(tmp_path)
     database = Path(env["DATABASE_PATH"])
-    with (tmp_path / "ingest.log").open("w") as log:
-        with bot_process(["ingest", str(folder)], env, tmp_path, log) as process:
-            deadline = time.monotonic() + 30
-            while count_articles(database) < 30:
-                assert process.poll() is None, "ingest ended before it could be killed"
-                assert time.monotonic() < deadline, "ingest made no progress"
-                time.sleep(0.02)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        assert process.returncode == -signal.SIGKILL
-        stored = store_is_sound(database)
-        assert 30 <= stored < total, "the kill did not land mid-way"
-        with bot_process(["ingest", str(folder)], env, tmp_path, log) as rerun:
-            assert rerun.wait(timeout=60) == 0
+    log = tmp_path / "ingest.log"
+    async with bot_process(env, tmp_path, log, "ingest", str(folder)) as process:
+
+        def progressed() -> bool:
+            assert process.returncode is None, "ingest ended before it could be killed"
+            return count_articles(database) >= 30
+
+        await wait_until(progressed, 30, "ingest to make progress")
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    stored = store_is_sound(database)
+    assert 30 <= stored < total, "the kill did not land mid-way"
+    async with bot_process(env, tmp_path, log, "ingest", str(folder)) as rerun:
+        assert await asyncio.wait_for(rerun.wait(), 60) == 0
     assert store_is_sound(database) == total
-    output = (tmp_path / "ingest.log").read_text(encoding="utf-8")
+    output = log.read_text(encoding="utf-8")
     assert f"новых {total - stored}" in output
 
 
@@ -177,29 +137,6 @@ def runs(path: Path) -> dict[int, str]:
     finally:
         conn.close()
     return {int(chat): str(status) for chat, status in rows}
-
-
-async def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running_bot(
-    env: dict[str, str], cwd: Path, log: IO[str]
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=log, stderr=log
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 def unsent(path: Path) -> dict[int, int]:
@@ -240,32 +177,31 @@ async def test_digest_killed_mid_send_sends_only_the_rest_and_no_subscription_is
         return sum(1 for c in tg.sent(chat) if "Сводка за" in str(c.result["text"]))
 
     log_path = tmp_path / "bot.log"
-    with log_path.open("w") as log:
-        async with running_bot(env, tmp_path, log) as first:
-            await wait_until(lambda: tg.sent(slow), 20, "the slow chat's first message")
-            # Every further message to it waits out a 429 that outlasts the process.
-            tg.fail("sendMessage", error_code=429, retry_after=60, chat_id=slow, times=None)
-            await wait_until(
-                lambda: len(runs(database)) == 3 and set(unsent(database)) == {slow},
-                20,
-                "two chats' digests to complete",
-            )
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
-        # Every digest was recorded whole before its first send; the slow one's rest waits.
-        assert runs(database) == dict.fromkeys(chats, "sent")
-        assert len(tg.sent(slow)) == 1, "the slow chat's digest was not caught half-sent"
-        parts = len(tg.sent(done_a))
-        assert parts >= 2
-        assert unsent(database) == {slow: parts - 1}
-        before = {chat: len(tg.sent(chat)) for chat in chats}
-        tg.clear_faults()
+    async with bot_process(env, tmp_path, log_path) as first:
+        await wait_until(lambda: tg.sent(slow), 20, "the slow chat's first message")
+        # Every further message to it waits out a 429 that outlasts the process.
+        tg.fail("sendMessage", error_code=429, retry_after=60, chat_id=slow, times=None)
+        await wait_until(
+            lambda: len(runs(database)) == 3 and set(unsent(database)) == {slow},
+            20,
+            "two chats' digests to complete",
+        )
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    # Every digest was recorded whole before its first send; the slow one's rest waits.
+    assert runs(database) == dict.fromkeys(chats, "sent")
+    assert len(tg.sent(slow)) == 1, "the slow chat's digest was not caught half-sent"
+    parts = len(tg.sent(done_a))
+    assert parts >= 2
+    assert unsent(database) == {slow: parts - 1}
+    before = {chat: len(tg.sent(chat)) for chat in chats}
+    tg.clear_faults()
 
-        async with running_bot(env, tmp_path, log) as second:
-            await wait_until(lambda: not unsent(database), 20, "the rest of the slow digest")
-            await asyncio.sleep(0.5)  # anything sent twice would show up by now
-            second.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(second.wait(), 15) == 0
+    async with bot_process(env, tmp_path, log_path) as second:
+        await wait_until(lambda: not unsent(database), 20, "the rest of the slow digest")
+        await asyncio.sleep(0.5)  # anything sent twice would show up by now
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 15) == 0
 
     after = {chat: tg.sent(chat)[before[chat] :] for chat in chats}
     # The completed digests were not sent again; the interrupted one's rest went out once.

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,34 +15,16 @@ from storage.postgres import PostgresDatabase
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import TOKEN
-from tests.test_crash import environment, write_articles
+from tests.processes import bot_process, environment, wait_until
+from tests.test_crash import write_articles
 
 PATIENCE = 30.0
 LEADS = "this process leads scheduled work"
 FIRST, SECOND = 4001, 4002
 
 
-@asynccontextmanager
-async def bot(
-    env: dict[str, str], cwd: Path, log: Path
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    with log.open("w") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=out, stderr=out
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-
-
-async def until(condition: object, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + PATIENCE
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, f"gave up waiting for {what}"
-        await asyncio.sleep(0.05)
+async def until(condition: Callable[[], object], what: str) -> None:
+    await wait_until(condition, PATIENCE, what)
 
 
 async def subscribe_overdue(url: str, chat: int) -> None:
@@ -77,10 +57,10 @@ async def test_the_leader_killed_the_other_process_takes_over_the_digests(
         return sum(1 for c in tg.sent(chat) if "Сводка за" in (c.text or ""))
 
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    async with bot(env, tmp_path, first_log) as first:
+    async with bot_process(env, tmp_path, first_log) as first:
         await until(lambda: LEADS in first_log.read_text(), "the first process to lead")
         await until(lambda: digests(FIRST) == 1, "the leader's catch-up digest")
-        async with bot(env, tmp_path, second_log) as second:
+        async with bot_process(env, tmp_path, second_log) as second:
             await until(lambda: "Start polling" in second_log.read_text(), "the second start")
             # Both are up; only the first leads, and the second has sent nothing.
             await asyncio.sleep(1.0)

@@ -137,6 +137,41 @@ async def test_the_digest_record_completes_its_run_in_the_same_transaction(db: D
     assert await repo.pending(7) == 2
 
 
+async def test_housekeeping_trims_old_delivered_and_dropped_messages_never_pending_ones(
+    store: Store, tmp_path: Path
+) -> None:
+    from bot.jobs import KEEP_LEDGER, housekeeping
+    from bot.root import open_services
+
+    where = (
+        {"database_path": store.target}
+        if store.backend == "sqlite"
+        else {"database_url": store.target, "database_path": tmp_path / "unused.sqlite3"}
+    )
+    now = T0 + timedelta(days=30)
+    settings = Settings(_env_file=None, seeds_dir=tmp_path / "none", **where)  # type: ignore[call-arg]
+    services = await open_services(settings, clock=lambda: now)
+    try:
+        repo = OutboxRepo(services.db)
+        old = now - KEEP_LEDGER - timedelta(hours=1)
+        recent = now - KEEP_LEDGER + timedelta(hours=1)
+        for chat, at in ((7, old), (8, recent)):
+            await repo.record(chat, "digest", "p", parts("sent", "dropped", "pending"), now=at)
+            sent = await repo.claim_head(chat, now=at, lease=LEASE)
+            assert sent is not None
+            await repo.mark_sent(sent.id, 100 + chat, now=at)
+            dropped = await repo.claim_head(chat, now=at, lease=LEASE)
+            assert dropped is not None
+            await repo.drop(dropped.id)
+        await housekeeping(services.chats, services.intake, repo, lambda: now)
+        # The week-old chat keeps only what is still to be sent; the recent one keeps all.
+        assert await repo.statuses(7) == [("digest", "p", 2, "pending")]
+        assert [s for *_, s in await repo.statuses(8)] == ["sent", "dropped", "pending"]
+        assert await repo.trim(before=now) == 2
+    finally:
+        await services.close()
+
+
 @pytest.mark.postgres
 async def test_two_processes_claiming_at_once_never_hold_one_message(store: Store) -> None:
     if store.backend != "postgres":

@@ -85,6 +85,8 @@ async def test_updates_without_the_configured_secret_are_refused(
         [registered] = tg.calls_to("setWebhook")
         assert registered.params["secret_token"] == "s3cret-Webhook_value"
         assert registered.params["url"] == "https://svodka.example/hook/webhook"
+        # Membership changes keep admin rights current; Telegram sends them only when asked.
+        assert {"chat_member", "my_chat_member"} <= set(registered.params["allowed_updates"])
         assert await post(url, update(1), {}) == 401
         assert await post(url, update(2), {HEADER: "wrong"}) == 401
         assert await post(url, update(3), {HEADER: "s3cret-Webhook_valu"}) == 401
