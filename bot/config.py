@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # 1: digests are sent with allow_paid_broadcast (Telegram charges Stars for those over
     # the free 30 a second) and the sender's overall limit rises to 1,000 a second.
     paid_broadcast: bool = False
+    # The share of the bot's overall limit (30 a second, 1,000 with PAID_BROADCAST) this
+    # process's sender may use: Telegram counts the bot, not the process, so N processes
+    # sending at once take 1/N each (or shares that add up to at most 1).
+    sender_share: float = Field(default=1.0, gt=0, le=1)
     # With several processes on one PostgreSQL store, how often a follower tries to take
     # over scheduled work: a dead leader is replaced within about this long.
     leader_retry_seconds: float = Field(default=5.0, gt=0, le=300)

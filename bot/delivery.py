@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from aiogram import Bot
@@ -71,6 +71,12 @@ class Limits:
     global_per_sec: float = 30
     per_chat_per_sec: float = 1
     per_group_per_min: float = 20
+
+    def shared(self, share: float) -> Limits:
+        """This process's part of the bot's overall limit when several processes send
+        at once (SENDER_SHARE): Telegram counts the bot, not the process. The per-chat
+        limits stay whole: a chat's digest comes from the one leader."""
+        return replace(self, global_per_sec=self.global_per_sec * share)
 
 
 # With allow_paid_broadcast (PAID_BROADCAST=1) Telegram lets a bot send up to 1,000

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from bot import texts
@@ -12,8 +17,8 @@ from bot.chats import ChatService
 from bot.clock import as_utc
 from bot.config import Settings
 from bot.interests import InterestService
-from bot.models import Article, Digest, StoryItem, Subscription
-from bot.nlp.interests import Candidate, ItemTerms, arrange, item_terms
+from bot.models import Article, ChatSettings, Digest, StoryItem, Subscription
+from bot.nlp.interests import Candidate, Follows, ItemTerms, arrange, item_terms
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
 from storage.memo import Memo
@@ -25,6 +30,103 @@ DIGEST_SENTENCES = 2
 DIGEST_CANDIDATES = 200
 # The window of a chat's first digest, and of /digest in a chat that never had one.
 FIRST_WINDOW = timedelta(hours=24)
+# What one round keeps of what its chats share (windows, stories told, rendered
+# digests): far more than the distinct digests of a real round, few enough that memory
+# does not grow with the number of chats.
+SHARED_LIMIT = 1024
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestKey:
+    """Everything a chat's digest depends on besides what the chat was shown before:
+    chats with equal keys (and the same stories already shown) get the same messages.
+
+    `digest_key` is the one place that builds it; whatever else comes to decide a
+    digest's content or wording (interests: the digest mode, followed words, muted
+    sources) is added here, or chats that differ in it would share one rendering.
+    """
+
+    since: datetime
+    until: datetime
+    period: str
+    timezone: str
+    sentences: int
+    algorithm: str
+    language: str
+    stories: int
+    previews: bool
+    # What the chat follows and excludes, its outlets turned off and its digest mode.
+    mode: str = ""
+    interests: tuple[Hashable, ...] = ()
+    muted: frozenset[str] = frozenset()
+
+
+def digest_key(
+    chat: ChatSettings,
+    settings: Settings,
+    *,
+    since: datetime,
+    now: datetime,
+    period: str,
+    timezone: str,
+    follows: Follows | None = None,
+    muted: frozenset[str] = frozenset(),
+) -> DigestKey:
+    return DigestKey(
+        mode=chat.digest_mode,
+        interests=tuple(follows.interests) if follows is not None else (),
+        muted=muted,
+        since=as_utc(since),
+        until=as_utc(now),
+        period=period,
+        timezone=timezone,
+        sentences=min(DIGEST_SENTENCES, chat.sentences),
+        algorithm=chat.algorithm,
+        language=chat.language,
+        stories=settings.digest_stories,
+        previews=settings.link_previews,
+    )
+
+
+class Shared:
+    """What the chats of one digest round have in common, each computed once: the
+    stories of a window, a story told in so many sentences, a rendered digest. Chats
+    built at the same time wait for the first one's result rather than compute it
+    again (64 chats at once would otherwise all miss together). The oldest entries go
+    past `limit`, so memory stays bounded whatever the number of chats."""
+
+    def __init__(self, limit: int = SHARED_LIMIT) -> None:
+        self._limit = limit
+        self._results: OrderedDict[Hashable, asyncio.Future[Any]] = OrderedDict()
+        self.computed = 0
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        future = self._results.get(key)
+        if future is not None:
+            self._results.move_to_end(key)
+            # Shielded: a chat cancelled while waiting must not cancel the others' result.
+            return cast(T, await asyncio.shield(future))
+        future = asyncio.get_running_loop().create_future()
+        self._results[key] = future
+        if len(self._results) > self._limit:
+            self._results.popitem(last=False)
+        self.computed += 1
+        try:
+            result = await make()
+        except BaseException as error:
+            # Not kept: the next chat tries again. Waiting chats get the same error.
+            if self._results.get(key) is future:
+                del self._results[key]
+            future.set_exception(error)
+            future.exception()  # retrieved here, whether or not anyone waits
+            raise
+        future.set_result(result)
+        return result
 
 
 def local_period(now: datetime, timezone: str) -> str:
@@ -81,6 +183,10 @@ def next_due(sub: Subscription, after: datetime) -> datetime | None:
     return None
 
 
+def _article_id(shown: Article | Member) -> int:
+    return shown.id if isinstance(shown, Article) else shown.article_id
+
+
 class DigestService:
     def __init__(
         self,
@@ -97,6 +203,7 @@ class DigestService:
         self._chats = chats
         self._service = service
         self._stories = stories
+        self._settings = settings
         self._shown = settings.digest_stories
         self._interests = interests
         # Every filtering chat's digest reads the same new articles: their terms once.
@@ -122,45 +229,82 @@ class DigestService:
         previous = await self._subscriptions.last_sent_at(chat_id)
         return previous if previous is not None else as_utc(now) - FIRST_WINDOW
 
-    async def build(self, chat_id: int, *, now: datetime, period: str | None = None) -> Digest:
-        """The top stories since the chat's previous digest, most important first. A
-        story an earlier digest showed the chat comes again only if it grew since (new
-        outlets or articles), marked as an update.
+    async def build(
+        self,
+        chat_id: int,
+        *,
+        now: datetime,
+        period: str | None = None,
+        shared: Shared | None = None,
+    ) -> Digest:
+        """The top stories since the chat's previous digest, most important first (see
+        `keyed`)."""
+        digest, _ = await self.keyed(chat_id, now=now, period=period, shared=shared)
+        return digest
+
+    async def keyed(
+        self,
+        chat_id: int,
+        *,
+        now: datetime,
+        period: str | None = None,
+        shared: Shared | None = None,
+    ) -> tuple[Digest, DigestKey]:
+        """The chat's digest and the key of its rendering (`digest_key`). A story an
+        earlier digest showed the chat comes again only if it grew since (new outlets or
+        articles), marked as an update.
 
         A chat that follows something or turned outlets off gets the stories arranged
         by `bot.nlp.interests.arrange`: a muted outlet's or excluded article counts for
         nothing (a story left with none is dropped), and a story is followed when one of
         its articles' titles or leads matches; followed ones come first or alone, as the
-        chat's digest mode says."""
+        chat's digest mode says.
+
+        With `shared` (the digest round), chats with the same window read its stories
+        once, and each story is told once for all of them."""
+        shared = Shared() if shared is None else shared
         zone = await self.timezone(chat_id)
         period = period or local_period(now, zone)
         chat = await self._chats.settings(chat_id)
         follows = await self._interests.follows(chat_id)
         muted = await self._interests.muted(chat_id)
-        if chat.digest_mode == "only" and not follows.followed:
-            return Digest(chat_id=chat_id, period=period, nothing_followed=True)
-        filtering = bool(follows.interests or muted)
         since = await self.since(chat_id, now=now)
-        ranked = await self._stories.ranked(since, now=now)
-        sent = await self._stories.repo.sent(chat_id, [key for key, _ in ranked])
+        key = digest_key(
+            chat,
+            self._settings,
+            since=since,
+            now=now,
+            period=period,
+            timezone=zone,
+            follows=follows,
+            muted=muted,
+        )
+        if chat.digest_mode == "only" and not follows.followed:
+            return Digest(chat_id=chat_id, period=period, nothing_followed=True), key
+        filtering = bool(follows.interests or muted)
+        ranked = await shared.once(
+            ("ranked", key.since, key.until),
+            lambda: self._stories.ranked(since, now=now),
+        )
+        sent = await self._stories.repo.sent(chat_id, [story for story, _ in ranked])
         fresh: list[tuple[int, list[Member], bool]] = []
-        for key, members in ranked:
-            before = sent.get(key)
+        for story, members in ranked:
+            before = sent.get(story)
             if before is not None:
                 outlets = len({m.source for m in members})
                 if len(members) <= before.articles and outlets <= before.outlets:
                     continue
-            fresh.append((key, members, before is not None))
+            fresh.append((story, members, before is not None))
         if not fresh:
-            return Digest(chat_id=chat_id, period=period)
-        sentences = min(DIGEST_SENTENCES, chat.sentences)
-        picked: list[tuple[int, list[Article], bool]] = []
+            return Digest(chat_id=chat_id, period=period), key
+        picked: list[tuple[int, Sequence[Article] | Sequence[Member], bool]] = []
         left = 0
         if filtering:
             # Beyond the candidates nothing was looked at: those count as left over.
             left = max(len(fresh) - DIGEST_CANDIDATES, 0)
+            candidates: list[Candidate[tuple[int, Sequence[Article] | Sequence[Member], bool]]]
             candidates = []
-            for key, members, update in fresh[:DIGEST_CANDIDATES]:
+            for story, members, update in fresh[:DIGEST_CANDIDATES]:
                 kept = [m.article_id for m in members if m.source not in muted]
                 articles = [
                     a
@@ -169,42 +313,46 @@ class DigestService:
                 ]
                 if articles:
                     terms = story_terms([self.terms(a) for a in articles])
-                    candidates.append(Candidate((key, articles, update), terms))
-            picked = arrange(candidates, follows, mode=chat.digest_mode)
+                    candidates.append(Candidate((story, articles, update), terms))
+            picked = list(arrange(candidates, follows, mode=chat.digest_mode))
         else:
-            for key, members, update in fresh[: self._shown]:
-                articles = await self._articles.get_many([m.article_id for m in members])
-                picked.append((key, articles, update))
+            picked = list(fresh[: self._shown])
             left = len(fresh) - len(picked)
         if not picked:
-            return Digest(chat_id=chat_id, period=period, more=left)
+            return Digest(chat_id=chat_id, period=period, more=left), key
         items = []
-        for key, articles, update in picked[: self._shown]:
-            told = await self._stories.tell_articles(key, articles, sentences=sentences)
-            items.append(
-                StoryItem(
-                    story_id=key,
-                    headline=told.headline,
-                    sentences=told.sentences,
-                    outlets=told.outlets,
-                    articles=len(told.articles),
-                    main=told.main,
-                    update=update,
-                )
+        for story, shown, update in picked[: self._shown]:
+            # Told once per round for every chat that shows the same articles of it.
+            ids = tuple(_article_id(a) for a in shown)
+            item = await shared.once(
+                ("story", story, ids, key.sentences),
+                partial(self._told, story, ids, key.sentences),
             )
-        return Digest(
+            items.append(replace(item, update=update) if update else item)
+        digest = Digest(
             chat_id=chat_id,
             period=period,
             items=tuple(items),
             more=max(len(picked) - len(items), 0) + left,
         )
+        return digest, key
+
+    async def _told(self, story: int, ids: Sequence[int], sentences: int) -> StoryItem:
+        articles = await self._articles.get_many(list(ids))
+        told = await self._stories.tell_articles(story, articles, sentences=sentences)
+        return StoryItem(
+            story_id=story,
+            headline=told.headline,
+            sentences=told.sentences,
+            outlets=told.outlets,
+            articles=len(told.articles),
+            main=told.main,
+        )
 
     async def record(self, digest: Digest, *, now: datetime) -> None:
-        """Remembers what the chat was sent of each story, so it comes again only grown."""
-        sizes = []
-        for item in digest.items:
-            members = await self._stories.repo.members_of(item.story_id)
-            sizes.append((item.story_id, len(members), len({m.source for m in members})))
+        """Remembers what the chat was sent of each story, so it comes again only grown:
+        its size as told (articles and outlets stored by the time it was built)."""
+        sizes = [(item.story_id, item.articles, len(item.outlets)) for item in digest.items]
         await self._stories.repo.record_sent(digest.chat_id, sizes, now=now)
 
     async def remember_numbers(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from aiogram import Bot
@@ -28,7 +28,15 @@ from bot.chats import ChatService
 from bot.clock import Clock, as_utc
 from bot.config import Settings
 from bot.delivery import PAID_BROADCAST_PER_SEC, Deliverer, Limits
-from bot.digest import DigestService, date_label, latest_due, next_due, scheduled_at
+from bot.digest import (
+    DigestKey,
+    DigestService,
+    Shared,
+    date_label,
+    latest_due,
+    next_due,
+    scheduled_at,
+)
 from bot.models import ChatSettings, Digest, OutboxPart, Subscription
 from bot.outbox import Outbox, Retry, part
 from bot.parsing import SettingChange, parse_subscribe
@@ -87,8 +95,7 @@ class SubscriptionService:
         self.clock = clock
         self.grace = max(timedelta(hours=settings.digest_grace_hours), ON_TIME)
         self.paid_broadcast = settings.paid_broadcast
-        if limits is None and settings.paid_broadcast:
-            limits = Limits(global_per_sec=PAID_BROADCAST_PER_SEC)
+        limits = sender_limits(settings, limits)
         retry = retry or Retry()
         self.deliverer = Deliverer(
             bot,
@@ -232,8 +239,8 @@ class SubscriptionService:
         """The chat's digest as of `now` and the zone it is dated in. Not recorded as a
         run, so the scheduled digest still comes and still covers everything since the
         previous scheduled one."""
-        digest = await self._digests.build(chat_id, now=now)
-        return digest, await self._digests.timezone(chat_id)
+        digest, key = await self._digests.keyed(chat_id, now=now)
+        return digest, key.timezone
 
     async def run_digest(self, chat_id: int, *, now: datetime) -> bool:
         """Sends the chat's latest due digest unless it was sent (or is being sent), or is
@@ -241,7 +248,7 @@ class SubscriptionService:
         sub = await self._subscriptions.get(chat_id)
         return sub is not None and await self._run(sub, now=now)
 
-    async def _run(self, sub: Subscription, *, now: datetime) -> bool:
+    async def _run(self, sub: Subscription, *, now: datetime, shared: Shared | None = None) -> bool:
         due = latest_due(sub, now)
         if due is None:
             return False
@@ -252,7 +259,7 @@ class SubscriptionService:
         # The claim is the one guard against twice: only its winner sends.
         if not await self._subscriptions.claim_run(sub.chat_id, period, now=now):
             return False
-        return await self._send_period(sub.chat_id, period, now=now)
+        return await self._send_period(sub.chat_id, period, now=now, shared=shared)
 
     async def _guarded(self, gate: asyncio.Semaphore, chat_id: int, send: Awaitable[bool]) -> bool:
         async with gate:
@@ -268,8 +275,12 @@ class SubscriptionService:
         skipped as too late) and moves on to its next due time. Returns how many were sent.
 
         The store hands the due subscriptions out a page at a time; each page is sent with
-        a bounded number of chats at once before the next is read.
+        a bounded number of chats at once before the next is read. Chats with the same
+        window and settings share one digest (`bot.digest.Shared`), built once.
         """
+        return await self._round(now, Shared())
+
+    async def _round(self, now: datetime, shared: Shared) -> int:
         gate = asyncio.Semaphore(DIGEST_CONCURRENCY)
         sent = 0
         after: tuple[datetime, int] | None = None
@@ -280,7 +291,10 @@ class SubscriptionService:
             # Row claims for several processes go here: today one leader runs the round,
             # and each chat's digest_runs claim already keeps a digest single.
             results = await asyncio.gather(
-                *(self._guarded(gate, sub.chat_id, self._run(sub, now=now)) for sub in page)
+                *(
+                    self._guarded(gate, sub.chat_id, self._run(sub, now=now, shared=shared))
+                    for sub in page
+                )
             )
             sent += sum(results)
             moves = [
@@ -319,6 +333,7 @@ class SubscriptionService:
         late."""
         await self.date_undated(now)
         gate = asyncio.Semaphore(DIGEST_CONCURRENCY)
+        shared = Shared()
         resends: list[tuple[int, str]] = []
         for chat_id, period in await self._subscriptions.pending_runs():
             sub = await self._subscriptions.get(chat_id)
@@ -332,11 +347,13 @@ class SubscriptionService:
         # chat's newer period is looked at.
         results = await asyncio.gather(
             *(
-                self._guarded(gate, chat_id, self._send_period(chat_id, period, now=now))
+                self._guarded(
+                    gate, chat_id, self._send_period(chat_id, period, now=now, shared=shared)
+                )
                 for chat_id, period in resends
             )
         )
-        return sum(results) + await self.run_due(now)
+        return sum(results) + await self._round(now, shared)
 
     async def digest_language(self, chat_id: int) -> str:
         """The language a scheduled digest is written in, with no user's update to tell:
@@ -352,20 +369,29 @@ class SubscriptionService:
                 return theirs
         return language.DEFAULT
 
-    async def _send_period(self, chat_id: int, period: str, *, now: datetime) -> bool:
-        with language.use(await self.digest_language(chat_id)):
-            digest = await self._digests.build(chat_id, now=now, period=period)
-            zone = await self._digests.timezone(chat_id)
-            replies = render.digest_replies(digest, date_label(period), zone)
+    async def _send_period(
+        self, chat_id: int, period: str, *, now: datetime, shared: Shared | None = None
+    ) -> bool:
+        shared = Shared() if shared is None else shared
+        digest, key = await self._digests.keyed(chat_id, now=now, period=period, shared=shared)
+        lang = await self.digest_language(chat_id)
+        # The messages of equal digests are rendered once and shared: the chat id is
+        # the only thing that differs, and it is not in them.
+        shown = tuple((item.story_id, item.articles, item.update) for item in digest.items)
+        parts = await shared.once(
+            ("rendered", key, lang, shown, digest.more), lambda: self._render(digest, key, lang)
+        )
         sub = await self._subscriptions.get(chat_id)
-        thread = sub.thread_id if sub else None
+        if sub is not None and sub.thread_id is not None:
+            # A forum group's digest goes to the topic it was subscribed from.
+            parts = [replace(p, thread_id=sub.thread_id) for p in parts]
         last = max((item.main.id for item in digest.items), default=None)
         # Recorded whole before the first send, the run completed with it: `now` (when
         # the digest was built) is the next digest's start, whatever the sends do.
         await self.outbox.repo.record_digest(
             chat_id,
             period,
-            [part(r.html, r.keyboard, r.article_id, r.numbers, thread_id=thread) for r in replies],
+            parts,
             now=self.clock(),
             built_at=now,
             last_article_id=last,
@@ -375,6 +401,11 @@ class SubscriptionService:
         await self._digests.record(digest, now=now)
         # True when this call delivered some of it; the rest, if any, is the ledger's.
         return await self.outbox.flush(chat_id) > 0
+
+    async def _render(self, digest: Digest, key: DigestKey, lang: str) -> list[OutboxPart]:
+        with language.use(lang):
+            replies = render.digest_replies(digest, date_label(key.period), key.timezone)
+        return [part(r.html, r.keyboard, r.article_id, r.numbers) for r in replies]
 
     async def remember_sent(self, chat_id: int, message_id: int, sent: OutboxPart) -> None:
         # Replies to a digest's message find the story or article it was about.
@@ -391,6 +422,16 @@ class SubscriptionService:
         """Remembers the stories a digest asked for now showed, so the next digest
         repeats them only if they grew."""
         await self._digests.record(digest, now=now)
+
+
+def sender_limits(settings: Settings, limits: Limits | None = None) -> Limits:
+    """The limits of this process's sender: Telegram's (1,000 a second overall with
+    PAID_BROADCAST=1) or `limits`, its overall one cut to SENDER_SHARE."""
+    if limits is None:
+        limits = (
+            Limits(global_per_sec=PAID_BROADCAST_PER_SEC) if settings.paid_broadcast else Limits()
+        )
+    return limits.shared(settings.sender_share) if settings.sender_share < 1 else limits
 
 
 def _first_due(chat_id: int, at: time, timezone: str, now: datetime) -> datetime:
