@@ -16,7 +16,7 @@ from bot.chats import ChatService
 from bot.config import Settings
 from bot.errors import ArticleNotFound, EmptyText, NoArticles, TextTooLong
 from bot.intake.lang import article_language
-from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary
+from bot.models import Article, ChatSettings, NewArticle, Points, SearchHit, Summary, is_row_id
 from bot.parsing import MAX_QUERY, number_in, parse_number
 from storage.articles import ArticleRepo
 from storage.cache import SummaryCache
@@ -84,6 +84,10 @@ class ArticleService:
         self._running: dict[Key, asyncio.Future[Summary | Points]] = {}
 
     async def get(self, article_id: int) -> Article | None:
+        # A number from outside (a forged button, say) may be past any row id the
+        # store can hold: no such article, rather than an error from the driver.
+        if not is_row_id(article_id):
+            return None
         return await self._articles.get(article_id)
 
     async def timezone(self, chat_id: int) -> str:

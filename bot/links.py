@@ -22,7 +22,7 @@ from bot.errors import TooManyLinks
 from bot.intake import Fetcher, normalize_url
 from bot.intake.lang import article_language
 from bot.intake.pages import extract_page
-from bot.models import LinkPage, Points
+from bot.models import LinkPage, Points, is_row_id
 from storage.links import LinkRepo
 from storage.memo import Memo
 
@@ -99,6 +99,8 @@ class LinkService:
         return await self.follow_up(chat_id, page, "link", busy=busy)
 
     async def get(self, chat_id: int, page_id: int, *, now: datetime) -> LinkPage | None:
+        if not is_row_id(page_id):
+            return None
         return await self._pages.get(chat_id, page_id, now=now)
 
     async def for_message(self, chat_id: int, message_id: int, *, now: datetime) -> LinkPage | None:

@@ -181,3 +181,13 @@ class Followed:
     key: str
     kind: str
     term: str
+
+
+# The largest row id SQLite and PostgreSQL's BIGINT hold.
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(number: int) -> bool:
+    """Whether a number from outside (a button's data, say) can be a stored row's id:
+    one past what the store holds is no row, not an error from the driver."""
+    return 0 < number <= MAX_ROW_ID

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import as_utc
-from bot.models import Article
+from bot.models import Article, is_row_id
 from bot.nlp.stories.cluster import DEFAULT_TUNING, Clusterer, Tuning
 from bot.nlp.stories.features import DocumentFrequencies, Features, extract
 from bot.nlp.stories.rank import DEFAULT_RANK, weight
@@ -222,6 +222,8 @@ class StoryService:
         await self._stories.remember_numbers(chat_id, message_id, numbers)
 
     async def tell(self, story_id: int, *, sentences: int = 2) -> StoryText | None:
+        if not is_row_id(story_id):
+            return None
         members = await self._stories.members_of(story_id)
         articles = await self._articles.get_many([m.article_id for m in members])
         if not articles:

@@ -331,3 +331,29 @@ async def test_an_update_that_cannot_be_decoded_is_logged_skipped_and_polling_go
     assert len(asked) <= 3
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.updates"]
     assert f"update {bad} " in line and "date" in line
+
+
+async def test_numbers_that_are_not_ascii_digits_get_a_plain_answer(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Superscripts, circled digits and 5,000-digit numbers pass `str.isdigit` but not
+    `int` or the store: each gets an ordinary answer, never the apology."""
+    with caplog.at_level(logging.ERROR):
+        for command in (
+            "/latest ²",
+            "/summary ①",
+            "/settings sentences ²",
+            "/latest " + "9" * 5000,
+            "/full " + "9" * 30,
+        ):
+            [reply] = await running.say(command)
+            assert shown(reply) != texts.UNEXPECTED, command
+        [reply] = await running.say("/feed_remove ²", user_id=ADMIN_ID)
+        assert shown(reply) != texts.UNEXPECTED
+        [summary] = await running.say("/summary 1")
+        for forged in ("art:full:99999999999999999999999", "story:99999999999999999999999"):
+            running.tg.callback(forged, message=summary)
+        pressed = await running.tg.wait_for("answerCallbackQuery", count=2)
+        assert all(p.ok for p in pressed)
+    assert not [c for c in running.tg.sent() if shown(c) == texts.UNEXPECTED]
+    assert not [r for r in caplog.records if r.exc_info]
