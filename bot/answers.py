@@ -83,15 +83,23 @@ class Answers:
         *,
         request: str,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
         """Sends an answer; returns how many of its parts were delivered by now (the
         ledger sends the rest of a long one later if it must)."""
         if not parts:
             return 0
         if len(parts) == 1:
-            return int(await self._send_one(chat_id, parts[0], reply_to) is not None)
+            return int(await self._send_one(chat_id, parts[0], reply_to, thread_id) is not None)
         recorded = [
-            part(r.html, r.keyboard, r.article_id, r.numbers, reply_to if i == 0 else None)
+            part(
+                r.html,
+                r.keyboard,
+                r.article_id,
+                r.numbers,
+                reply_to if i == 0 else None,
+                thread_id=thread_id,
+            )
             for i, r in enumerate(parts)
         ]
         await self._outbox.record(chat_id, KIND, answer_ref(request, parts), recorded)
@@ -111,6 +119,7 @@ class Answers:
         *,
         request: str,
         rest: bool = True,
+        thread_id: int | None = None,
     ) -> bool:
         """Rewrites message `message_id` to read the answer's first part, then sends its
         other parts (with `rest`) after it. A message that cannot be edited (deleted,
@@ -123,24 +132,31 @@ class Answers:
             chat_id, message_id, Outgoing(first.html, first.keyboard)
         )
         if edited.refused is not None:
-            return await self.send(chat_id, parts if rest else parts[:1], request=request) > 0
+            shown = parts if rest else parts[:1]
+            return await self.send(chat_id, shown, request=request, thread_id=thread_id) > 0
         if edited.message is None and not edited.unchanged:
             log.error("chat %s: message %s could not be edited; answer lost", chat_id, message_id)
             return False
         await self._remember(chat_id, message_id, first)
         if rest and len(parts) > 1:
-            await self.send(chat_id, parts[1:], request=request)
+            await self.send(chat_id, parts[1:], request=request, thread_id=thread_id)
         return True
 
     async def deliver(
-        self, chat_id: int, parts: Sequence[Rendered], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        parts: Sequence[Rendered],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[int]:
         """Sends an answer whose messages the caller keeps a note of itself (a page
         summarised on request, kept per chat): paced and retried like the others, and
         held in memory, not in the ledger. Returns the ids of the messages delivered."""
         ids: list[int] = []
         for i, reply in enumerate(parts):
-            message_id = await self._send_one(chat_id, reply, reply_to if i == 0 else None)
+            first = reply_to if i == 0 else None
+            message_id = await self._send_one(chat_id, reply, first, thread_id)
             if message_id is None:
                 break
             ids.append(message_id)
@@ -158,15 +174,23 @@ class Answers:
         """Answers a button press: the spinner stops; `text` as a toast, or a box."""
         return await self._deliverer.acknowledge(query_id, text, show_alert=alert)
 
-    async def _send_one(self, chat_id: int, reply: Rendered, reply_to: int | None) -> int | None:
+    async def _send_one(
+        self, chat_id: int, reply: Rendered, reply_to: int | None, thread_id: int | None = None
+    ) -> int | None:
         thread = _thread(reply_to)
         result = await self._deliverer.send_many(
-            chat_id, [Outgoing(reply.html, reply.keyboard, reply_parameters=thread)]
+            chat_id,
+            [
+                Outgoing(
+                    reply.html, reply.keyboard, reply_parameters=thread, message_thread_id=thread_id
+                )
+            ],
         )
         if not result.messages and reply.keyboard is not None and result.refused is not None:
             # A button Telegram does not accept must not cost the answer its text.
             result = await self._deliverer.send_many(
-                result.final_chat_id, [Outgoing(reply.html, reply_parameters=thread)]
+                result.final_chat_id,
+                [Outgoing(reply.html, reply_parameters=thread, message_thread_id=thread_id)],
             )
         if not result.messages:
             log.error(

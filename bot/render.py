@@ -43,8 +43,12 @@ MESSAGE_LIMIT = 4096
 SEPARATOR = "\n\n"
 
 
+# A list's button for one of its articles: its summary, the list left as it is.
+OPEN = "open"
+
+
 class ArticleAction(CallbackData, prefix="art"):
-    action: str  # points | summary | more | full | source
+    action: str  # points | summary | more | full | source | open
     id: int
 
 
@@ -353,7 +357,8 @@ def search_reply(query: str, hits: Sequence[SearchHit]) -> list[Reply]:
                         number=texts.article_number(hit.article.id),
                         title=_cut(hit.article.title, BUTTON_TITLE_CHARS),
                     ),
-                    callback_data=ArticleAction(action="summary", id=hit.article.id).pack(),
+                    # "open": the article's summary under the list, which stays as it is.
+                    callback_data=ArticleAction(action=OPEN, id=hit.article.id).pack(),
                 )
             ]
             for hit in hits

@@ -46,6 +46,7 @@ async def send(
         replies,
         request=request or request_of(message),
         reply_to=threaded(message),
+        thread_id=topic_of(message),
     )
 
 
@@ -60,7 +61,11 @@ async def say(
     in a group."""
     reply = Reply(text, keyboard)
     await answers.send(
-        message.chat.id, [reply], request=request_of(message), reply_to=threaded(message)
+        message.chat.id,
+        [reply],
+        request=request_of(message),
+        reply_to=threaded(message),
+        thread_id=topic_of(message),
     )
 
 
@@ -78,7 +83,14 @@ async def edit(
     about = [r.article_id for r in replies if r.article_id is not None]
     if about:
         chats.focus(message.chat.id, about[-1])
-    await answers.edit(message.chat.id, message.message_id, replies, request=request, rest=rest)
+    await answers.edit(
+        message.chat.id,
+        message.message_id,
+        replies,
+        request=request,
+        rest=rest,
+        thread_id=topic_of(message),
+    )
 
 
 async def toast(
@@ -106,6 +118,12 @@ def threaded(message: Message) -> int | None:
     if message.chat.type not in GROUP_TYPES:
         return None
     return message.message_id
+
+
+def topic_of(message: Message) -> int | None:
+    """The forum topic a message was written in, where its answer goes; None outside
+    topics."""
+    return message.message_thread_id if message.is_topic_message else None
 
 
 def in_group(message: Message) -> bool:

@@ -15,7 +15,7 @@ from bot import render, texts
 from bot.answers import Answers
 from bot.articles import FOLLOW_UPS, ArticleService
 from bot.chats import ChatService
-from bot.render import ArticleAction
+from bot.render import OPEN, ArticleAction
 from handlers.common import edit, follow_up, in_group, pressed, say, send, toast
 
 
@@ -33,7 +33,7 @@ async def press(
         article is None
         or message is None
         or isinstance(message, InaccessibleMessage)
-        or callback_data.action not in {*FOLLOW_UPS, "source"}
+        or callback_data.action not in {*FOLLOW_UPS, "source", OPEN}
     ):
         await toast(callback, answers, texts.CB_GONE, alert=True)
         return
@@ -43,10 +43,12 @@ async def press(
         return
     # Answer first: Telegram shows a spinner on the button until it is answered.
     await toast(callback, answers)
-    answer = await follow_up(message, article, callback_data.action, bot, articles)
+    listed = callback_data.action == OPEN
+    action = "summary" if listed else callback_data.action
+    answer = await follow_up(message, article, action, bot, articles)
     replies = render.follow_up_reply(answer)
     group = in_group(message)
-    if about(message, article.id):
+    if not listed and about(message, article.id):
         await edit(message, replies, chats, answers, request=pressed(callback), rest=not group)
     else:
         # Under another message (a digest, a list): that one stays as it was.

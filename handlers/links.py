@@ -17,7 +17,7 @@ from bot.filters import OnLoop
 from bot.links import LinkAnswer, LinkService
 from bot.models import LinkPage
 from bot.render import LinkAction
-from handlers.common import threaded, toast
+from handlers.common import threaded, toast, topic_of
 
 # A message that is one URL, of any scheme: the fetcher refuses what is not http(s) in
 # one line, rather than a file: link turning into a search.
@@ -37,7 +37,10 @@ async def send_link(
     """Sends the answer about a kept page and records its messages, so that replies to
     them are about the page."""
     sent = await answers.deliver(
-        message.chat.id, render.link_reply(answer), reply_to=threaded(message)
+        message.chat.id,
+        render.link_reply(answer),
+        reply_to=threaded(message),
+        thread_id=topic_of(message),
     )
     await links.remember(message.chat.id, answer.page.id, sent)
 

@@ -14,13 +14,7 @@ from bot.chats import ChatService
 from bot.clock import Clock
 from bot.filters import ChatAdmin, OnLoop
 from bot.subscriptions import SubscriptionService
-from handlers.common import say, send
-
-
-def topic_of(message: Message) -> int | None:
-    """The forum topic a message was written in; None outside topics. (Replies through
-    `message.answer` go there by themselves.)"""
-    return message.message_thread_id if message.is_topic_message else None
+from handlers.common import say, send, topic_of
 
 
 async def subscribe(

@@ -178,9 +178,11 @@ async def test_search_results_are_buttons_that_open_each_article(running: Runnin
     assert "/summary" not in shown(found)
     [button] = buttons(found)
     assert button["text"].startswith(f"№{texts.NBSP}1 · ")
-    assert button["callback_data"] == ArticleAction(action="summary", id=1).pack()
+    assert button["callback_data"] == ArticleAction(action="open", id=1).pack()
     running.tg.callback(button["callback_data"], message=found)
+    # The list stays as it was; the summary comes under it.
     calls = await running.tg.wait_for("sendMessage", count=2)
+    assert not running.tg.calls_to("editMessageText")
     assert texts.SUMMARY_LABEL in shown(calls[-1]) and "Китай" in shown(calls[-1])
 
 

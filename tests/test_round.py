@@ -118,8 +118,8 @@ async def test_a_chat_already_shown_a_story_gets_a_digest_of_its_own(env: Env) -
     for chat in (3101, 3102):
         await env.subscribe(chat, "09:00 Europe/Moscow")
     # One chat asked for /digest earlier: it was shown both stories then.
-    early, zone = await env.scheduler.digest_now(3101, now=ROUND - timedelta(minutes=30))
-    await env.scheduler.send_digest(early, zone, now=ROUND - timedelta(minutes=30))
+    early, _ = await env.scheduler.digest_now(3101, now=ROUND - timedelta(minutes=30))
+    await env.scheduler.shown(early, now=ROUND - timedelta(minutes=30))
     before = len(env.tg.sent(3101))
     assert await env.scheduler.run_due(ROUND) == 2
     [shown] = [c.text or "" for c in env.tg.sent(3101)[before:]]

@@ -12,7 +12,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import render
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Limits
@@ -423,7 +422,11 @@ async def test_paid_broadcast_marks_scheduled_digests_only(tmp_path: Path) -> No
             [digest] = tg.sent(MOSCOW)
             assert digest.params.get("allow_paid_broadcast") is True
             digest_now, zone = await env.scheduler.digest_now(ALMATY, now=clock())
-            await env.scheduler.send(ALMATY, render.digest_replies(digest_now, "сегодня", zone))
+            # /digest is an answer: through the answers' path, never a paid broadcast.
+            answers = env.app.dp["answers"]
+            replies = env.scheduler.digest_answer(digest_now, zone)
+            assert await answers.send(ALMATY, replies, request="m1") == len(replies)
+            assert tg.sent(ALMATY)
             assert all("allow_paid_broadcast" not in c.params for c in tg.sent(ALMATY))
         finally:
             await env.close()
