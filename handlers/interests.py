@@ -12,7 +12,7 @@ from bot.answers import Answers
 from bot.chats import ChatService
 from bot.clock import Clock
 from bot.filters import ChatAdmin
-from bot.interests import InterestService
+from bot.interests import FollowChange, InterestService
 from bot.parsing import SettingChange, parse_alerts
 from bot.render import Reply, SourceAction, UnfollowAction
 from bot.subscriptions import SubscriptionService
@@ -36,22 +36,26 @@ async def follow(
     answers: Answers,
 ) -> None:
     change = await interests.follow(message.chat.id, command.args or "", now=clock())
-    if not change.changed:
-        await say(message, texts.FOLLOW_NOTHING_NEW, answers)
-        return
-    terms = render.terms_line((i.kind, i.term) for i in change.changed)
-    await say(message, texts.FOLLOW_ADDED.format(terms=terms), answers)
+    await _changed(message, change, texts.FOLLOW_ADDED, texts.FOLLOW_NOTHING_NEW, answers)
 
 
 async def unfollow(
     message: Message, command: CommandObject, interests: InterestService, answers: Answers
 ) -> None:
     change = await interests.unfollow(message.chat.id, command.args or "")
+    await _changed(message, change, texts.UNFOLLOWED, texts.UNFOLLOW_NONE, answers)
+
+
+async def _changed(
+    message: Message, change: FollowChange, done: str, nothing: str, answers: Answers
+) -> None:
+    """What /follow or /unfollow changed, in one line: `done` with the terms, or
+    `nothing` when the list stayed as it was."""
     if not change.changed:
-        await say(message, texts.UNFOLLOW_NONE, answers)
+        await say(message, nothing, answers)
         return
     terms = render.terms_line((i.kind, i.term) for i in change.changed)
-    await say(message, texts.UNFOLLOWED.format(terms=terms), answers)
+    await say(message, done.format(terms=terms), answers)
 
 
 async def remove_pressed(
