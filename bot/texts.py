@@ -360,6 +360,11 @@ def error_text(exc: BaseException) -> str:
     def esc(value: object) -> str:
         return _escape(str(value)[:80])
 
+    def esc_path(path: object) -> str:
+        # A long path keeps its end: the file's name is what tells the user which one.
+        text = str(path)
+        return _escape(text if len(text) <= 80 else "…" + text[-79:])
+
     match exc:
         case errors.ArticleNotFound(query=query) if query.isdigit():
             return _(NOT_FOUND_ID).format(query=esc(query))
@@ -394,7 +399,7 @@ def error_text(exc: BaseException) -> str:
                 length=count(length, "символ"), limit=format_number(limit)
             )
         case errors.BadArticleFile(path=path, reason=reason):
-            return _(BAD_FILE).format(path=esc(path), reason=esc(file_reason(reason)))
+            return _(BAD_FILE).format(path=esc_path(path), reason=esc(file_reason(reason)))
         case errors.BadSubscribe():
             return _(BAD_SUBSCRIBE)
         case errors.BadMode():

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
+import sys
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -79,6 +81,9 @@ _not_run: list[int] = []
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without a server, the PostgreSQL tests are left out, and said so in one line at
     the end (a skip per test would be a line per test)."""
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("_stacks_if_stuck")  # type: ignore[attr-defined]
     marked = [item for item in items if item.get_closest_marker("postgres")]
     if not marked or _skip_line() is None:
         return
@@ -88,8 +93,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _not_run:
-        terminalreporter.write_line(f"{_skip_line()}: {_not_run[0]} tests not run")
+    # With workers (-n) the ones that collected counted the tests; the line is said here.
+    if (line := _skip_line()) is not None:
+        terminalreporter.write_line(f"{line}: {_not_run[0]} tests not run" if _not_run else line)
+
+
+# An async test still running this long before the per-test timeout (pyproject) prints
+# the stacks of its event loop's tasks, which the timeout's own dump of threads lacks.
+STUCK_AFTER = 240.0
+
+
+def _print_tasks() -> None:
+    print(f"--- asyncio tasks after {STUCK_AFTER:.0f} s ---", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
+
+
+@pytest.fixture
+async def _stacks_if_stuck() -> AsyncIterator[None]:
+    handle = asyncio.get_running_loop().call_later(STUCK_AFTER, _print_tasks)
+    try:
+        yield
+    finally:
+        handle.cancel()
 
 
 def _database_url(name: str) -> str:
@@ -246,6 +272,15 @@ def bot_settings(request: pytest.FixtureRequest, tmp_path: Path, tg: FakeTelegra
     )
 
 
+# Tests type far faster than people read: answers to one chat are paced at 50 a second,
+# not Telegram's one. The tests of pacing itself pass `Limits()`, Telegram's own.
+TEST_LIMITS = Limits(global_per_sec=1000, per_chat_per_sec=50, per_group_per_min=6000)
+
+# A bot that has not stopped by then waits on something that never comes: its tasks'
+# stacks are printed and the test fails instead of hanging the run.
+STOP_WITHIN = 30.0
+
+
 class RunningBot:
     """The production app polling FakeTelegram, as `python -m bot` would."""
 
@@ -259,7 +294,7 @@ class RunningBot:
     ) -> None:
         self.settings = settings
         self.tg = tg
-        self.limits = limits
+        self.limits = TEST_LIMITS if limits is None else limits
         self.retry = retry
 
     async def start(self) -> RunningBot:
@@ -269,6 +304,14 @@ class RunningBot:
         return self
 
     async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self._stop(), timeout=STOP_WITHIN)
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise AssertionError(f"the bot did not stop within {STOP_WITHIN} s") from None
+
+    async def _stop(self) -> None:
         await self.app.dp.stop_polling()
         await self.task
         await self.app.close()

@@ -132,7 +132,7 @@ async def test_full_to_a_private_chat_stays_within_telegrams_real_limit(
     article_id, parts = await store_long_article(bot_settings, 14_000)
     assert 3 <= len(parts) <= 6
     tg.enforce_limits()  # Telegram's own: one a second in a private chat
-    bot = await RunningBot(bot_settings, tg).start()
+    bot = await RunningBot(bot_settings, tg, limits=Limits()).start()
     try:
         sent = await bot.say(f"/full {article_id}", count=len(parts), timeout=30)
     finally:

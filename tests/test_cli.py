@@ -117,6 +117,19 @@ def test_bad_input_is_one_line_on_stderr_and_nothing_stored(
     assert stored(env) == before
 
 
+def test_a_file_deep_in_long_folders_is_named_by_its_own_name(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (env / "no-seeds").mkdir()
+    monkeypatch.setenv("SEEDS_DIR", str(env / "no-seeds"))
+    deep = env.joinpath(*["очень-длинное-имя-папки"] * 6)
+    deep.mkdir(parents=True)
+    assert main(["summarize", str(deep / "статья-которой-нет.txt")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "статья-которой-нет.txt»" in line
+    assert len(line) < 200
+
+
 def test_run_without_token_names_env_example_and_console(env: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot"],

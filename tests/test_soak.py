@@ -3,7 +3,7 @@ and digests falling due every minute, through 5xx storms and network partitions 
 Bot API test server; then every digest message counted, per chat, delivered once, twice
 or never. Not in the default run:
 
-    SVODKA_SOAK_SECONDS=1800 python -m pytest -m soak -s tests/test_soak.py
+    SVODKA_SOAK_SECONDS=1800 python -m pytest -m soak -n 0 -s tests/test_soak.py
 
 (`SVODKA_SOAK_SECONDS=120` checks it in two minutes; `SVODKA_SOAK_SEED` picks another
 sequence of commands and faults.)
@@ -108,6 +108,8 @@ async def feed(site: Site, rnd: random.Random, until: float, items: list[Item]) 
 
 
 @pytest.mark.soak
+# The run's own length, the settling and start-up, not the suite's five minutes a test.
+@pytest.mark.timeout(SECONDS + SETTLE + 300)
 async def test_soak_mixed_traffic_through_storms_and_partitions_loses_and_doubles_nothing(
     tmp_path: Path, tg: FakeTelegram, site: Site
 ) -> None:
