@@ -103,15 +103,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 STUCK_AFTER = 240.0
 
 
-def _print_tasks() -> None:
-    print(f"--- asyncio tasks after {STUCK_AFTER:.0f} s ---", file=sys.stderr)
+def _print_tasks(after: float) -> None:
+    print(f"--- asyncio tasks after {after:.0f} s ---", file=sys.stderr)
     for task in asyncio.all_tasks():
         task.print_stack(file=sys.stderr)
 
 
 @pytest.fixture
-async def _stacks_if_stuck() -> AsyncIterator[None]:
-    handle = asyncio.get_running_loop().call_later(STUCK_AFTER, _print_tasks)
+async def _stacks_if_stuck(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    # A test given a longer timeout of its own (the soak test) is stuck only near it.
+    marker = request.node.get_closest_marker("timeout")
+    after = STUCK_AFTER if marker is None else max(STUCK_AFTER, float(marker.args[0]) - 60)
+    handle = asyncio.get_running_loop().call_later(after, _print_tasks, after)
     try:
         yield
     finally:
