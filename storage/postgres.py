@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # connection for leader election): N processes need N * (POOL_SIZE + 1) of the server's
 # max_connections (100 by default).
 POOL_SIZE = 10
+# How long closing waits for borrowed connections before it cuts them.
+CLOSE_WITHIN = 10.0
 
 # A leader whose host drops off the network holds its lock until the server notices:
 # TCP keepalives make that about 11 s (5 idle, then 3 probes 2 s apart). The leader
@@ -162,7 +164,14 @@ class PostgresDatabase(Database):
         return self._url
 
     async def close(self) -> None:
-        await self._pool.close()
+        # Graceful close waits for every borrowed connection to come back; one that a
+        # task keeps (a query stuck on a dead server) must not hold shutdown forever.
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=CLOSE_WITHIN)
+        except TimeoutError:
+            log.warning("PostgreSQL pool not closed within %s s: connections terminated",
+                        CLOSE_WITHIN)  # fmt: skip
+            self._pool.terminate()
 
     def describe(self) -> str:
         return describe_url(self._url)

@@ -142,6 +142,31 @@ async def test_a_postgres_store_from_a_newer_version_is_refused(postgres_url: st
         await Database.open(postgres_url)
 
 
+@postgres
+async def test_closing_does_not_wait_forever_for_a_connection_a_task_keeps(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.postgres.CLOSE_WITHIN", 0.5)
+    db = await Database.open(postgres_url)
+    assert isinstance(db, PostgresDatabase)
+    holding, never = asyncio.Event(), asyncio.Event()
+
+    async def keep() -> None:
+        async with db.transaction():
+            await db.execute("SELECT 1")
+            holding.set()
+            await never.wait()
+
+    keeper = asyncio.create_task(keep())
+    await holding.wait()
+    await asyncio.wait_for(db.close(), timeout=10)
+    with pytest.raises(asyncpg.InterfaceError):
+        await db.execute("SELECT 1")
+    keeper.cancel()
+    with pytest.raises((asyncio.CancelledError, asyncpg.InterfaceError)):
+        await keeper
+
+
 # --- search gives the same best hits on both ----------------------------------------
 
 CORPUS = [
