@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # With several processes on one PostgreSQL store, how often a follower tries to take
     # over scheduled work: a dead leader is replaced within about this long.
     leader_retry_seconds: float = Field(default=5.0, gt=0, le=300)
+    # How long a sender's claim on a ledger message lasts: a process that dies holding one
+    # leaves that message to the others after this long. Longer than any one send (its
+    # retries and 429 waits included): another process that answers in the same chat
+    # would take a slow send over and send it twice. At most a day, when an undelivered
+    # message is dropped anyway.
+    delivery_lease_seconds: float = Field(default=600.0, ge=1, le=86_400)
     # Off, the fetcher reaches public addresses only: a link in a feed or from a user
     # must not make the bot read its own machine or network.
     fetch_allow_private: bool = False

@@ -45,7 +45,8 @@ class Retry:
     # processes' rows, leases that ran out).
     poll: float = 5.0
     # A claim outlives any one send, retries and 429 waits included; a process that
-    # dies holding one leaves its message to the others after this long.
+    # dies holding one leaves its message to the others after this long
+    # (DELIVERY_LEASE_SECONDS).
     lease: timedelta = timedelta(minutes=10)
     # In place, before a message is given back: 5xx and network errors are tried this
     # many times, `backoff` seconds apart and doubling (the Deliverer's retries).
@@ -122,6 +123,10 @@ class Outbox:
         self._on_delivered = on_delivered
         self._concurrency = concurrency
         self._workers: dict[int, set[asyncio.Task[int]]] = {}
+        # Messages a worker here is sending. A lease that runs out mid-send (a short
+        # DELIVERY_LEASE_SECONDS, a long 429) lets this process claim the message again:
+        # it must not start a second send of it.
+        self._sending: set[int] = set()
         self._claiming = asyncio.Lock()
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -147,7 +152,7 @@ class Outbox:
         (all sent, or the rest given back for later): how many were delivered."""
         async with self._claiming:
             head = await self._claim(chat_id)
-            if head is not None:
+            if head is not None and head.id not in self._sending:
                 self._spawn(chat_id, head)
         # Every claim and every start of a worker happen under `_claiming`: a chat whose
         # head someone here holds has its worker registered by now.
@@ -170,11 +175,13 @@ class Outbox:
             heads = await self._repo.claim_heads(
                 now=self._clock(), lease=self.retry.lease, limit=free
             )
-            for head in heads:
+            started = [head for head in heads if head.id not in self._sending]
+            for head in started:
                 self._spawn(head.chat_id, head)
-        return len(heads)
+        return len(started)
 
     def _spawn(self, chat_id: int, head: OutboxMessage) -> asyncio.Task[int]:
+        self._sending.add(head.id)
         task = asyncio.create_task(self._work(head))
         self._workers.setdefault(chat_id, set()).add(task)
 
@@ -204,11 +211,17 @@ class Outbox:
                 with suppress(Exception):
                     await asyncio.shield(self._repo.release(message.id))
                 raise
+            finally:
+                self._sending.discard(message.id)
             delivered += ok
             if next_chat is None:
                 break
             async with self._claiming:
                 message = await self._claim(next_chat)
+                if message is not None:
+                    if message.id in self._sending:
+                        break  # another worker here has it (a chat migrated into this one)
+                    self._sending.add(message.id)
         return delivered
 
     async def _claim(self, chat_id: int) -> OutboxMessage | None:

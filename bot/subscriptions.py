@@ -96,7 +96,7 @@ class SubscriptionService:
         self.grace = max(timedelta(hours=settings.digest_grace_hours), ON_TIME)
         self.paid_broadcast = settings.paid_broadcast
         limits = sender_limits(settings, limits)
-        retry = retry or Retry()
+        retry = retry or Retry(lease=timedelta(seconds=settings.delivery_lease_seconds))
         self.deliverer = Deliverer(
             bot,
             on_blocked=self.on_blocked,

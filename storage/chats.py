@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.models import ChatSettings
+from storage.alerts import move_chat_alerts
 from storage.db import Database
 from storage.memo import Memo
 from storage.stories import move_chat_stories
@@ -188,7 +189,7 @@ class ChatRepo:
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         """Follows a group to its supergroup id: settings, message links, subscription, runs,
-        the stories it was sent and what its messages' numbers meant.
+        the stories it was sent, the alerts it had and what its messages' numbers meant.
 
         What the new id already has (written after the migration) wins over the old row.
         """
@@ -235,6 +236,7 @@ class ChatRepo:
                 await self._db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
             await move_chat_subscriptions(self._db, old, new)
             await move_chat_stories(self._db, old, new)
+            await move_chat_alerts(self._db, old, new)
         for chat_id in (old, new):
             self._overrides.pop(chat_id)
             self._current.pop(chat_id)

@@ -536,6 +536,8 @@ class FakeTelegram:
         self._random: dict[str, _RandomFaults] = {}
         self._limits: _Limits | None = None
         self._hold: _Hold | None = None
+        # Called with every call once it is answered (a benchmark's stopwatch).
+        self.listeners: list[Callable[[Call], None]] = []
         self._handlers: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -1118,6 +1120,8 @@ class FakeTelegram:
         else:
             call.response = {"ok": True, "result": result}
         self._notify()
+        for listener in self.listeners:
+            listener(call)
         if hold is not None and hold.accepted is call:
             # Carried out, and its answer lost: the client never learns of it. Its status
             # stays what Telegram did, even when the client goes away meanwhile.

@@ -84,3 +84,34 @@ async def test_only_chats_with_alerts_on_are_matched_and_a_muted_outlet_is_known
     await interests.set_muted(2, "ТАСС", True)
     assert await repo.muting("ТАСС", [1, 2]) == {2}
     assert await repo.muting("РИА Новости", [1, 2]) == set()
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_alerts(db: Database) -> None:
+    ledger = OutboxRepo(db)
+    repo = AlertRepo(db, ledger)
+    group, supergroup = -5, -1005
+    first, story = await place(db, "Землетрясение на Камчатке")
+    second, _ = await place(db, "Толчки ощутили в Петропавловске", story)
+    other, other_story = await place(db, "Выборы в Казахстане")
+    placed = {p.article_id: p for p in await repo.placements_after(0, limit=10)}
+    sent = [AlertRecord(group, held=False, parts=[OutboxPart("новость")])]
+    await repo.record(placed[first], sent, now=NOW)
+    await repo.record(placed[second], [AlertRecord(group, held=True)], now=NOW)
+    # Written for the new id after the migration: it wins over the group's row.
+    await repo.record(placed[second], [AlertRecord(supergroup, held=False)], now=NOW)
+    await repo.record(placed[other], [AlertRecord(group, held=True)], now=NOW)
+    await ChatRepo(db).migrate(group, supergroup)
+    assert await repo.alerted(story, [group, supergroup]) == {supergroup}
+    assert await repo.alerted(other_story, [group, supergroup]) == {supergroup}
+    # The hourly cap counts what the group was sent, and the new id's own alert.
+    assert await repo.sent_since([group, supergroup], NOW - timedelta(hours=1)) == {
+        supergroup: [NOW, NOW]
+    }
+    rows = await db.fetchall(
+        "SELECT chat_id, article_id, held FROM story_alerts ORDER BY article_id"
+    )
+    assert [(r["chat_id"], r["article_id"], r["held"]) for r in rows] == [
+        (supergroup, first, 0),
+        (supergroup, second, 0),
+        (supergroup, other, 1),
+    ]

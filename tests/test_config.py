@@ -44,6 +44,8 @@ def test_lists_and_times_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TELEGRAM_API_URL", "ftp://example"),
         ("DATABASE_URL", "mysql://user:pw@host/db"),
         ("DATABASE_URL", "data/svodka.sqlite3"),
+        ("DELIVERY_LEASE_SECONDS", "0"),
+        ("DELIVERY_LEASE_SECONDS", "100000"),
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

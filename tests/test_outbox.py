@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -304,3 +305,54 @@ async def test_a_chat_that_blocked_the_bot_mid_digest_loses_its_queue_and_subscr
     assert await app.subscriptions.outbox.repo.pending(chat) == 0
     sub = await SubscriptionRepo(app.services.db).get(chat)
     assert sub is not None and not sub.active and sub.ended_reason == "blocked"
+
+
+async def test_a_lease_that_runs_out_mid_send_does_not_start_a_second_send(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_path=tmp_path / "db.sqlite3",
+        seeds_dir=tmp_path / "no-seeds",
+    )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+    short = replace(QUICK, lease=timedelta(seconds=0.2))
+    app = await build_app(settings, session=session, token=TOKEN, limits=PACED, retry=short)
+    outbox = app.subscriptions.outbox
+    await outbox.start()
+    try:
+        chat = 4104
+        # Telegram takes the message but its answer is late: the claim runs out meanwhile,
+        # and the sender's passes over the ledger find the message claimable again.
+        hold = tg.hold("sendMessage", accept=True)
+        await outbox.record(chat, "answer", "slow", [OutboxPart("один раз")])
+        await asyncio.wait_for(hold.caught.wait(), 10)
+        await asyncio.sleep(1.0)
+        tg.release()
+        await until(lambda: not outbox._workers, 10, "the send to finish")
+        await asyncio.sleep(0.3)  # a second copy would show by now
+        assert [call.text for call in tg.sent(chat)] == ["один раз"]
+        assert await outbox.repo.pending(chat) == 0
+        assert await outbox.repo.statuses(chat) == [("answer", "slow", 0, "sent")]
+    finally:
+        await app.close()
+
+
+async def test_the_lease_setting_is_the_ledgers_claim(tmp_path: Path, tg: FakeTelegram) -> None:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+    for seconds in (None, 42):
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=TOKEN,
+            database_path=tmp_path / "db.sqlite3",
+            seeds_dir=tmp_path / "no-seeds",
+            **({} if seconds is None else {"delivery_lease_seconds": seconds}),
+        )
+        app = await build_app(settings, session=session, token=TOKEN)
+        try:
+            expected = timedelta(minutes=10) if seconds is None else timedelta(seconds=seconds)
+            assert app.subscriptions.outbox.retry.lease == expected
+        finally:
+            await app.services.close()
+    await session.close()
