@@ -142,10 +142,11 @@ _END = _Token(end=True)
 _NOTHING = _Token()
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def _token(word: str) -> _Token:
     # News repeats its words: a text's tokens are mostly seen before, and looking one
     # up costs less than the lemma, the stop-word and the name checks it stands for.
+    # Full, it holds about 20 MB; the two-day corpus (4,608 articles) has 63,000 tokens.
     if _SENTENCE_END.match(word):
         return _END
     if _NUMBER.match(word):
