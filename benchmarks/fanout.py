@@ -11,8 +11,12 @@ with 429 and 1% with 403 (a chat that blocks the bot stays blocked).
             the one Deliverer (bot.subscriptions.SubscriptionService)
     naive   asyncio.gather(bot.send_message(...) for every chat), no pacing, no retries
 
-    python benchmarks/fanout.py            # 1,000 chats
-    python benchmarks/fanout.py --quick    # 100 chats
+    python benchmarks/fanout.py            # 1,000 chats, 3 runs
+    python benchmarks/fanout.py --quick    # 100 chats, 2 runs
+
+Each run draws its own faults (seed, seed + 1, ...) and runs both sides, their order
+alternating; every run's row is shown, then the median and range of each side's time
+and rate, with its lost, duplicated and over-limit sends summed over the runs.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from benchmarks._common import Spread
 from bot.app import build_app
 from bot.config import Settings
 from bot.jobs import send_digest
@@ -208,22 +213,41 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="100 chats instead of 1,000")
     parser.add_argument("--chats", type=int, help="number of chats (overrides --quick)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, help="runs of each side (default 3; --quick 2)")
     args = parser.parse_args(argv)
     # A 429 now and then is expected here; the table has the totals.
     logging.getLogger("bot.delivery").setLevel(logging.ERROR)
     logging.getLogger("bot.subscriptions").setLevel(logging.ERROR)
     count = args.chats or (100 if args.quick else 1000)
+    runs = args.runs or (2 if args.quick else 3)
     chats = chat_ids(count)
 
-    rows = [
-        await measure("paced (Deliverer)", chats, args.seed, paced),
-        await measure("naive gather", chats, args.seed, naive),
-    ]
+    sides: list[tuple[str, Run]] = [("paced (Deliverer)", paced), ("naive gather", naive)]
+    rows: list[Row] = []
+    for n in range(runs):
+        for name, send_all in sides if n % 2 == 0 else sides[::-1]:
+            rows.append(await measure(name, chats, args.seed + n, send_all))
     print(
         f"fan-out of the daily digest (one message) to {count} chats; limits enforced, "
-        "5% of sends answered 429, 1% 403"
+        f"5% of sends answered 429, 1% 403; {runs} runs"
     )
-    print(table(rows))
+    print(table(sorted(rows, key=lambda r: r.name, reverse=True)))
+    print()
+    print("| run | seconds | msg/s | of the ceiling | lost | dupes | violations |")
+    print("|---|---|---|---|---|---|---|")
+    for name, _ in sides:
+        mine = [r for r in rows if r.name == name]
+        ceiling = (
+            Spread.of([r.rate / CEILING * 100 for r in mine]).format(".0f") + " %"
+            if all(r.lost == 0 for r in mine)
+            else "-"
+        )
+        print(
+            f"| {name} | {Spread.of([r.seconds for r in mine]).format('.1f')}"
+            f" | {Spread.of([r.rate for r in mine]).format('.1f')} | {ceiling}"
+            f" | {sum(r.lost for r in mine)} | {sum(r.duplicates for r in mine)}"
+            f" | {sum(r.violations for r in mine)} |"
+        )
     print(
         "lost: a chat that did not block the bot yet got nothing; "
         "msg/s: delivered per wall-clock second"

@@ -24,7 +24,7 @@ it): the rusage of a child also counts the parent's pages it was forked with.
 The runs of the variants are interleaved, so a noisy neighbour slows all of them alike.
 
     python benchmarks/imports.py            # 5 runs of each
-    python benchmarks/imports.py --quick    # 1 run of each
+    python benchmarks/imports.py --quick    # 3 runs of each
 """
 
 from __future__ import annotations
@@ -183,10 +183,10 @@ async def measure(runs: int) -> dict[tuple[str, str], dict[str, list[float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one run of each")
+    parser.add_argument("--quick", action="store_true", help="3 runs of each")
     parser.add_argument("--runs", type=int, default=None)
     args = parser.parse_args()
-    runs = args.runs or (1 if args.quick else 5)
+    runs = args.runs or (3 if args.quick else 5)
     results = asyncio.run(measure(runs))
     print(f"machine: {machine()}; runs: {runs}; median (min-max)")
     for command in dict.fromkeys(command for command, _ in results):

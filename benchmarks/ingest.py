@@ -6,8 +6,10 @@ corpus  The two-day news corpus (../shared/eval/stories, 4,608 articles of 466 o
         the repository's own ArticleRepo.add one article at a time, each into a fresh
         store, on SQLite and on PostgreSQL. Also, on the first articles only, the
         one-by-one ArticleService.add (language, summary and points computed, story).
-        Several runs, the two sides' order alternating; a first untimed pass fills the
-        word caches (pymorphy3's), so every run sees them warm. Median and range.
+        Several runs, the two sides' order alternating; a first untimed pass through the
+        real path fills the word caches (pymorphy3's lemmas for the index, the stories'
+        tokens), so every run of either side sees them warm. Median and range. A cold
+        start is what `python -m bot ingest` of the whole file measures (docs/benchmarks.md).
 
 ingest  1,000 entries of one RSS feed served on 127.0.0.1, fetched and parsed by
         IntakeService.poll_feed and stored through ArticleRepo.add (lemmas with pymorphy3,
@@ -16,12 +18,14 @@ ingest  1,000 entries of one RSS feed served on 127.0.0.1, fetched and parsed by
 search  ArticleRepo.search (lemmas, FTS5, bm25, snippets) over a store of 10,000
         articles. Baseline: `LIKE '%word%'` over title and text for the query's words.
 
+Every figure is the median of the runs, with the lowest and highest (`Spread`).
+
 Article texts are made of sentences drawn at random (fixed seed) from the Russian
 evaluation corpus in ../shared/eval, so vocabulary and length are those of real
 Russian prose; without it, from the seed article.
 
-    python benchmarks/ingest.py            # all three; the whole corpus, 3 runs
-    python benchmarks/ingest.py --quick    # 200 entries; 2,000 articles; 600 of the corpus
+    python benchmarks/ingest.py            # all three, 3 runs each; the whole corpus
+    python benchmarks/ingest.py --quick    # 2 runs: 200 entries; 2,000 articles; 600 of the corpus
     python benchmarks/ingest.py --corpus [--quick] [--runs N] [--postgres URL|none]
 """
 
@@ -244,7 +248,10 @@ class SearchFigures:
     baseline_found: int
 
 
-async def bench_search(folder: Path, articles: list[NewArticle]) -> SearchFigures:
+async def bench_search(
+    folder: Path, articles: list[NewArticle], *, runs: int
+) -> list[SearchFigures]:
+    """The store is built once (its build rate is one run's); the queries run `runs` times."""
     db = await Database.open(folder / "search.sqlite3")
     try:
         repo = ArticleRepo(db)
@@ -253,61 +260,67 @@ async def bench_search(folder: Path, articles: list[NewArticle]) -> SearchFigure
             await repo.add(new, now=NOW)
         build = time.perf_counter() - started
         await repo.search("прогрев кэша лемм")
-        ours_ms: list[float] = []
-        baseline_ms: list[float] = []
-        ours_found = baseline_found = 0
-        for query in QUERIES:
-            started = time.perf_counter()
-            hits = await repo.search(query, limit=5)
-            ours_ms.append((time.perf_counter() - started) * 1000)
-            ours_found += bool(hits)
-
-            words = query.split()
-            where = " AND ".join("(title LIKE ? OR text LIKE ?)" for _ in words)
-            params: list[object] = [p for w in words for p in (f"%{w}%", f"%{w}%")]
-            started = time.perf_counter()
-            rows = await db.fetchall(
-                f"SELECT id, title, text FROM articles WHERE {where} ORDER BY id DESC LIMIT 5",
-                params,
-            )
-            baseline_ms.append((time.perf_counter() - started) * 1000)
-            baseline_found += bool(rows)
-        return SearchFigures(len(articles), build, ours_ms, baseline_ms, ours_found, baseline_found)
+        return [await _search_run(db, repo, len(articles), build) for _ in range(runs)]
     finally:
         await db.close()
 
 
-def report(ingest: IngestFigures, search: SearchFigures) -> None:
-    ours_rate = ingest.stored / ingest.ours_seconds
-    base_rate = ingest.entries / ingest.baseline_seconds
-    print(f"ingest: {ingest.entries} feed entries from 127.0.0.1, {ingest.stored} stored")
-    print(
-        f"  IntakeService.poll_feed + ArticleRepo.add  {ours_rate:8.1f} articles/s"
-        f"  ({ingest.ours_seconds:.2f} s)"
+async def _search_run(db: Database, repo: ArticleRepo, count: int, build: float) -> SearchFigures:
+    ours_ms: list[float] = []
+    baseline_ms: list[float] = []
+    ours_found = baseline_found = 0
+    for query in QUERIES:
+        started = time.perf_counter()
+        hits = await repo.search(query, limit=5)
+        ours_ms.append((time.perf_counter() - started) * 1000)
+        ours_found += bool(hits)
+
+        words = query.split()
+        where = " AND ".join("(title LIKE ? OR text LIKE ?)" for _ in words)
+        params: list[object] = [p for w in words for p in (f"%{w}%", f"%{w}%")]
+        started = time.perf_counter()
+        rows = await db.fetchall(
+            f"SELECT id, title, text FROM articles WHERE {where} ORDER BY id DESC LIMIT 5",
+            params,
+        )
+        baseline_ms.append((time.perf_counter() - started) * 1000)
+        baseline_found += bool(rows)
+    return SearchFigures(count, build, ours_ms, baseline_ms, ours_found, baseline_found)
+
+
+def report(ingests: list[IngestFigures], searches: list[SearchFigures]) -> None:
+    """Median and range over the runs; a search run is all queries once."""
+    first = ingests[0]
+    ours = Spread.of([f.stored / f.ours_seconds for f in ingests])
+    base = Spread.of([f.entries / f.baseline_seconds for f in ingests])
+    ratio = Spread.of(
+        [(f.stored / f.ours_seconds) / (f.entries / f.baseline_seconds) for f in ingests]
     )
-    print(
-        f"  baseline: parse + plain INSERT            {base_rate:8.1f} articles/s"
-        f"  ({ingest.baseline_seconds:.2f} s)"
-    )
-    print(
-        f"  ratio ours/baseline: {ours_rate / base_rate:.3f}"
-        f" (indexing costs {base_rate / ours_rate:.1f}x)"
-    )
+    print(f"ingest: {first.entries} feed entries from 127.0.0.1, {first.stored} stored")
+    print(f"  IntakeService.poll_feed + ArticleRepo.add  {ours.format('.1f')} articles/s")
+    print(f"  baseline: parse + plain INSERT            {base.format('.1f')} articles/s")
+    print(f"  ratio ours/baseline: {ratio.format('.3f')}")
     print()
+    search = searches[0]
     print(
         f"search: {len(QUERIES)} queries over {search.articles} articles"
-        f" (store built at {search.articles / search.build_seconds:.1f} articles/s)"
+        f" (store built at {search.articles / search.build_seconds:.1f} articles/s),"
+        f" median of the queries per run"
     )
     for name, times, found in (
-        ("ArticleRepo.search (FTS5 over lemmas)", search.ours_ms, search.ours_found),
-        ("baseline: LIKE '%word%'", search.baseline_ms, search.baseline_found),
+        ("ArticleRepo.search (FTS5 over lemmas)", "ours_ms", search.ours_found),
+        ("baseline: LIKE '%word%'", "baseline_ms", search.baseline_found),
     ):
+        medians = Spread.of([statistics.median(getattr(s, times)) for s in searches])
+        slowest = Spread.of([max(getattr(s, times)) for s in searches])
         print(
-            f"  {name:38s} median {statistics.median(times):7.2f} ms"
-            f"  max {max(times):7.2f} ms  queries with hits {found}/{len(QUERIES)}"
+            f"  {name:38s} median {medians.format('.2f')} ms, slowest query"
+            f" {slowest.format('.2f')} ms; queries with hits {found}/{len(QUERIES)}"
         )
-    ratio = statistics.median(search.baseline_ms) / statistics.median(search.ours_ms)
-    print(f"  ratio baseline/ours (median): {ratio:.2f}x")
+    speed = Spread.of(
+        [statistics.median(s.baseline_ms) / statistics.median(s.ours_ms) for s in searches]
+    )
+    print(f"  ratio baseline/ours (median query): {speed.format('.2f')}x")
 
 
 class Stores:
@@ -407,8 +420,9 @@ async def bench_corpus(
 ) -> CorpusFigures:
     stores = Stores(backend, folder, admin)
     try:
-        # Untimed: fills pymorphy3's word caches with the corpus's words.
-        await timed(stores, repo_add, articles)
+        # Untimed: fills the word caches with the corpus's words. The real path looks up
+        # every word the repository's add does, and the stories' tokens besides.
+        await timed(stores, batched_add, articles)
         await stores.drop_all()
         repo_rates: list[float] = []
         batched_rates: list[float] = []
@@ -500,7 +514,9 @@ async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="200 entries, 2,000 articles")
     p.add_argument("--corpus", action="store_true", help="the news corpus part only")
-    p.add_argument("--runs", type=int, default=3, help="runs of each corpus side")
+    p.add_argument(
+        "--runs", type=int, default=None, help="runs of each side (default 3; --quick 2)"
+    )
     p.add_argument(
         "--postgres",
         default=POSTGRES_ADMIN,
@@ -512,6 +528,7 @@ async def main() -> None:
     p.add_argument("--store", type=int, default=None)
     p.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     args = p.parse_args()
+    args.runs = args.runs or (2 if args.quick else 3)
     entries = args.entries or (200 if args.quick else 1000)
     store = args.store or (2000 if args.quick else 10_000)
     logging.basicConfig(level=logging.WARNING)
@@ -524,9 +541,15 @@ async def main() -> None:
         pool = sentence_pool(args.eval_dir)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            ingest = await bench_ingest(folder, pool, entries)
-            search = await bench_search(folder, make_articles(pool, store, seed=2))
-        report(ingest, search)
+            ingests = []
+            for n in range(args.runs):
+                run_folder = folder / f"run{n}"
+                run_folder.mkdir()
+                ingests.append(await bench_ingest(run_folder, pool, entries))
+            searches = await bench_search(
+                folder, make_articles(pool, store, seed=2), runs=args.runs
+            )
+        report(ingests, searches)
         print()
     report_corpus(await corpus_figures(args), args.runs)
 

@@ -14,8 +14,12 @@ occur, some a two-word phrase and some an exclusion. Without the data the seed a
 stands in. Timings exclude building the index and each item's terms, done once per item
 for all chats.
 
-    python benchmarks/interests.py           # 10,000 chats, 200 items
-    python benchmarks/interests.py --quick   # 2,000 chats, 30 items
+    python benchmarks/interests.py           # 10,000 chats, 200 items, 3 runs
+    python benchmarks/interests.py --quick   # 2,000 chats, 30 items, 2 runs
+
+A run matches every item once each way (the index's time per item the best of three
+tries), or arranges one whole round; figures are the median of the runs, with the
+lowest and highest, the ratios those of each run's two sides.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from _common import DEFAULT_EVAL_DIR, SEED
+from _common import DEFAULT_EVAL_DIR, SEED, Spread
 
 from bot.digest import DIGEST_CANDIDATES
 from bot.nlp.interests import (
@@ -93,28 +97,35 @@ def timed(work: object, repeat: int = 3) -> float:
     return best
 
 
-def bench_match(chats: dict[int, Follows], items: list[ItemTerms]) -> None:
+def bench_match(chats: dict[int, Follows], items: list[ItemTerms], runs: int) -> None:
     start = time.perf_counter()
     index = InterestIndex({c: f.interests for c, f in chats.items()})
     built = time.perf_counter() - start
-    fast, naive, found = [], [], []
+    found = []
     for item in items:
         expected = match_each(chats, item)
         got = index.match(item)
         assert got == expected, "the index and the per-chat loop disagree"
         found.append(len(got))
-        fast.append(timed(lambda item=item: index.match(item)))
-        naive.append(timed(lambda item=item: match_each(chats, item), repeat=1))
-    med_fast, med_naive = statistics.median(fast), statistics.median(naive)
-    p95 = sorted(fast)[int(0.95 * (len(fast) - 1))]
+    medians_fast, p95s, medians_naive = [], [], []
+    for _ in range(runs):
+        fast = [timed(lambda item=item: index.match(item)) for item in items]
+        naive = [timed(lambda item=item: match_each(chats, item), repeat=1) for item in items]
+        medians_fast.append(statistics.median(fast) * 1000)
+        p95s.append(sorted(fast)[int(0.95 * (len(fast) - 1))] * 1000)
+        medians_naive.append(statistics.median(naive) * 1000)
+    ratios = [n / f for n, f in zip(medians_naive, medians_fast, strict=True)]
     print(f"match: {len(chats):,} chats, {len(items)} items, {statistics.mean(found):.0f} chats")
-    print(f"  matched per item on average; index built in {built * 1000:.0f} ms")
-    print(f"  index       median {med_fast * 1000:7.3f} ms  p95 {p95 * 1000:7.3f} ms")
-    print(f"  per chat    median {med_naive * 1000:7.3f} ms")
-    print(f"  ratio       {med_naive / med_fast:7.1f}x")
+    print(f"  matched per item on average; index built in {built * 1000:.0f} ms; {runs} runs")
+    print(
+        f"  index       median {Spread.of(medians_fast).format('.3f')} ms"
+        f"  p95 {Spread.of(p95s).format('.3f')} ms"
+    )
+    print(f"  per chat    median {Spread.of(medians_naive).format('.3f')} ms")
+    print(f"  ratio       {Spread.of(ratios).format('.1f')}x")
 
 
-def bench_round(chats: dict[int, Follows], items: list[ItemTerms]) -> None:
+def bench_round(chats: dict[int, Follows], items: list[ItemTerms], runs: int) -> None:
     candidates = [Candidate(i, terms) for i, terms in enumerate(items[:DIGEST_CANDIDATES])]
 
     def with_interests() -> None:
@@ -125,17 +136,23 @@ def bench_round(chats: dict[int, Follows], items: list[ItemTerms]) -> None:
         for _ in chats:
             [c.value for c in candidates[:DIGEST_SHOWN]]
 
-    filtered = timed(with_interests, repeat=1)
-    plain = timed(without, repeat=1)
-    print(f"round: {len(chats):,} chats, {len(candidates)} candidate items each")
-    each = filtered / len(chats) * 1e6
-    print(f"  with interests    {filtered * 1000:8.1f} ms  ({each:.0f} µs a chat)")
-    print(f"  without           {plain * 1000:8.1f} ms")
+    filtered, plain = [], []
+    for _ in range(runs):
+        filtered.append(timed(with_interests, repeat=1) * 1000)
+        plain.append(timed(without, repeat=1) * 1000)
+    print(f"round: {len(chats):,} chats, {len(candidates)} candidate items each; {runs} runs")
+    each = Spread.of([f / len(chats) * 1000 for f in filtered])
+    print(
+        f"  with interests    {Spread.of(filtered).format('.1f')} ms"
+        f" ({each.format('.0f')} µs a chat)"
+    )
+    print(f"  without           {Spread.of(plain).format('.1f')} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, help="default 3; --quick 2")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     args = parser.parse_args()
     n_chats, n_items = (2_000, 30) if args.quick else (10_000, DIGEST_CANDIDATES)
@@ -144,8 +161,9 @@ def main() -> None:
     start = time.perf_counter()
     items = [item_terms(title, text) for title, text in raw[:n_items]]
     print(f"terms of {len(items)} items in {(time.perf_counter() - start) * 1000:.0f} ms")
-    bench_match(chats, items)
-    bench_round(chats, items)
+    runs = args.runs or (2 if args.quick else 3)
+    bench_match(chats, items, runs)
+    bench_round(chats, items, runs)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ getUpdates; then the bot gets SIGTERM. The runs of the variants are interleaved.
     bare aiogram  one router, one handler, dp.start_polling (benchmarks/_bench.BARE_BOT)
     python        `python -c pass`, start to exit: the interpreter's own floor
 
-    python benchmarks/startup.py              # median of 7 runs
-    python benchmarks/startup.py --quick      # one run
+    python benchmarks/startup.py              # median (min–max) of 7 runs
+    python benchmarks/startup.py --quick      # of 3 runs
     python benchmarks/startup.py --importtime # also: the slowest imports of `python -m bot`
 """
 
@@ -40,6 +40,7 @@ from _bench import (
     table,
 )
 from _bench import verdict as goal_verdict
+from _common import Spread
 
 from tests.botapi import FakeTelegram
 
@@ -125,20 +126,21 @@ def import_seconds() -> tuple[float, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one run")
+    parser.add_argument("--quick", action="store_true", help="3 runs")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--importtime", action="store_true", help="the slowest imports")
     args = parser.parse_args()
-    runs = args.runs or (1 if args.quick else 7)
+    runs = args.runs or (3 if args.quick else 7)
     times = asyncio.run(measure(runs))
-    bare = median(times["bare aiogram"])
+    bare = times["bare aiogram"]
     rows = [
         [
             name,
             f"{median(values):.2f}",
             f"{min(values):.2f}",
             f"{max(values):.2f}",
-            f"{median(values) / bare:.2f}",
+            # The variants' runs are interleaved: each run's ratio is to its own bare start.
+            Spread.of([v / b for v, b in zip(values, bare, strict=True)]).format(".2f"),
         ]
         for name, values in times.items()
     ]

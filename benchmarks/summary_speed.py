@@ -1,13 +1,14 @@
 """Summary speed: bot.nlp.fast against stock sumy, per algorithm, in the same run.
 
-    python benchmarks/summary_speed.py            # seed, 20, 50, 200, 1000 sentences
-    python benchmarks/summary_speed.py --quick    # seed, 20, 50, 200; one repeat
+    python benchmarks/summary_speed.py            # seed, 20, 50, 200, 1000 sentences; 5 runs
+    python benchmarks/summary_speed.py --quick    # seed, 20, 50, 200; 3 runs
 
 Both sides get the same sumy document (our razdel tokenizer), the same cached
 pymorphy3 lemmatizer and the same stop words; a warm-up run fills the caches first,
 so the figures are the algorithms' own time. The synthetic texts are the first
 sentences of ../shared/eval/ru_sci_abstracts_100.jsonl, in order. Each figure is the
-best of the repeats, in milliseconds of this process's CPU time (time.process_time):
+median of the runs with the lowest and highest (the speed-up: of each run's ratio, the
+two sides run in turns), in milliseconds of this process's CPU time (time.process_time):
 other work on a shared machine disturbs it less than wall time, and numpy's BLAS
 threads, if any, count against the fast side. `summarize` is the bot's whole path
 (sentence splitting, filtering, rating, selection) with the default algorithm.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import DEFAULT_EVAL_DIR, SEED, load_sci
+from _common import DEFAULT_EVAL_DIR, SEED, Spread, load_sci
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.summarizers.edmundson import EdmundsonSummarizer
 from sumy.summarizers.kl import KLSummarizer
@@ -77,21 +78,20 @@ def _ms(run: Callable[[], object]) -> float:
     return 1000 * (time.process_time() - started)
 
 
-def _best_pair_ms(
+def _pair_runs(
     stock: Callable[[], object] | None, fast: Callable[[], object], repeats: int
-) -> tuple[float | None, float]:
-    """Best times of the two sides, run in turns so that both see the same machine."""
-    best_stock: float | None = None
-    best_fast = float("inf")
+) -> tuple[list[float], list[float]]:
+    """Times of the two sides, run in turns so that both see the same machine."""
+    stock_ms: list[float] = []
+    fast_ms: list[float] = []
     for _ in range(repeats):
-        best_fast = min(best_fast, _ms(fast))
+        fast_ms.append(_ms(fast))
         if stock is not None:
-            elapsed = _ms(stock)
-            best_stock = elapsed if best_stock is None else min(best_stock, elapsed)
-            # Seconds-long stock runs vary little; repeating them only makes the run longer.
-            if best_stock > 2000:
+            stock_ms.append(_ms(stock))
+            # Seconds-long stock runs vary little; more than two only make the run longer.
+            if len(stock_ms) >= 2 and min(stock_ms) > 2000:
                 stock = None
-    return best_stock, best_fast
+    return stock_ms, fast_ms
 
 
 def inputs(eval_dir: Path, sizes: list[int]) -> list[tuple[str, list[str]]]:
@@ -111,10 +111,13 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=3, help="summary length")
     args = parser.parse_args()
     sizes = [20, 50, 200] if args.quick else [20, 50, 200, 1000]
-    repeats = 1 if args.quick else 5
+    repeats = 3 if args.quick else 5
 
-    print(f"summary of {args.sentences} sentences; best of {repeats}; milliseconds")
-    print("| text | algorithm | stock sumy | bot.nlp.fast | speed-up | same selection |")
+    print(
+        f"summary of {args.sentences} sentences; median (min–max) of {repeats} runs;"
+        " milliseconds of CPU time"
+    )
+    print("| text | algorithm | stock sumy | bot.nlp.fast | speed-up, x | same selection |")
     print("|---|---|---|---|---|---|")
     for label, sentences in inputs(args.eval_dir, sizes):
         document = _document(sentences)
@@ -122,14 +125,18 @@ def main() -> None:
             stock, quick = _build(stock_class), _build(fast_class)
             picked = [str(s) for s in quick(document, args.sentences)]  # warm-up: caches
             skip_stock = name == "kl" and len(sentences) > STOCK_KL_LIMIT
-            stock_ms, fast_ms = _best_pair_ms(
+            stock_runs, fast_runs = _pair_runs(
                 None if skip_stock else lambda s=stock, d=document: s(d, args.sentences),
                 lambda q=quick, d=document: q(d, args.sentences),
                 repeats,
             )
-            if stock_ms is None:
-                print(f"| {label} | {name} | not run | {fast_ms:.1f} | — | — |", flush=True)
+            fast_ms = Spread.of(fast_runs).format(".1f")
+            if not stock_runs:
+                print(f"| {label} | {name} | not run | {fast_ms} | — | — |", flush=True)
                 continue
+            speed_up = Spread.of(
+                [s / f for s, f in zip(stock_runs, fast_runs[: len(stock_runs)], strict=True)]
+            )
             same = [str(s) for s in stock(document, args.sentences)] == picked
             same_text = "yes" if same else "NO"
             if name == "lsa" and not same:
@@ -137,16 +144,17 @@ def main() -> None:
                 # the hash seed; tests/test_fast_equivalence.py checks ties properly.
                 same_text = "tie"
             print(
-                f"| {label} | {name} | {stock_ms:.1f} | {fast_ms:.1f} "
-                f"| {stock_ms / fast_ms:.1f}x | {same_text} |",
+                f"| {label} | {name} | {Spread.of(stock_runs).format('.1f')} | {fast_ms} "
+                f"| {speed_up.format('.1f')} | {same_text} |",
                 flush=True,
             )
         text = "\n\n".join(" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5))
         summarize(text, sentences=args.sentences)
-        _, whole_ms = _best_pair_ms(
+        _, whole_runs = _pair_runs(
             None, lambda t=text: summarize(t, sentences=args.sentences), repeats
         )
-        print(f"| {label} | summarize() | | {whole_ms:.1f} | | |", flush=True)
+        whole_ms = Spread.of(whole_runs).format(".1f")
+        print(f"| {label} | summarize() | | {whole_ms} | | |", flush=True)
 
 
 if __name__ == "__main__":

@@ -241,6 +241,47 @@ def test_other_cyrillic_languages_are_not_taken_for_russian() -> None:
     assert detect_language("12345 — !!!") == "und"
 
 
+# Long enough (200 letters and more) to be read by the model, each written only in
+# letters of the Cyrillic script, some with "ы", some with only Russian's letters.
+OTHER_CYRILLIC = {
+    "be": "Беларусь і Польшча падпісалі пагадненне аб супрацоўніцтве ў энергетыцы. ",
+    "bg": "България и Румъния подписаха споразумение за сътрудничество в енергетиката. ",
+    "kk": "Қазақстан мен Қытай арасындағы сауда көлемі өсті. Бұл туралы министрлік хабарлады. ",
+    "uk": "Україна та Польща підписали угоду про співпрацю в енергетиці та транспорті. ",
+    "sr": "Србија и Црна Гора потписале су споразум о сарадњи у енергетици. ",
+}
+
+
+def test_long_texts_of_other_cyrillic_languages_are_not_taken_for_russian() -> None:
+    found = {code: detect_language(sentence * 5) for code, sentence in OTHER_CYRILLIC.items()}
+    assert found == {code: code for code in OTHER_CYRILLIC}
+
+
+def test_plainly_russian_texts_skip_the_model_and_get_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.intake import lang
+
+    path = EVAL / "stories" / "silver_tgcontest_ru_20200502_03_articles.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    with path.open(encoding="utf-8") as f:
+        texts = [f"{row['title']}\n{row['text']}" for row in map(json.loads, f)][:300]
+    asked: list[str] = []
+    model = lang.model_language
+
+    def counted(sample: str, *, short: bool) -> str:
+        asked.append(sample)
+        return model(sample, short=short)
+
+    monkeypatch.setattr(lang, "model_language", counted)
+    answers = [detect_language(text) for text in texts]
+    assert len(asked) < len(texts) // 10
+    for text, answer in zip(texts, answers, strict=True):
+        sample, letters = lang._prose(text)
+        assert answer == model(sample, short=letters < lang._SHORT_LETTERS), text[:80]
+
+
 # --- error texts ----------------------------------------------------------------------
 
 

