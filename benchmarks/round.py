@@ -32,7 +32,6 @@ import logging
 import os
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import DEFAULT_EVAL_DIR, ROOT, json_lines
+from _common import DEFAULT_EVAL_DIR, ROOT, Spread, json_lines
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
@@ -292,12 +291,10 @@ async def one_round(
 
 
 def spread(values: list[float]) -> str:
-    def f(value: float) -> str:
-        return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
-
-    if len(values) == 1:
-        return f(values[0])
-    return f"{f(statistics.median(values))} ({f(min(values))}–{f(max(values))})"
+    """Median and range of the runs (`Spread`), in as many digits as the figure needs."""
+    figure = Spread.of(values)
+    big = max(abs(figure.median), abs(figure.low), abs(figure.high)) >= 100
+    return figure.format(",.0f" if big else ".3g")
 
 
 def row(label: str, runs: list[dict[str, Any]]) -> str:

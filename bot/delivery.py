@@ -4,20 +4,24 @@ Telegram asks bots to stay under about 30 messages a second overall, one a secon
 per chat and 20 a minute per group, and answers excess with ``429 retry_after``.
 ``Deliverer`` paces every request with aiolimiter's leaky buckets, waits out 429s,
 retries transient failures with backoff, reports chats that blocked or removed the
-bot, and follows a group's migration to a supergroup.
+bot, and follows a group's migration to a supergroup. A message that goes to many chats
+(a digest) can be encoded once (`prepare`) and sent to each over aiogram's aiohttp
+session with only its chat id added, reading only the new message's id back (`Posted`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.default import Default
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
@@ -29,6 +33,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import SendMessage
 from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -39,7 +44,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     ReplyParameters,
 )
-from aiohttp import ClientError
+from aiohttp import ClientError, ClientTimeout
 from aiolimiter import AsyncLimiter
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
@@ -115,6 +120,19 @@ class Outgoing:
     edit_message_id: int | None = None
     # A forum topic of the chat; None: the chat itself (a forum's General topic).
     message_thread_id: int | None = None
+    # The sendMessage request encoded once (`Deliverer.prepare`) for every chat it goes
+    # to: all of it but chat_id and message_thread_id, a JSON object's members.
+    payload: bytes | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A message Telegram accepted, as the lean request path reads it: only its id."""
+
+    message_id: int
+
+
+Sent = Message | Posted
 
 
 class Rendered(Protocol):
@@ -136,7 +154,7 @@ class ChatDelivery:
 
     chat_id: int
     final_chat_id: int
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Sent] = field(default_factory=list)
     failed: int = 0
     blocked: bool = False
     # A message kept failing (5xx, network, 429s) and the rest were not tried: worth
@@ -161,7 +179,7 @@ class Edited:
 
 @dataclass(slots=True)
 class _Outcome:
-    message: Message | None
+    message: Sent | None
     chat_id: int
     blocked: bool = False
     gave_up: bool = False
@@ -236,6 +254,7 @@ class Deliverer:
             text, reply_markup, parse_mode, link_preview_options, disable_notification
         )
         outcome = await self._deliver(chat_id, outgoing)
+        assert outcome.message is None or isinstance(outcome.message, Message)
         return outcome.message
 
     async def send_many(self, chat_id: int, messages: Sequence[OutgoingLike]) -> ChatDelivery:
@@ -277,7 +296,9 @@ class Deliverer:
             edit_message_id=message_id,
         )
         outcome = await self._deliver(chat_id, outgoing)
-        return Edited(outcome.message, outcome.unchanged, outcome.refused)
+        edited = outcome.message
+        assert edited is None or isinstance(edited, Message)  # an edit takes no lean path
+        return Edited(edited, outcome.unchanged, outcome.refused)
 
     async def acknowledge(
         self, query_id: str, text: str | None = None, *, show_alert: bool = False
@@ -406,22 +427,57 @@ class Deliverer:
                 self._log.error("chat %s: %s", chat_id, error)
                 return _Outcome(None, chat_id, gave_up=True, retries=retries)
 
-    async def _request(self, chat_id: int, outgoing: Outgoing) -> Message:
+    def prepare(self, outgoing: Outgoing) -> Outgoing:
+        """`outgoing` with its sendMessage request encoded once, for a message that goes
+        to many chats (a digest): each send then adds only its chat id and topic and
+        reads only the new message's id from the answer (`Posted`). As it is without a
+        session that can take the lean path (another session, request middlewares)."""
+        session = self._bot.session
+        if not _lean_session(session) or outgoing.edit_message_id is not None:
+            return outgoing
+        files: dict[str, Any] = {}
+        fields: dict[str, Any] = {}
+        # What aiogram's own request would carry, the bot's defaults resolved alike.
+        for key, value in self._method(0, outgoing).model_dump(warnings=False).items():
+            if key in _PER_CHAT:
+                continue
+            prepared = session.prepare_value(value, bot=self._bot, files=files, _dumps_json=False)
+            # Left out as aiogram's form leaves them out: unset, or empty text.
+            if prepared is not None and prepared != "":
+                fields[key] = prepared
+        if files or not fields:
+            return outgoing
+        body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        return replace(outgoing, payload=body[1:])
+
+    def _method(self, chat_id: int, outgoing: Outgoing) -> SendMessage:
         # No preview options of its own: the bot's default (LINK_PREVIEWS), which an
         # explicit None would override with Telegram's (previews on).
         previews = outgoing.link_preview_options or Default("link_preview")
+        return SendMessage(
+            chat_id=chat_id,
+            text=outgoing.text,
+            parse_mode=outgoing.parse_mode,
+            reply_markup=outgoing.reply_markup,
+            disable_notification=outgoing.disable_notification,
+            allow_paid_broadcast=outgoing.allow_paid_broadcast,
+            link_preview_options=previews,
+            reply_parameters=outgoing.reply_parameters,
+            message_thread_id=outgoing.message_thread_id,
+        )
+
+    async def _request(self, chat_id: int, outgoing: Outgoing) -> Sent:
+        session = self._bot.session
+        if (
+            outgoing.payload is not None
+            and outgoing.edit_message_id is None
+            and _lean_session(session)
+        ):
+            assert isinstance(session, AiohttpSession)
+            return await self._post(session, chat_id, outgoing, outgoing.payload)
         if outgoing.edit_message_id is None:
-            return await self._bot.send_message(
-                chat_id,
-                outgoing.text,
-                parse_mode=outgoing.parse_mode,
-                reply_markup=outgoing.reply_markup,
-                disable_notification=outgoing.disable_notification,
-                allow_paid_broadcast=outgoing.allow_paid_broadcast,
-                link_preview_options=previews,
-                reply_parameters=outgoing.reply_parameters,
-                message_thread_id=outgoing.message_thread_id,
-            )
+            return await self._bot(self._method(chat_id, outgoing))
+        previews = outgoing.link_preview_options or Default("link_preview")
         markup = outgoing.reply_markup
         edited = await self._bot.edit_message_text(
             outgoing.text,
@@ -434,6 +490,48 @@ class Deliverer:
         # True comes back only for inline messages, which carry no chat id.
         assert isinstance(edited, Message)
         return edited
+
+    async def _post(
+        self, session: AiohttpSession, chat_id: int, outgoing: Outgoing, payload: bytes
+    ) -> Sent:
+        """sendMessage with a prepared payload: aiogram's aiohttp session and its
+        errors, without encoding the text again or building the whole `Message`."""
+        head = b'{"chat_id":%d,' % chat_id
+        if outgoing.message_thread_id is not None:
+            head += b'"message_thread_id":%d,' % outgoing.message_thread_id
+        client = await session.create_session()
+        url = session.api.api_url(token=self._bot.token, method="sendMessage")
+        try:
+            async with client.post(
+                url,
+                data=head + payload,
+                headers=_JSON,
+                timeout=ClientTimeout(total=session.timeout),
+            ) as response:
+                status = response.status
+                content = await response.text()
+        except TimeoutError as error:
+            method = self._method(chat_id, outgoing)
+            raise TelegramNetworkError(method=method, message="Request timeout error") from error
+        except ClientError as error:
+            method = self._method(chat_id, outgoing)
+            message = f"{type(error).__name__}: {error}"
+            raise TelegramNetworkError(method=method, message=message) from error
+        if 200 <= status <= 226:
+            with suppress(ValueError):
+                answer = json.loads(content)
+                result = answer.get("result") if isinstance(answer, dict) else None
+                if isinstance(result, dict) and answer.get("ok") is True:
+                    message_id = result.get("message_id")
+                    if isinstance(message_id, int) and not isinstance(message_id, bool):
+                        return Posted(message_id)
+        # Anything else is read as aiogram reads it, and raises what aiogram raises:
+        # 429 retry_after, 403, migrate_to_chat_id, 5xx, a page that is not JSON.
+        checked = session.check_response(
+            self._bot, self._method(chat_id, outgoing), status, content
+        )
+        assert checked.result is not None
+        return checked.result
 
     async def _follow_migration(
         self,
@@ -519,6 +617,17 @@ class Deliverer:
             del self._chats[chat_id]
         # Amortised: sweep again only once the live set has doubled.
         self._sweep_at = max(256, 2 * len(self._chats))
+
+
+# What differs between the chats a prepared payload goes to.
+_PER_CHAT = frozenset({"chat_id", "message_thread_id"})
+_JSON = {"Content-Type": "application/json"}
+
+
+def _lean_session(session: object) -> bool:
+    """Whether sends may bypass aiogram's request building: its aiohttp session, with
+    no request middleware that would expect to see every call."""
+    return isinstance(session, AiohttpSession) and len(session.middleware) == 0
 
 
 def _normalise(item: OutgoingLike) -> Outgoing:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
@@ -96,6 +97,12 @@ def _outgoing(
     )
 
 
+# Distinct messages whose encoded request is kept (`Outbox._prepared`): a round's
+# digests are a few, each sent to thousands of chats.
+PREPARED = 32
+_PreparedKey = tuple[str, str | None, bool, int | None, bool]
+
+
 def _count(task: asyncio.Task[int]) -> int:
     if task.cancelled() or task.exception() is not None:
         return 0
@@ -130,6 +137,7 @@ class Outbox:
         self._claiming = asyncio.Lock()
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        self._payloads: OrderedDict[_PreparedKey, Outgoing] = OrderedDict()
 
     @property
     def repo(self) -> OutboxRepo:
@@ -238,9 +246,7 @@ class Outbox:
             )  # fmt: skip
             await self._repo.drop(message.id)
             return message.chat_id, False
-        result = await self._deliverer.send_many(
-            message.chat_id, [_outgoing(message, broadcast=self._broadcast)]
-        )
+        result = await self._deliverer.send_many(message.chat_id, [self._prepared(message)])
         if result.migrated_to is not None:
             await self._repo.migrate(message.chat_id, result.migrated_to)
         if result.messages:
@@ -266,7 +272,7 @@ class Outbox:
             # Refused for its content: a button Telegram does not accept must not cost
             # the text. Once more without the buttons.
             retry = await self._deliverer.send_many(
-                result.final_chat_id, [_outgoing(message, buttons=False, broadcast=self._broadcast)]
+                result.final_chat_id, [self._prepared(message, buttons=False)]
             )
             if retry.messages:
                 sent = retry.messages[0]
@@ -277,6 +283,25 @@ class Outbox:
                   message.ref, message.seq)  # fmt: skip
         await self._repo.drop(message.id)
         return result.final_chat_id, False
+
+    def _prepared(self, message: OutboxMessage, *, buttons: bool = True) -> Outgoing:
+        """The message as the Deliverer sends it, its request encoded once for all the
+        chats it goes to (the same digest to thousands): only the topic differs."""
+        p = message.part
+        markup = p.markup if buttons else None
+        key = (p.text, markup, p.silent, p.reply_to, message.kind in self._broadcast)
+        outgoing = self._payloads.get(key)
+        if outgoing is None:
+            built = _outgoing(message, buttons=buttons, broadcast=self._broadcast)
+            outgoing = self._deliverer.prepare(replace(built, message_thread_id=None))
+            self._payloads[key] = outgoing
+            if len(self._payloads) > PREPARED:
+                self._payloads.popitem(last=False)
+        else:
+            self._payloads.move_to_end(key)
+        if p.thread_id is None:
+            return outgoing
+        return replace(outgoing, message_thread_id=p.thread_id)
 
     # -- lifecycle ------------------------------------------------------------------
 

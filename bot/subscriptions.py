@@ -259,7 +259,7 @@ class SubscriptionService:
         # The claim is the one guard against twice: only its winner sends.
         if not await self._subscriptions.claim_run(sub.chat_id, period, now=now):
             return False
-        return await self._send_period(sub.chat_id, period, now=now, shared=shared)
+        return await self._send_period(sub.chat_id, period, now=now, shared=shared, sub=sub)
 
     async def _guarded(self, gate: asyncio.Semaphore, chat_id: int, send: Awaitable[bool]) -> bool:
         async with gate:
@@ -355,14 +355,15 @@ class SubscriptionService:
         )
         return sum(results) + await self._round(now, shared)
 
-    async def digest_language(self, chat_id: int) -> str:
+    async def digest_language(self, chat_id: int, sub: Subscription | None = None) -> str:
         """The language a scheduled digest is written in, with no user's update to tell:
         the chat's /settings language, else the one the subscriber chose in their own
-        chat with the bot, else Russian."""
+        chat with the bot, else Russian. `sub`: the chat's subscription, if read already."""
         chosen = (await self._chats.settings(chat_id)).language
         if chosen in language.LANGUAGES:
             return chosen
-        sub = await self._subscriptions.get(chat_id)
+        if sub is None:
+            sub = await self._subscriptions.get(chat_id)
         if sub is not None and sub.subscribed_by is not None and sub.subscribed_by != chat_id:
             theirs = (await self._chats.settings(sub.subscribed_by)).language
             if theirs in language.LANGUAGES:
@@ -370,18 +371,26 @@ class SubscriptionService:
         return language.DEFAULT
 
     async def _send_period(
-        self, chat_id: int, period: str, *, now: datetime, shared: Shared | None = None
+        self,
+        chat_id: int,
+        period: str,
+        *,
+        now: datetime,
+        shared: Shared | None = None,
+        sub: Subscription | None = None,
     ) -> bool:
+        """`sub`: the chat's subscription as the round read it (else it is read here)."""
         shared = Shared() if shared is None else shared
         digest, key = await self._digests.keyed(chat_id, now=now, period=period, shared=shared)
-        lang = await self.digest_language(chat_id)
+        if sub is None:
+            sub = await self._subscriptions.get(chat_id)
+        lang = await self.digest_language(chat_id, sub)
         # The messages of equal digests are rendered once and shared: the chat id is
         # the only thing that differs, and it is not in them.
         shown = tuple((item.story_id, item.articles, item.update) for item in digest.items)
         parts = await shared.once(
             ("rendered", key, lang, shown, digest.more), lambda: self._render(digest, key, lang)
         )
-        sub = await self._subscriptions.get(chat_id)
         if sub is not None and sub.thread_id is not None:
             # A forum group's digest goes to the topic it was subscribed from.
             parts = [replace(p, thread_id=sub.thread_id) for p in parts]

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 Params = Sequence[object]
+# Rows of one multi-row INSERT (`Database.insert_rows`): well within both backends'
+# limits on a statement's parameters (SQLite 32,766, PostgreSQL 32,767) at 13 columns.
+ROWS_PER_INSERT = 200
 Dialect = Literal["sqlite", "postgres"]
 
 
@@ -140,6 +143,27 @@ class Database(ABC):
     @abstractmethod
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         """Runs one statement for each row of parameters, all or none."""
+
+    async def insert_rows(self, head: str, rows: Sequence[Params], tail: str = "") -> None:
+        """`head` ("INSERT INTO t (a, b)") for all `rows` in one multi-row VALUES
+        statement, then `tail` (an ON CONFLICT clause): one round trip to the store
+        rather than a transaction around one statement a row; all or none, like
+        `execute_many`. Rows must not conflict with one another."""
+        if not rows:
+            return
+        marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+        chunks = [rows[i : i + ROWS_PER_INSERT] for i in range(0, len(rows), ROWS_PER_INSERT)]
+
+        def statement(chunk: Sequence[Params]) -> tuple[str, list[object]]:
+            values = ", ".join([marks] * len(chunk))
+            return f"{head} VALUES {values} {tail}".rstrip(), [v for row in chunk for v in row]
+
+        if len(chunks) == 1:
+            await self.execute(*statement(chunks[0]))
+            return
+        async with self.transaction():
+            for chunk in chunks:
+                await self.execute(*statement(chunk))
 
     @abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...

@@ -77,11 +77,9 @@ class OutboxRepo:
         """Records a run's messages, due at once; recording the same run again adds
         nothing."""
         stamp = to_db_time(now)
-        await self._db.execute_many(
+        await self._db.insert_rows(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
-            " reply_to, thread_id, silent, next_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+            " reply_to, thread_id, silent, next_at, created_at)",
             [
                 (
                     chat_id,
@@ -100,6 +98,7 @@ class OutboxRepo:
                 )
                 for seq, p in enumerate(parts)
             ],
+            "ON CONFLICT DO NOTHING",
         )
 
     async def record_digest(

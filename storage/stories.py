@@ -218,22 +218,25 @@ class StoryRepo:
         self, chat_id: int, sizes: Sequence[tuple[int, int, int]], *, now: datetime
     ) -> None:
         """(story id, articles, outlets) of each story a digest to the chat showed."""
-        await self._db.execute_many(
-            "INSERT INTO digest_stories (chat_id, story_id, articles, outlets, sent_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, story_id) DO UPDATE SET"
+        # One row a story: the last size told of it, as one statement a row would leave.
+        latest = {story: (articles, outlets) for story, articles, outlets in sizes}
+        stamp = to_db_time(now)
+        await self._db.insert_rows(
+            "INSERT INTO digest_stories (chat_id, story_id, articles, outlets, sent_at)",
+            [(chat_id, s, a, o, stamp) for s, (a, o) in latest.items()],
+            "ON CONFLICT (chat_id, story_id) DO UPDATE SET"
             " articles = excluded.articles, outlets = excluded.outlets,"
             " sent_at = excluded.sent_at",
-            [(chat_id, s, a, o, to_db_time(now)) for s, a, o in sizes],
         )
 
     async def remember_numbers(
         self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]
     ) -> None:
         """(number, story id): which story each number of the message means."""
-        await self._db.execute_many(
-            "INSERT INTO message_stories (chat_id, message_id, number, story_id)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        await self._db.insert_rows(
+            "INSERT INTO message_stories (chat_id, message_id, number, story_id)",
             [(chat_id, message_id, n, s) for n, s in numbers],
+            "ON CONFLICT DO NOTHING",
         )
 
     async def numbered(self, chat_id: int, number: int, message_id: int | None) -> int | None:

@@ -6,12 +6,13 @@ import asyncio
 import itertools
 import socket
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.delivery import (
     PAID_BROADCAST_PER_SEC,
@@ -20,6 +21,7 @@ from bot.delivery import (
     Limits,
     Outgoing,
     OutgoingLike,
+    Posted,
 )
 from bot.subscriptions import DIGEST_CONCURRENCY
 from tests.botapi import FakeTelegram, LoopbackSession, make_bot
@@ -312,3 +314,125 @@ async def test_idle_chats_are_forgotten(deliverer: Deliverer) -> None:
     await deliverer.send(401, "x")
 
     assert deliverer.tracked_chats <= 256
+
+
+# -- a message prepared once for many chats (the lean request path) ------------------------
+
+
+def _digest_like() -> Outgoing:
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Тезисы", callback_data="st:points:7")]]
+    )
+    return Outgoing(
+        "<b>Сводка</b> — «кавычки» &amp; <i>ёлки</i> " + "текст " * 600,
+        keyboard,
+        allow_paid_broadcast=True,
+        disable_notification=True,
+    )
+
+
+async def test_a_prepared_message_reaches_every_chat_as_aiogram_would_send_it(
+    tg: FakeTelegram, deliverer: Deliverer
+) -> None:
+    outgoing = _digest_like()
+    prepared = deliverer.prepare(outgoing)
+    assert prepared.payload is not None and b"chat_id" not in prepared.payload
+
+    plain = await deliverer.send_many(1, [outgoing])
+    chats = [2, 3, -1000000000004]
+    lean = [await deliverer.send_many(chat, [prepared]) for chat in chats]
+    topic = await deliverer.send_many(5, [replace(prepared, message_thread_id=77)])
+
+    (reference,) = tg.sent(1)
+    assert isinstance(plain.messages[0], Message)
+    for chat, delivery in zip([*chats, 5], [*lean, topic], strict=True):
+        (call,) = tg.sent(chat)
+        assert call.chat_id == chat
+        # The same request as aiogram's own, but for the chat (and the topic).
+        expected = {**reference.params, "chat_id": chat}
+        if chat == 5:
+            expected["message_thread_id"] = 77
+        assert call.params == expected
+        (posted,) = delivery.messages
+        assert isinstance(posted, Posted)
+        assert posted.message_id == call.result["message_id"]
+    assert reference.params["allow_paid_broadcast"] is True
+    assert reference.params["disable_notification"] is True
+
+
+@pytest.mark.parametrize(
+    ("fault", "expect"),
+    [
+        ({"error_code": 429, "retry_after": 3}, "delivered"),
+        ({"error_code": 502}, "delivered"),
+        ({"error_code": 403}, "blocked"),
+        ({"error_code": 400, "description": "Bad Request: chat not found"}, "blocked"),
+        ({"error_code": 400, "description": "Bad Request: can't parse entities"}, "refused"),
+        ({"error_code": 500, "times": None}, "gave up"),
+    ],
+)
+async def test_errors_on_the_lean_path_are_handled_as_on_aiograms(
+    tg: FakeTelegram,
+    deliverer: Deliverer,
+    recorder: Recorder,
+    sleeps: Sleeps,
+    fault: dict[str, Any],
+    expect: str,
+) -> None:
+    prepared = deliverer.prepare(_digest_like())
+    tg.fail("sendMessage", **fault)
+
+    delivery = await deliverer.send_many(8, [prepared])
+
+    outcome = (
+        "blocked"
+        if delivery.blocked
+        else "gave up"
+        if delivery.gave_up
+        else "refused"
+        if delivery.refused
+        else "delivered"
+    )
+    assert outcome == expect
+    assert len(tg.sent(8)) == (1 if expect == "delivered" else 0)
+    if fault["error_code"] == 429:
+        assert sleeps.delays == [3]
+    if expect == "blocked":
+        assert [chat for chat, _ in recorder.blocked] == [8]
+    if expect == "gave up":
+        assert sleeps.delays == [0.5, 1.0, 2.0]
+
+
+async def test_a_prepared_message_follows_a_migration(
+    tg: FakeTelegram, deliverer: Deliverer, recorder: Recorder
+) -> None:
+    tg.migrate(-66, -1000000000066)
+    prepared = deliverer.prepare(_digest_like())
+
+    delivery = await deliverer.send_many(-66, [prepared])
+
+    assert recorder.migrated == [(-66, -1000000000066)]
+    assert delivery.final_chat_id == -1000000000066
+    (call,) = tg.sent(-1000000000066)
+    assert isinstance(delivery.messages[0], Posted)
+    assert delivery.messages[0].message_id == call.result["message_id"]
+
+
+async def test_a_session_with_request_middleware_sends_every_message_the_full_way(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    seen: list[str] = []
+
+    async def middleware(make_request: Any, bot: Bot, method: Any) -> Any:
+        seen.append(type(method).__name__)
+        return await make_request(bot, method)
+
+    bot.session.middleware(middleware)
+    deliverer = Deliverer(bot, limits=UNPACED)
+    prepared = deliverer.prepare(_digest_like())
+
+    delivery = await deliverer.send_many(9, [prepared])
+
+    assert prepared.payload is None
+    assert seen == ["SendMessage"]
+    assert isinstance(delivery.messages[0], Message)

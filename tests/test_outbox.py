@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app import App, build_app
 from bot.config import Settings
-from bot.delivery import Limits
+from bot.delivery import Limits, Outgoing
 from bot.models import NewArticle, OutboxPart
-from bot.outbox import Retry
+from bot.outbox import Retry, part
 from storage.db import Database
 from storage.outbox import OutboxRepo
 from storage.subscriptions import SubscriptionRepo
@@ -356,3 +357,46 @@ async def test_the_lease_setting_is_the_ledgers_claim(tmp_path: Path, tg: FakeTe
         finally:
             await app.services.close()
     await session.close()
+
+
+async def test_one_digest_to_many_chats_is_encoded_once_and_each_chat_gets_its_own(
+    app: App, tg: FakeTelegram
+) -> None:
+    outbox = app.subscriptions.outbox
+    deliverer = app.subscriptions.deliverer
+    prepared: list[str] = []
+    prepare = deliverer.prepare
+
+    def counting(outgoing: Outgoing) -> Outgoing:
+        prepared.append(outgoing.text)
+        return prepare(outgoing)
+
+    deliverer.prepare = counting  # type: ignore[method-assign]
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Сюжет", callback_data="st:tell:3")]]
+    )
+    first, second = "<b>Сводка</b> первая", "<b>Сводка</b> вторая"
+    chats = {11: None, 12: 77, -1000000000013: None}
+    for chat, thread in chats.items():
+        recorded = [part(first, keyboard, 3, thread_id=thread), part(second, None, None)]
+        await outbox.record(chat, "digest", "2026-06-17", recorded)
+    for chat in chats:
+        # The sender's own pass may have taken a chat already: flush waits for it too.
+        await outbox.flush(chat)
+    await outbox.idle()
+    assert await outbox.repo.pending() == 0
+
+    assert sorted(prepared) == sorted([first, second])
+    for chat, thread in chats.items():
+        calls = tg.sent(chat)
+        assert [c.text for c in calls] == [first, second]
+        assert [c.result["text"] for c in calls] == ["Сводка первая", "Сводка вторая"]
+        assert {c.chat_id for c in calls} == {chat}
+        assert calls[0].params.get("message_thread_id") == thread
+        assert "message_thread_id" not in calls[1].params
+        assert calls[0].result["reply_markup"] == keyboard.model_dump(exclude_none=True)
+        # Marked with the ids Telegram gave this chat's messages.
+        rows = await app.services.db.fetchall(
+            "SELECT message_id FROM outbox WHERE chat_id = ? ORDER BY seq", (chat,)
+        )
+        assert [r[0] for r in rows] == [c.result["message_id"] for c in calls]
