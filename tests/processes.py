@@ -11,16 +11,36 @@ import signal
 import sqlite3
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
+from storage.db import Database
+from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {name.upper() for name in Settings.model_fields}
+
+
+async def subscribe_overdue(
+    store: Path | str, chats: Iterable[int], *, minutes_ago: int = 1
+) -> None:
+    """Subscriptions (a SQLite path or a PostgreSQL URL) whose digest of today fell due
+    `minutes_ago` minutes ago: the catch-up of the process that leads sends them at once."""
+    due_at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(second=0, microsecond=0)
+    db = await Database.open(store)
+    try:
+        repo = SubscriptionRepo(db)
+        for chat in chats:
+            await repo.subscribe(
+                chat, due_at.time(), "UTC", chat, now=due_at - timedelta(days=1), due_at=due_at
+            )
+    finally:
+        await db.close()
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:

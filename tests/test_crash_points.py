@@ -19,11 +19,8 @@ import signal
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage.db import Database
-from storage.subscriptions import SubscriptionRepo
 from tests.botapi import Call, FakeTelegram
 from tests.conftest import TOKEN
 from tests.processes import (
@@ -33,6 +30,7 @@ from tests.processes import (
     environment,
     ledger,
     read_only,
+    subscribe_overdue,
     wait_until,
 )
 from tests.test_crash import write_articles
@@ -44,22 +42,6 @@ SEND_KILLS = int(os.environ.get("SVODKA_CRASH_POINTS", "20"))
 def seeds(folder: Path) -> None:
     # Long titles and sentences, eight stories: a digest of two messages per chat.
     write_articles(folder, 24, seed=2, sentence_words=45, title_words=30)
-
-
-async def subscribe_overdue(database: Path, chats: range) -> None:
-    """Subscriptions whose digest of today was due two minutes ago: the start-up
-    catch-up sends them."""
-    now = datetime.now(UTC)
-    due_at = (now - timedelta(minutes=2)).replace(second=0, microsecond=0)
-    db = await Database.open(database)
-    try:
-        subscriptions = SubscriptionRepo(db)
-        for chat in chats:
-            await subscriptions.subscribe(
-                chat, due_at.time(), "UTC", chat, now=now - timedelta(days=1), due_at=due_at
-            )
-    finally:
-        await db.close()
 
 
 def recorded_runs(database: Path) -> int:
@@ -164,7 +146,7 @@ async def test_a_round_killed_at_20_points_while_sending_loses_nothing_doubles_o
         tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=tg.url, DIGEST_STORIES="8", PAID_BROADCAST="1"
     )
     database = Path(env["DATABASE_PATH"])
-    await subscribe_overdue(database, chats)
+    await subscribe_overdue(database, chats, minutes_ago=2)
     log = tmp_path / "bot.log"
     # After k more confirmed messages: 0 (recorded, nothing sent yet), then 1 or 2 at a
     # time; every other kill loses the answer to the next message instead.

@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from storage.postgres import PostgresDatabase
-from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import TOKEN
-from tests.processes import bot_process, environment, wait_until
+from tests.processes import bot_process, environment, subscribe_overdue, wait_until
 from tests.test_crash import write_articles
 
 PATIENCE = 30.0
@@ -25,18 +22,6 @@ FIRST, SECOND = 4001, 4002
 
 async def until(condition: Callable[[], object], what: str) -> None:
     await wait_until(condition, PATIENCE, what)
-
-
-async def subscribe_overdue(url: str, chat: int) -> None:
-    """A subscription whose digest of today was due a minute ago."""
-    due_at = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
-    db = await PostgresDatabase.connect(url, pool_size=1)
-    try:
-        await SubscriptionRepo(db).subscribe(
-            chat, due_at.time(), "UTC", None, now=due_at - timedelta(days=1), due_at=due_at
-        )
-    finally:
-        await db.close()
 
 
 @pytest.mark.postgres
@@ -51,7 +36,7 @@ async def test_the_leader_killed_the_other_process_takes_over_the_digests(
         DATABASE_URL=postgres_url,
         LEADER_RETRY_SECONDS="0.3",
     )
-    await subscribe_overdue(postgres_url, FIRST)
+    await subscribe_overdue(postgres_url, [FIRST])
 
     def digests(chat: int) -> int:
         return sum(1 for c in tg.sent(chat) if "Сводка за" in (c.text or ""))
@@ -68,7 +53,7 @@ async def test_the_leader_killed_the_other_process_takes_over_the_digests(
             first.send_signal(signal.SIGKILL)
             await first.wait()
             # While nobody leads, a chat becomes overdue: the new leader catches it up.
-            await subscribe_overdue(postgres_url, SECOND)
+            await subscribe_overdue(postgres_url, [SECOND])
             await until(lambda: LEADS in second_log.read_text(), "the second process to lead")
             await until(lambda: digests(SECOND) == 1, "the new leader's digest")
             await asyncio.sleep(0.5)  # anything sent twice would show up by now

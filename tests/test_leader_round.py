@@ -14,31 +14,21 @@ import pytest
 
 from storage.db import to_db_time
 from storage.postgres import PostgresDatabase
-from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import TOKEN
-from tests.processes import Zygote, count_deliveries, environment, wait_until
+from tests.processes import (
+    Zygote,
+    count_deliveries,
+    environment,
+    subscribe_overdue,
+    wait_until,
+)
 from tests.test_crash import write_articles
 
 CHATS = range(7001, 7241)
 PATIENCE = 60.0
 LEASE = 3.0
 LEADS = "this process leads scheduled work"
-
-
-async def subscribe_overdue(url: str, chats: range) -> None:
-    """Subscriptions whose digest of today was due a minute ago: the round is the leader's
-    catch-up, at once."""
-    due_at = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
-    db = await PostgresDatabase.connect(url, pool_size=1)
-    try:
-        repo = SubscriptionRepo(db)
-        for chat in chats:
-            await repo.subscribe(
-                chat, due_at.time(), "UTC", chat, now=due_at - timedelta(days=1), due_at=due_at
-            )
-    finally:
-        await db.close()
 
 
 async def ledger_rows(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[int, str]]:
