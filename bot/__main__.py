@@ -372,7 +372,7 @@ async def _stored_stories(settings: Settings) -> None:
             texts.CLI_STORED_STORY.format(
                 n=number,
                 headline=story.headline,
-                articles=texts.articles_count(len(story.articles)),
+                articles=texts.articles_count(story.article_count),
                 outlets=texts.outlets_text(outlets),
             )
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.clock import as_utc
@@ -46,12 +46,19 @@ def features_of(article: Article) -> Features:
 
 @dataclass(frozen=True, slots=True)
 class StoryText:
-    """A story told: its headline, 1–2 sentences, and its articles (newest first)."""
+    """A story told: its headline, 1–2 sentences, and the articles it was told from
+    (newest first; a large story's every outlet and newest, see `told_members`)."""
 
     story_id: int
     headline: str
     sentences: tuple[str, ...]
     articles: tuple[Article, ...]
+    # How many articles the story has, when it was told from fewer.
+    size: int | None = None
+
+    @property
+    def article_count(self) -> int:
+        return len(self.articles) if self.size is None else max(self.size, len(self.articles))
 
     @property
     def outlets(self) -> tuple[str, ...]:
@@ -67,6 +74,28 @@ class StoryText:
             if self.headline and self.headline in article.title:
                 return article
         return min(self.articles, key=lambda a: a.date)
+
+
+# A story is told from at most this many of its articles, besides one per outlet: a
+# story of thousands of copies (a wire text every outlet reprints) would otherwise read
+# every copy's full text for one headline and two sentences.
+TOLD_ARTICLES = 40
+
+
+def told_members(members: Sequence[Member]) -> list[Member]:
+    """The members a story is told from: each outlet's first report, so every outlet
+    is named in the order it reported, then the newest of the rest up to TOLD_ARTICLES.
+    A story of up to TOLD_ARTICLES articles is told from all of them."""
+    earliest: dict[str, Member] = {}
+    for member in sorted(members, key=lambda m: (m.time, m.article_id)):
+        earliest.setdefault(member.source, member)
+    chosen = {m.article_id: m for m in earliest.values()}
+    limit = max(TOLD_ARTICLES, len(chosen))
+    for member in sorted(members, key=lambda m: (m.time, m.article_id), reverse=True):
+        if len(chosen) >= limit:
+            break
+        chosen.setdefault(member.article_id, member)
+    return list(chosen.values())
 
 
 def story_weight(members: Sequence[Member], now: datetime) -> float:
@@ -225,10 +254,12 @@ class StoryService:
         if not is_row_id(story_id):
             return None
         members = await self._stories.members_of(story_id)
-        articles = await self._articles.get_many([m.article_id for m in members])
+        told = told_members(members)
+        articles = await self._articles.get_many([m.article_id for m in told])
         if not articles:
             return None
-        return await self.tell_articles(story_id, articles, sentences=sentences)
+        story = await self.tell_articles(story_id, articles, sentences=sentences)
+        return story if len(told) == len(members) else replace(story, size=len(members))
 
     async def tell_articles(
         self, story_id: int, articles: Sequence[Article], *, sentences: int = 2

@@ -10,11 +10,11 @@ from pathlib import Path
 import aiosqlite
 
 from bot.models import NewArticle
-from bot.stories import StoryService
+from bot.stories import TOLD_ARTICLES, StoryService, told_members
 from storage.articles import ArticleRepo
 from storage.db import Database
 from storage.schema import MIGRATIONS, migrate
-from storage.stories import StoryRepo
+from storage.stories import Member, StoryRepo
 from tests.conftest import Store
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -169,3 +169,41 @@ async def test_two_processes_on_one_store_do_not_start_two_stories(store: Store)
     finally:
         await first_db.close()
         await second_db.close()
+
+
+def member(article_id: int, source: str, minutes: int) -> Member:
+    at = NOW + timedelta(minutes=minutes)
+    return Member(article_id=article_id, story_id=1, source=source, time=at, added_at=at)
+
+
+def test_a_large_story_is_told_from_every_outlets_first_report_and_its_newest() -> None:
+    # 300 copies from three outlets, then one late outlet's single report.
+    members = [member(n, ("ТАСС", "РИА Новости", "Интерфакс")[n % 3], n) for n in range(300)]
+    members.append(member(300, "Коммерсантъ", 150))
+    told = told_members(members)
+    assert len(told) == TOLD_ARTICLES
+    ids = {m.article_id for m in told}
+    assert {0, 1, 2, 300} <= ids  # each outlet's first report
+    newest = sorted(range(300), reverse=True)[: TOLD_ARTICLES - 4]
+    assert set(newest) <= ids
+    # A small story is told from all of its articles, and many outlets are all named.
+    assert {m.article_id for m in told_members(members[:10])} == set(range(10))
+    crowd = [member(n, f"Издание {n}", n) for n in range(TOLD_ARTICLES + 5)]
+    assert {m.source for m in told_members(crowd)} == {m.source for m in crowd}
+
+
+async def test_a_story_told_from_part_of_its_articles_counts_them_all(db: Database) -> None:
+    repo = ArticleRepo(db)
+    service = StoryService(StoryRepo(db), repo, shared=db.shared)
+    await service.start()
+    total = TOLD_ARTICLES + 12
+    ids = {
+        await stored(service, repo, copy(QUAKE, ("ТАСС", "РИА Новости")[n % 2], n=n), NOW)
+        for n in range(total)
+    }
+    [story_id] = ids
+    told = await service.tell(story_id, sentences=0)
+    assert told is not None
+    assert len(told.articles) == TOLD_ARTICLES
+    assert told.article_count == total
+    assert set(told.outlets) == {"ТАСС", "РИА Новости"}
