@@ -40,19 +40,6 @@ def _in(values: Collection[int]) -> str:
     return ", ".join("?" for _ in values)
 
 
-async def move_chat_alerts(db: Database, old: int, new: int) -> None:
-    """Moves the alerts a chat was sent (or held back) to its new id (group ->
-    supergroup), so that the new id is not told a story again and the hourly cap
-    counts what the group got. Rows the new id already has win."""
-    async with db.transaction():
-        await db.execute(
-            "UPDATE story_alerts SET chat_id = ? WHERE chat_id = ? AND article_id NOT IN"
-            " (SELECT article_id FROM story_alerts WHERE chat_id = ?)",
-            (new, old, new),
-        )
-        await db.execute("DELETE FROM story_alerts WHERE chat_id = ?", (old,))
-
-
 class AlertRepo:
     def __init__(self, db: Database, ledger: OutboxRepo) -> None:
         self._db = db

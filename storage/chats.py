@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.models import ChatSettings
-from storage.alerts import move_chat_alerts
-from storage.db import Database
+from storage.db import Database, move_chat_rows
 from storage.memo import Memo
 from storage.stories import move_chat_stories
 from storage.subscriptions import move_chat_subscriptions
@@ -219,24 +218,18 @@ class ChatRepo:
                 (new, old),
             )
             await self._db.execute("DELETE FROM chats WHERE chat_id = ?", (old,))
-            # Links the new id has already win; the old id's others move over.
-            await self._db.execute(
-                "UPDATE bot_messages SET chat_id = ? WHERE chat_id = ? AND message_id NOT IN"
-                " (SELECT message_id FROM bot_messages WHERE chat_id = ?)",
-                (new, old, new),
-            )
-            await self._db.execute("DELETE FROM bot_messages WHERE chat_id = ?", (old,))
-            # What the chat follows and turned off goes with it; the new id's rows win.
-            for table, column in (("chat_interests", "key"), ("muted_sources", "source")):
-                await self._db.execute(
-                    f"UPDATE {table} SET chat_id = ? WHERE chat_id = ? AND {column} NOT IN"
-                    f" (SELECT {column} FROM {table} WHERE chat_id = ?)",
-                    (new, old, new),
-                )
-                await self._db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+            # Its message links, what it follows and turned off, and the alerts it was
+            # sent or held back (so it is not told a story again, and the hourly cap
+            # counts what the group got) go with it; the new id's rows win.
+            for table, key in (
+                ("bot_messages", "message_id"),
+                ("chat_interests", "key"),
+                ("muted_sources", "source"),
+                ("story_alerts", "article_id"),
+            ):
+                await move_chat_rows(self._db, table, key, old, new)
             await move_chat_subscriptions(self._db, old, new)
             await move_chat_stories(self._db, old, new)
-            await move_chat_alerts(self._db, old, new)
         for chat_id in (old, new):
             self._overrides.pop(chat_id)
             self._current.pop(chat_id)

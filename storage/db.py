@@ -93,6 +93,17 @@ class LeaderLock(ABC):
     async def release(self) -> None: ...
 
 
+async def move_chat_rows(db: Database, table: str, key: str, old: int, new: int) -> None:
+    """Moves a chat's rows of `table` to its new id (group -> supergroup), but those
+    whose `key` the new id has already: written after the migration, they win."""
+    await db.execute(
+        f"UPDATE {table} SET chat_id = ? WHERE chat_id = ? AND {key} NOT IN"
+        f" (SELECT {key} FROM {table} WHERE chat_id = ?)",
+        (new, old, new),
+    )
+    await db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+
+
 class Database(ABC):
     """One store, shared by every task of the process.
 

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.nlp.stories.features import Features
-from storage.db import Database, Row, advisory_key, from_db_time, from_db_time_or_none, to_db_time
+from storage.db import (
+    Database,
+    Row,
+    advisory_key,
+    from_db_time,
+    from_db_time_or_none,
+    move_chat_rows,
+    to_db_time,
+)
 
 # Held (PostgreSQL) for the length of one assignment's transaction: two processes must
 # not both start a story for one event.
@@ -59,12 +67,7 @@ async def move_chat_stories(db: Database, old: int, new: int) -> None:
     """Moves what a chat was sent of each story, and what the numbers of its messages
     meant, to its new id (group -> supergroup). Rows the new id already has win."""
     async with db.transaction():
-        await db.execute(
-            "UPDATE digest_stories SET chat_id = ? WHERE chat_id = ? AND story_id NOT IN"
-            " (SELECT story_id FROM digest_stories WHERE chat_id = ?)",
-            (new, old, new),
-        )
-        await db.execute("DELETE FROM digest_stories WHERE chat_id = ?", (old,))
+        await move_chat_rows(db, "digest_stories", "story_id", old, new)
         await db.execute(
             "UPDATE message_stories SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS"
             " (SELECT 1 FROM message_stories AS n WHERE n.chat_id = ?"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, time
 
 from bot.models import Subscription
-from storage.db import Database, Row, from_db_time_or_none, to_db_time
+from storage.db import Database, Row, from_db_time_or_none, move_chat_rows, to_db_time
 
 _COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at, thread_id"
 
@@ -36,12 +36,7 @@ async def move_chat_subscriptions(db: Database, old: int, new: int) -> None:
             (new, old, new),
         )
         await db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
-        await db.execute(
-            "UPDATE digest_runs SET chat_id = ? WHERE chat_id = ? AND period NOT IN"
-            " (SELECT period FROM digest_runs WHERE chat_id = ?)",
-            (new, old, new),
-        )
-        await db.execute("DELETE FROM digest_runs WHERE chat_id = ?", (old,))
+        await move_chat_rows(db, "digest_runs", "period", old, new)
 
 
 class SubscriptionRepo:
