@@ -266,14 +266,5 @@ class DocumentFrequencies:
             self._cache = _Idf(self._cached_at, self.counts)
         return self._cache
 
-    def idf(self, key: str) -> float:
-        return self.table()[key]
-
     def term_idf(self, term: str) -> float:
         return self.table()[term]
-
-    def entity_idf(self, entity: str) -> float:
-        return self.table()[entity_key(entity)]
-
-    def number_idf(self, number: str) -> float:
-        return self.table()[_number_key(number)]
