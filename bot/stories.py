@@ -54,11 +54,11 @@ class StoryText:
     sentences: tuple[str, ...]
     articles: tuple[Article, ...]
     # How many articles the story has, when it was told from fewer.
-    size: int | None = None
+    size: int = 0
 
     @property
     def article_count(self) -> int:
-        return len(self.articles) if self.size is None else max(self.size, len(self.articles))
+        return self.size or len(self.articles)
 
     @property
     def outlets(self) -> tuple[str, ...]:
@@ -86,12 +86,13 @@ def told_members(members: Sequence[Member]) -> list[Member]:
     """The members a story is told from: each outlet's first report, so every outlet
     is named in the order it reported, then the newest of the rest up to TOLD_ARTICLES.
     A story of up to TOLD_ARTICLES articles is told from all of them."""
+    by_time = sorted(members, key=lambda m: (m.time, m.article_id))
     earliest: dict[str, Member] = {}
-    for member in sorted(members, key=lambda m: (m.time, m.article_id)):
+    for member in by_time:
         earliest.setdefault(member.source, member)
     chosen = {m.article_id: m for m in earliest.values()}
     limit = max(TOLD_ARTICLES, len(chosen))
-    for member in sorted(members, key=lambda m: (m.time, m.article_id), reverse=True):
+    for member in reversed(by_time):
         if len(chosen) >= limit:
             break
         chosen.setdefault(member.article_id, member)
