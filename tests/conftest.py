@@ -98,9 +98,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{line}: {_not_run[0]} tests not run" if _not_run else line)
 
 
-# An async test still running this long before the per-test timeout (pyproject) prints
-# the stacks of its event loop's tasks, which the timeout's own dump of threads lacks.
-STUCK_AFTER = 240.0
+# An async test still running this long before its timeout (pytest-timeout's, set in
+# pyproject, or the test's own marker) prints the stacks of its event loop's tasks,
+# which the timeout's own dump of threads lacks.
+STUCK_BEFORE_TIMEOUT = 60.0
 
 
 def _print_tasks(after: float) -> None:
@@ -111,9 +112,12 @@ def _print_tasks(after: float) -> None:
 
 @pytest.fixture
 async def _stacks_if_stuck(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    # A test given a longer timeout of its own (the soak test) is stuck only near it.
     marker = request.node.get_closest_marker("timeout")
-    after = STUCK_AFTER if marker is None else max(STUCK_AFTER, float(marker.args[0]) - 60)
+    timeout = marker.args[0] if marker is not None else request.config.getoption("timeout")
+    if not timeout:
+        yield
+        return
+    after = max(float(timeout) - STUCK_BEFORE_TIMEOUT, float(timeout) / 2)
     handle = asyncio.get_running_loop().call_later(after, _print_tasks, after)
     try:
         yield
@@ -310,8 +314,7 @@ class RunningBot:
         try:
             await asyncio.wait_for(self._stop(), timeout=STOP_WITHIN)
         except TimeoutError:
-            for task in asyncio.all_tasks():
-                task.print_stack(file=sys.stderr)
+            _print_tasks(STOP_WITHIN)
             raise AssertionError(f"the bot did not stop within {STOP_WITHIN} s") from None
 
     async def _stop(self) -> None:
