@@ -176,6 +176,7 @@ _HTML_TAGS: dict[str, str] = {
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
 _ATTR_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+_MARKUP_RE = re.compile(r"[<&]")
 
 
 def utf16_len(text: str) -> int:
@@ -219,9 +220,13 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             i = match.end()
             continue
         if ch != "<":
-            out.append(ch)
-            pos += 2 if ord(ch) > 0xFFFF else 1
-            i += 1
+            # A run of plain text, up to the next tag or entity, in one step.
+            markup = _MARKUP_RE.search(source, i)
+            stop = markup.start() if markup is not None else n
+            run = source[i:stop]
+            out.append(run)
+            pos += utf16_len(run)
+            i = stop
             continue
         if source.startswith("</", i):
             end = source.find(">", i)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,7 +30,7 @@ from aiogram.types import (
     Message,
 )
 
-from tests.botapi import FakeTelegram, make_bot, parse_html
+from tests.botapi import EntityParseError, FakeTelegram, make_bot, parse_html, utf16_len
 from tests.conftest import TOKEN
 
 
@@ -316,6 +318,64 @@ async def test_dispatcher_polls_and_replies_end_to_end(tg: FakeTelegram) -> None
         await dp.stop_polling()
         await polling
         await bot.session.close()
+
+
+def _random_html(rng: random.Random, depth: int = 0) -> tuple[str, str, list[dict[str, Any]]]:
+    """Random HTML with what Telegram should make of it: (source, text, entities), the
+    entities' offsets in UTF-16 code units of the text as built so far."""
+    source: list[str] = []
+    text = ""
+    entities: list[dict[str, Any]] = []
+    pieces = ["абв", "Xi ", "😀", "𝕏", "\n", " ", "1,5", "ё"]
+    escapes = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#1071;": "Я",
+               "&#x1F600;": "😀"}  # fmt: skip
+    for _ in range(rng.randint(1, 6)):
+        roll = rng.random()
+        if roll < 0.45 or depth >= 3:
+            chunk = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+            source.append(chunk)
+            text += chunk
+        elif roll < 0.6:
+            escape = rng.choice(list(escapes))
+            source.append(escape)
+            text += escapes[escape]
+        else:
+            tag, kind = rng.choice([("b", "bold"), ("i", "italic"), ("u", "underline"),
+                                    ("s", "strikethrough"), ("a", "text_link")])  # fmt: skip
+            inner_source, inner_text, inner = _random_html(rng, depth + 1)
+            start = utf16_len(text)
+            opening = f'<a href="https://e.org/{len(source)}">' if tag == "a" else f"<{tag}>"
+            source.append(f"{opening}{inner_source}</{tag}>")
+            # Inner tags close first, so their entities come first among equals.
+            entities.extend({**e, "offset": e["offset"] + start} for e in inner)
+            if inner_text:
+                entity: dict[str, Any] = {"type": kind, "offset": start,
+                                          "length": utf16_len(inner_text)}  # fmt: skip
+                if tag == "a":
+                    entity["url"] = f"https://e.org/{len(source) - 1}"
+                entities.append(entity)
+            text += inner_text
+    return "".join(source), text, entities
+
+
+def test_parse_html_offsets_are_utf16_over_random_markup() -> None:
+    """Runs of text are measured at once: every entity's offset and length must still be
+    its own text's, counted in UTF-16 (astral characters count two)."""
+    rng = random.Random(17)
+    for _ in range(400):
+        source, text, expected = _random_html(rng)
+        parsed, entities = parse_html(source)
+        assert parsed == text
+        assert entities == sorted(expected, key=lambda e: (e["offset"], -e["length"]))
+        wide = parsed.encode("utf-16-le")
+        for entity in entities:
+            piece = wide[2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])]
+            assert piece.decode("utf-16-le")  # never cuts a character in half
+
+
+def test_parse_html_refuses_a_bare_ampersand_after_plain_text() -> None:
+    with pytest.raises(EntityParseError, match='Unescaped "&" at byte offset 12'):
+        parse_html("абв 😀 & b")
 
 
 def test_parse_html_decodes_entities_and_nesting() -> None:
