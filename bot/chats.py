@@ -25,6 +25,10 @@ class ChatService:
         """The chat's own settings over the defaults from Settings."""
         return await self._chats.settings(chat_id, default=self.defaults)
 
+    async def settings_many(self, chat_ids: Sequence[int]) -> dict[int, ChatSettings]:
+        """`settings` of many chats at once (a page of the digest round)."""
+        return await self._chats.settings_many(chat_ids, default=self.defaults)
+
     async def change(self, chat_id: int, change: SettingChange) -> ChatSettings:
         """Stores one setting. A time zone change also moves the chat's digest: callers
         go through SubscriptionService.change_settings, which sees to that."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -22,7 +22,7 @@ from bot.nlp.interests import Candidate, Follows, ItemTerms, arrange, item_terms
 from bot.stories import StoryService
 from storage.articles import ArticleRepo
 from storage.memo import Memo
-from storage.stories import Member
+from storage.stories import Member, SentStory
 from storage.subscriptions import SubscriptionRepo
 
 DIGEST_SENTENCES = 2
@@ -183,6 +183,28 @@ def next_due(sub: Subscription, after: datetime) -> datetime | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ChatInputs:
+    """What a chat's digest depends on besides the stories (`DigestService.inputs`)."""
+
+    zone: str
+    chat: ChatSettings
+    follows: Follows
+    muted: frozenset[str]
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """A chat's digest key and the ranked stories of its window."""
+
+    chat_id: int
+    period: str
+    key: DigestKey
+    ranked: tuple[tuple[int, list[Member]], ...]
+    nothing_followed: bool = False
+
+
 def _article_id(shown: Article | Member) -> int:
     return shown.id if isinstance(shown, Article) else shown.article_id
 
@@ -229,6 +251,37 @@ class DigestService:
         previous = await self._subscriptions.last_sent_at(chat_id)
         return previous if previous is not None else as_utc(now) - FIRST_WINDOW
 
+    async def inputs(self, chat_id: int, *, now: datetime) -> ChatInputs:
+        """What the chat's digest depends on, besides the stories."""
+        return ChatInputs(
+            zone=await self.timezone(chat_id),
+            chat=await self._chats.settings(chat_id),
+            follows=await self._interests.follows(chat_id),
+            muted=await self._interests.muted(chat_id),
+            since=await self.since(chat_id, now=now),
+        )
+
+    async def inputs_many(
+        self, subs: Sequence[Subscription], *, now: datetime
+    ) -> dict[int, ChatInputs]:
+        """`inputs` of a page of subscribed chats: one query per kind of input."""
+        ids = [sub.chat_id for sub in subs]
+        settings = await self._chats.settings_many(ids)
+        follows = await self._interests.follows_many(ids)
+        muted = await self._interests.muted_many(ids)
+        previous = await self._subscriptions.last_sent_many(ids)
+        first = as_utc(now) - FIRST_WINDOW
+        return {
+            sub.chat_id: ChatInputs(
+                zone=sub.timezone if sub.active else settings[sub.chat_id].timezone,
+                chat=settings[sub.chat_id],
+                follows=follows[sub.chat_id],
+                muted=muted[sub.chat_id],
+                since=previous.get(sub.chat_id, first),
+            )
+            for sub in subs
+        }
+
     async def build(
         self,
         chat_id: int,
@@ -263,32 +316,83 @@ class DigestService:
         With `shared` (the digest round), chats with the same window read its stories
         once, and each story is told once for all of them."""
         shared = Shared() if shared is None else shared
-        zone = await self.timezone(chat_id)
-        period = period or local_period(now, zone)
-        chat = await self._chats.settings(chat_id)
-        follows = await self._interests.follows(chat_id)
-        muted = await self._interests.muted(chat_id)
-        since = await self.since(chat_id, now=now)
+        inputs = await self.inputs(chat_id, now=now)
+        window = await self._window(chat_id, inputs, now=now, period=period, shared=shared)
+        ranked = window.ranked
+        sent = await self._stories.repo.sent(chat_id, [story for story, _ in ranked])
+        return await self._select(window, inputs, sent, shared=shared)
+
+    async def keyed_many(
+        self, runs: Sequence[tuple[Subscription, str]], *, now: datetime, shared: Shared
+    ) -> dict[int, tuple[Digest, DigestKey] | Exception]:
+        """`keyed` of a page of the round, each (subscription, period): the chats'
+        inputs and what each was sent of its window's stories are read for the whole page
+        at once. A chat whose digest could not be built gets its exception, so that it
+        costs the others nothing."""
+        inputs = await self.inputs_many([sub for sub, _ in runs], now=now)
+        windows: dict[int, _Window] = {}
+        for sub, period in runs:
+            windows[sub.chat_id] = await self._window(
+                sub.chat_id, inputs[sub.chat_id], now=now, period=period, shared=shared
+            )
+        stories = {story for w in windows.values() for story, _ in w.ranked}
+        sent = await self._stories.repo.sent_many(list(windows), sorted(stories))
+        found: dict[int, tuple[Digest, DigestKey] | Exception] = {}
+        for chat_id, window in windows.items():
+            try:
+                found[chat_id] = await self._select(
+                    window, inputs[chat_id], sent[chat_id], shared=shared
+                )
+            except Exception as error:
+                found[chat_id] = error
+        return found
+
+    async def _window(
+        self,
+        chat_id: int,
+        inputs: ChatInputs,
+        *,
+        now: datetime,
+        period: str | None,
+        shared: Shared,
+    ) -> _Window:
+        """The chat's digest key and its window's ranked stories (none for a chat that
+        wants only what it follows and follows nothing)."""
+        period = period or local_period(now, inputs.zone)
         key = digest_key(
-            chat,
+            inputs.chat,
             self._settings,
-            since=since,
+            since=inputs.since,
             now=now,
             period=period,
-            timezone=zone,
-            follows=follows,
-            muted=muted,
+            timezone=inputs.zone,
+            follows=inputs.follows,
+            muted=inputs.muted,
         )
-        if chat.digest_mode == "only" and not follows.followed:
-            return Digest(chat_id=chat_id, period=period, nothing_followed=True), key
-        filtering = bool(follows.interests or muted)
+        if inputs.chat.digest_mode == "only" and not inputs.follows.followed:
+            return _Window(chat_id, period, key, (), nothing_followed=True)
+        since = inputs.since
         ranked = await shared.once(
             ("ranked", key.since, key.until),
             lambda: self._stories.ranked(since, now=now),
         )
-        sent = await self._stories.repo.sent(chat_id, [story for story, _ in ranked])
+        return _Window(chat_id, period, key, tuple(ranked))
+
+    async def _select(
+        self,
+        window: _Window,
+        inputs: ChatInputs,
+        sent: Mapping[int, SentStory],
+        *,
+        shared: Shared,
+    ) -> tuple[Digest, DigestKey]:
+        chat_id, period, key = window.chat_id, window.period, window.key
+        if window.nothing_followed:
+            return Digest(chat_id=chat_id, period=period, nothing_followed=True), key
+        follows, muted, chat = inputs.follows, inputs.muted, inputs.chat
+        filtering = bool(follows.interests or muted)
         fresh: list[tuple[int, list[Member], bool]] = []
-        for story, members in ranked:
+        for story, members in window.ranked:
             before = sent.get(story)
             if before is not None:
                 outlets = len({m.source for m in members})
@@ -354,6 +458,16 @@ class DigestService:
         its size as told (articles and outlets stored by the time it was built)."""
         sizes = [(item.story_id, item.articles, len(item.outlets)) for item in digest.items]
         await self._stories.repo.record_sent(digest.chat_id, sizes, now=now)
+
+    async def record_many(self, digests: Sequence[Digest], *, now: datetime) -> None:
+        """`record` of a page of the round's digests in one statement."""
+        await self._stories.repo.record_sent_many(
+            [
+                (d.chat_id, [(i.story_id, i.articles, len(i.outlets)) for i in d.items])
+                for d in digests
+            ],
+            now=now,
+        )
 
     async def remember_numbers(
         self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]

@@ -94,6 +94,16 @@ class InterestService:
     async def muted(self, chat_id: int) -> frozenset[str]:
         return await self._interests.muted(chat_id)
 
+    async def follows_many(self, chat_ids: Sequence[int]) -> dict[int, Follows]:
+        """`follows` of many chats at once (a page of the digest round)."""
+        found = await self._interests.of_chats(chat_ids)
+        return {chat: _follows(found.get(chat, ())) for chat in chat_ids}
+
+    async def muted_many(self, chat_ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        """`muted` of many chats at once."""
+        found = await self._interests.muted_of_chats(chat_ids)
+        return {chat: found.get(chat, frozenset()) for chat in chat_ids}
+
     async def outlets(self, chat_id: int) -> list[Outlet]:
         """The outlets of the stored articles, each on or off for this chat."""
         muted = await self._interests.muted(chat_id)

@@ -162,6 +162,23 @@ class Outbox:
             head = await self._claim(chat_id)
             if head is not None and head.id not in self._sending:
                 self._spawn(chat_id, head)
+        return await self._settled(chat_id)
+
+    async def flush_many(self, chat_ids: Sequence[int]) -> dict[int, int]:
+        """`flush` of many chats (a page of the digest round), their heads claimed in one
+        statement: how many messages each chat was delivered."""
+        async with self._claiming:
+            heads = await self._repo.claim_heads_of(
+                chat_ids, now=self._clock(), lease=self.retry.lease
+            )
+            for head in heads:
+                if head.id not in self._sending:
+                    self._spawn(head.chat_id, head)
+        counts = await asyncio.gather(*(self._settled(chat_id) for chat_id in chat_ids))
+        return dict(zip(chat_ids, counts, strict=True))
+
+    async def _settled(self, chat_id: int) -> int:
+        """Waits for the chat's workers here; how many messages they delivered."""
         # Every claim and every start of a worker happen under `_claiming`: a chat whose
         # head someone here holds has its worker registered by now.
         delivered = 0

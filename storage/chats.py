@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.models import ChatSettings
-from storage.db import Database, move_chat_rows
+from storage.db import Database, fetch_keyed, move_chat_rows
 from storage.memo import Memo
 from storage.stories import move_chat_stories
 from storage.subscriptions import move_chat_subscriptions
@@ -69,6 +69,39 @@ class ChatRepo:
             if writes == self._writes:
                 self._overrides.put(chat_id, overrides)
         return replace(default, chat_id=chat_id, **overrides)  # type: ignore[arg-type]
+
+    async def settings_many(
+        self, chat_ids: Sequence[int], *, default: ChatSettings
+    ) -> dict[int, ChatSettings]:
+        """`settings` of many chats, the ones not kept in memory read in one query."""
+        found: dict[int, dict[str, object]] = {}
+        missing = []
+        for chat_id in chat_ids:
+            kept = self._overrides.get(chat_id)
+            if kept is None:
+                missing.append(chat_id)
+            else:
+                found[chat_id] = kept
+        if missing:
+            writes = self._writes
+            rows = await fetch_keyed(
+                self._db,
+                f"SELECT chat_id, {', '.join(_SETTINGS)} FROM chats WHERE chat_id IN ({{keys}})",
+                missing,
+            )
+            read = {
+                int(row["chat_id"]): {n: row[n] for n in _SETTINGS if row[n] is not None}
+                for row in rows
+            }
+            for chat_id in missing:
+                overrides = read.get(chat_id, {})
+                found[chat_id] = overrides
+                if writes == self._writes:
+                    self._overrides.put(chat_id, overrides)
+        return {
+            chat_id: replace(default, chat_id=chat_id, **overrides)  # type: ignore[arg-type]
+            for chat_id, overrides in found.items()
+        }
 
     async def update_settings(
         self,

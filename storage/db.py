@@ -27,6 +27,8 @@ Params = Sequence[object]
 # Rows of one multi-row INSERT (`Database.insert_rows`): well within both backends'
 # limits on a statement's parameters (SQLite 32,766, PostgreSQL 32,767) at 13 columns.
 ROWS_PER_INSERT = 200
+# Parameters one statement may carry on either backend, with a margin.
+PARAMETERS = 30_000
 Dialect = Literal["sqlite", "postgres"]
 
 
@@ -91,6 +93,24 @@ class LeaderLock(ABC):
 
     @abstractmethod
     async def release(self) -> None: ...
+
+
+# Keys in one `IN (…)` list of `fetch_keyed`: a page of due chats in one statement.
+KEYS_PER_QUERY = 500
+
+
+async def fetch_keyed(
+    db: Database, sql: str, keys: Sequence[object], params: Params = ()
+) -> list[Row]:
+    """`sql` with `{keys}` standing for an `IN` list of `keys` (after `params`), in as
+    few statements as the parameter limits allow: one for a page of chats."""
+    found: list[Row] = []
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), KEYS_PER_QUERY):
+        chunk = unique[start : start + KEYS_PER_QUERY]
+        marks = ", ".join("?" for _ in chunk)
+        found.extend(await db.fetchall(sql.format(keys=marks), (*params, *chunk)))
+    return found
 
 
 async def move_chat_rows(db: Database, table: str, key: str, old: int, new: int) -> None:

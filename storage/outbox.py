@@ -12,11 +12,12 @@ SKIP LOCKED`) and the UPDATE re-checks the row; SQLite has one writer.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import OutboxMessage, OutboxPart
-from storage.db import Database, Row, from_db_time, to_db_time
+from storage.db import KEYS_PER_QUERY, Database, Row, from_db_time, to_db_time
 
 _COLUMNS = (
     "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, reply_to, thread_id,"
@@ -56,6 +57,40 @@ def _message(row: Row) -> OutboxMessage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """One chat's digest as the round records it (`OutboxRepo.record_digests`)."""
+
+    chat_id: int
+    period: str
+    parts: tuple[OutboxPart, ...]
+    built_at: datetime
+    last_article_id: int | None
+
+
+def _rows(
+    chat_id: int, kind: str, ref: str, parts: Sequence[OutboxPart], stamp: str
+) -> list[tuple[object, ...]]:
+    return [
+        (
+            chat_id,
+            kind,
+            ref,
+            seq,
+            p.text,
+            p.markup,
+            p.article_id,
+            json.dumps(p.numbers) if p.numbers else None,
+            p.reply_to,
+            p.thread_id,
+            1 if p.silent else None,
+            stamp,
+            stamp,
+        )
+        for seq, p in enumerate(parts)
+    ]
+
+
 class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -76,28 +111,13 @@ class OutboxRepo:
     ) -> None:
         """Records a run's messages, due at once; recording the same run again adds
         nothing."""
-        stamp = to_db_time(now)
+        await self._insert(_rows(chat_id, kind, ref, parts, to_db_time(now)))
+
+    async def _insert(self, rows: Sequence[Sequence[object]]) -> None:
         await self._db.insert_rows(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
             " reply_to, thread_id, silent, next_at, created_at)",
-            [
-                (
-                    chat_id,
-                    kind,
-                    ref,
-                    seq,
-                    p.text,
-                    p.markup,
-                    p.article_id,
-                    json.dumps(p.numbers) if p.numbers else None,
-                    p.reply_to,
-                    p.thread_id,
-                    1 if p.silent else None,
-                    stamp,
-                    stamp,
-                )
-                for seq, p in enumerate(parts)
-            ],
+            rows,
             "ON CONFLICT DO NOTHING",
         )
 
@@ -114,17 +134,42 @@ class OutboxRepo:
         """Records a digest's messages (at `now`) and completes its run in one
         transaction: the digest's watermark (`built_at`) moves with the record, so what
         it covers is never lost (nor put into the next digest) whatever the sends do."""
-        stamp = to_db_time(built_at)
+        await self.record_digests(
+            [DigestRecord(chat_id, period, tuple(parts), built_at, last_article_id)], now=now
+        )
+
+    async def record_digests(
+        self,
+        digests: Sequence[DigestRecord],
+        *,
+        now: datetime,
+        also: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """`record_digest` of many chats (a page of the round) in one transaction, with
+        `also` (what the chats were told of each story) in the same one."""
+        stamp = to_db_time(now)
         async with self._db.transaction():
-            await self.record(chat_id, "digest", period, parts, now=now)
-            await self._db.execute(
+            await self._insert(
+                [
+                    row
+                    for d in digests
+                    for row in _rows(d.chat_id, "digest", d.period, d.parts, stamp)
+                ]
+            )
+            await self._db.insert_rows(
                 "INSERT INTO digest_runs (chat_id, period, status, started_at, finished_at,"
-                " last_article_id) VALUES (?, ?, 'sent', ?, ?, ?)"
-                " ON CONFLICT (chat_id, period) DO UPDATE SET status = 'sent',"
+                " last_article_id)",
+                [
+                    (d.chat_id, d.period, "sent", built, built, d.last_article_id)
+                    for d in digests
+                    for built in (to_db_time(d.built_at),)
+                ],
+                "ON CONFLICT (chat_id, period) DO UPDATE SET status = 'sent',"
                 " finished_at = excluded.finished_at,"
                 " last_article_id = excluded.last_article_id",
-                (chat_id, period, stamp, stamp, last_article_id),
             )
+            if also is not None:
+                await also()
 
     async def claim_heads(
         self, *, now: datetime, lease: timedelta, limit: int
@@ -139,6 +184,26 @@ class OutboxRepo:
             (to_db_time(now + lease), stamp, stamp, limit, stamp),
         )
         return sorted((_message(row) for row in rows), key=lambda m: m.id)
+
+    async def claim_heads_of(
+        self, chat_ids: Sequence[int], *, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """`claim_head` of many chats in one statement (a page of the round)."""
+        stamp = to_db_time(now)
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgres" else ""
+        claimed: list[OutboxMessage] = []
+        chats = list(dict.fromkeys(chat_ids))
+        for start in range(0, len(chats), KEYS_PER_QUERY):
+            chunk = chats[start : start + KEYS_PER_QUERY]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._db.fetchall(
+                f"UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT o.id FROM outbox AS o"
+                f" WHERE o.chat_id IN ({marks}) AND o.{_FREE} AND o.next_at <= ? AND {_HEAD}"
+                f"{lock}) AND {_FREE} RETURNING {_COLUMNS}",
+                (to_db_time(now + lease), *chunk, stamp, stamp, stamp),
+            )
+            claimed.extend(_message(row) for row in rows)
+        return sorted(claimed, key=lambda m: m.id)
 
     async def claim_head(
         self, chat_id: int, *, now: datetime, lease: timedelta

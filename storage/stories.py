@@ -11,6 +11,8 @@ from datetime import datetime
 
 from bot.nlp.stories.features import Features
 from storage.db import (
+    KEYS_PER_QUERY,
+    PARAMETERS,
     Database,
     Row,
     advisory_key,
@@ -217,16 +219,50 @@ class StoryRepo:
         )
         return {int(r[0]): SentStory(int(r[1]), int(r[2])) for r in rows}
 
+    async def sent_many(
+        self, chat_ids: Sequence[int], story_ids: Sequence[int]
+    ) -> dict[int, dict[int, SentStory]]:
+        """`sent` of many chats, for the same stories, in one query (a page of chats)."""
+        found: dict[int, dict[int, SentStory]] = {chat: {} for chat in chat_ids}
+        stories = list(dict.fromkeys(story_ids))
+        if not stories or not chat_ids:
+            return found
+        story_marks = ", ".join("?" for _ in stories)
+        # Chats and stories share the statement's parameter limit.
+        step = max(1, min(KEYS_PER_QUERY, PARAMETERS - len(stories)))
+        chats = list(found)
+        for start in range(0, len(chats), step):
+            chunk = chats[start : start + step]
+            rows = await self._db.fetchall(
+                "SELECT chat_id, story_id, articles, outlets FROM digest_stories"
+                f" WHERE chat_id IN ({', '.join('?' for _ in chunk)})"
+                f" AND story_id IN ({story_marks})",
+                (*chunk, *stories),
+            )
+            for r in rows:
+                found[int(r[0])][int(r[1])] = SentStory(int(r[2]), int(r[3]))
+        return found
+
     async def record_sent(
         self, chat_id: int, sizes: Sequence[tuple[int, int, int]], *, now: datetime
     ) -> None:
         """(story id, articles, outlets) of each story a digest to the chat showed."""
+        await self.record_sent_many([(chat_id, sizes)], now=now)
+
+    async def record_sent_many(
+        self, sent: Sequence[tuple[int, Sequence[tuple[int, int, int]]]], *, now: datetime
+    ) -> None:
+        """`record_sent` of many chats' digests in one statement (a page of chats)."""
         # One row a story: the last size told of it, as one statement a row would leave.
-        latest = {story: (articles, outlets) for story, articles, outlets in sizes}
+        latest = {
+            (chat_id, story): (articles, outlets)
+            for chat_id, sizes in sent
+            for story, articles, outlets in sizes
+        }
         stamp = to_db_time(now)
         await self._db.insert_rows(
             "INSERT INTO digest_stories (chat_id, story_id, articles, outlets, sent_at)",
-            [(chat_id, s, a, o, stamp) for s, (a, o) in latest.items()],
+            [(chat, s, a, o, stamp) for (chat, s), (a, o) in latest.items()],
             "ON CONFLICT (chat_id, story_id) DO UPDATE SET"
             " articles = excluded.articles, outlets = excluded.outlets,"
             " sent_at = excluded.sent_at",

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime, time
 
 from bot.models import Subscription
-from storage.db import Database, Row, from_db_time_or_none, move_chat_rows, to_db_time
+from storage.db import (
+    ROWS_PER_INSERT,
+    Database,
+    Row,
+    fetch_keyed,
+    from_db_time,
+    from_db_time_or_none,
+    move_chat_rows,
+    to_db_time,
+)
 
 _COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at, thread_id"
 
@@ -184,6 +193,36 @@ class SubscriptionRepo:
             (chat_id,),
         )
         return from_db_time_or_none(row[0]) if row else None
+
+    async def last_sent_many(self, chat_ids: Sequence[int]) -> dict[int, datetime]:
+        """`last_sent_at` of many chats in one query; a chat never sent one is left out."""
+        rows = await fetch_keyed(
+            self._db,
+            "SELECT chat_id, max(finished_at) FROM digest_runs"
+            " WHERE status = 'sent' AND chat_id IN ({keys}) GROUP BY chat_id",
+            chat_ids,
+        )
+        return {int(row[0]): from_db_time(row[1]) for row in rows if row[1] is not None}
+
+    async def claim_runs(
+        self, runs: Sequence[tuple[int, str]], *, now: datetime
+    ) -> set[tuple[int, str]]:
+        """`claim_run` of many (chat, period) runs in one statement: the ones this
+        caller created, and so must send."""
+        if not runs:
+            return set()
+        stamp = to_db_time(now)
+        claimed: set[tuple[int, str]] = set()
+        for start in range(0, len(runs), ROWS_PER_INSERT):
+            chunk = runs[start : start + ROWS_PER_INSERT]
+            values = ", ".join("(?, ?, 'pending', ?)" for _ in chunk)
+            rows = await self._db.fetchall(
+                "INSERT INTO digest_runs (chat_id, period, status, started_at)"
+                f" VALUES {values} ON CONFLICT DO NOTHING RETURNING chat_id, period",
+                [v for chat, period in chunk for v in (chat, period, stamp)],
+            )
+            claimed.update((int(row[0]), str(row[1])) for row in rows)
+        return claimed
 
     async def pending_runs(self) -> list[tuple[int, str]]:
         rows = await self._db.fetchall(
