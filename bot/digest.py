@@ -474,6 +474,11 @@ class DigestService:
     ) -> None:
         await self._stories.repo.remember_numbers(chat_id, message_id, numbers)
 
+    async def remember_numbers_many(
+        self, messages: Sequence[tuple[int, int, Sequence[tuple[int, int]]]]
+    ) -> None:
+        await self._stories.repo.remember_numbers_many(messages)
+
 
 def story_terms(parts: Sequence[ItemTerms]) -> ItemTerms:
     """A story's terms: all its articles' words; a phrase matches within one article."""

@@ -7,8 +7,13 @@ back with a growing delay and tried again while the bot runs, for up to a day; a
 that blocked the bot loses its queue (and its subscription, through the Deliverer).
 A restart sends exactly what is not marked.
 
-The one window left: Telegram accepted a message and the process died before the mark
-was written (a single-row UPDATE right after the reply). That message is sent again.
+Marks are group-committed (`Outbox._commit`): the marks that queued while one commit
+ran go into the next, with the claims of those chats' next messages, in one transaction;
+there is no timer, so a lone mark is written at once.
+
+The one window left: Telegram accepted a message and the process died before its mark
+was committed (the replies that arrived while one commit ran). Those messages are sent
+again.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ from datetime import timedelta
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot.clock import Clock, as_utc
-from bot.delivery import Deliverer, Outgoing
+from bot.delivery import ChatDelivery, Deliverer, Outgoing
 from bot.models import OutboxMessage, OutboxPart
 from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
 
-# (chat id, Telegram's message id, the article the message is about)
-OnDelivered = Callable[[int, int, OutboxPart], Awaitable[None]]
+# What one commit marked sent: (chat id, Telegram's message id, the message), each.
+OnDelivered = Callable[[Sequence[tuple[int, int, OutboxPart]]], Awaitable[None]]
+# Marks written in one commit at most (`Outbox._commit`).
+MARKS_PER_COMMIT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,28 @@ PREPARED = 32
 _PreparedKey = tuple[str, str | None, bool, int | None, bool]
 
 
+@dataclass(slots=True)
+class _Mark:
+    """A message Telegram took, waiting for its commit: the chat it went to (after a
+    migration, the new one) and the worker waiting for that chat's next head."""
+
+    message: OutboxMessage
+    telegram_id: int
+    chat_id: int
+    done: asyncio.Future[OutboxMessage | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a send leaves a worker with: the chat to go on with (None: stop), whether
+    the message was delivered, and the chat's next head when the commit claimed it."""
+
+    next_chat: int | None
+    delivered: bool
+    head: OutboxMessage | None = None
+    claimed: bool = False
+
+
 def _count(task: asyncio.Task[int]) -> int:
     if task.cancelled() or task.exception() is not None:
         return 0
@@ -138,6 +167,9 @@ class Outbox:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._payloads: OrderedDict[_PreparedKey, Outgoing] = OrderedDict()
+        # Sent messages waiting for their mark, and the task committing them.
+        self._marks: list[_Mark] = []
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def repo(self) -> OutboxRepo:
@@ -229,7 +261,7 @@ class Outbox:
         message: OutboxMessage | None = head
         while message is not None:
             try:
-                next_chat, ok = await self._send(message)
+                step = await self._send(message)
             except BaseException:
                 # Cancelled at shutdown, or the store failed: free the claim if we can,
                 # so the message goes out at the next start (or from another process).
@@ -238,9 +270,13 @@ class Outbox:
                 raise
             finally:
                 self._sending.discard(message.id)
-            delivered += ok
+            delivered += step.delivered
+            next_chat = step.next_chat
             if next_chat is None:
                 break
+            if step.claimed:
+                message = step.head  # claimed by the commit that marked this one
+                continue
             async with self._claiming:
                 message = await self._claim(next_chat)
                 if message is not None:
@@ -252,9 +288,8 @@ class Outbox:
     async def _claim(self, chat_id: int) -> OutboxMessage | None:
         return await self._repo.claim_head(chat_id, now=self._clock(), lease=self.retry.lease)
 
-    async def _send(self, message: OutboxMessage) -> tuple[int | None, bool]:
-        """Sends one claimed message; returns the chat to go on with (None to stop) and
-        whether the message was delivered."""
+    async def _send(self, message: OutboxMessage) -> _Step:
+        """Sends one claimed message: what the worker goes on with."""
         now = self._clock()
         if as_utc(now) - message.created_at >= self.retry.give_up:
             log.error(
@@ -262,20 +297,16 @@ class Outbox:
                 message.chat_id, message.kind, message.ref, message.seq, self.retry.give_up,
             )  # fmt: skip
             await self._repo.drop(message.id)
-            return message.chat_id, False
+            return _Step(message.chat_id, False)
         result = await self._deliverer.send_many(message.chat_id, [self._prepared(message)])
         if result.migrated_to is not None:
             await self._repo.migrate(message.chat_id, result.migrated_to)
         if result.messages:
-            sent = result.messages[0]
-            await self._repo.mark_sent(message.id, sent.message_id, now=self._clock())
-            if self._on_delivered is not None:
-                await self._on_delivered(result.final_chat_id, sent.message_id, message.part)
-            return result.final_chat_id, True
+            return await self._delivered(message, result.messages[0].message_id, result)
         if result.blocked:
             dropped = await self._repo.drop_chat(result.final_chat_id)
             log.info("chat %s: %d pending message(s) dropped", result.final_chat_id, dropped)
-            return None, False
+            return _Step(None, False)
         if result.gave_up:
             delay = self.retry.delay(message.attempts)
             log.warning(
@@ -284,7 +315,7 @@ class Outbox:
                 message.attempts + 1, delay,
             )  # fmt: skip
             await self._repo.defer(message.id, until=self._clock() + delay)
-            return None, False
+            return _Step(None, False)
         if message.part.markup is not None:
             # Refused for its content: a button Telegram does not accept must not cost
             # the text. Once more without the buttons.
@@ -292,14 +323,71 @@ class Outbox:
                 result.final_chat_id, [self._prepared(message, buttons=False)]
             )
             if retry.messages:
-                sent = retry.messages[0]
-                await self._repo.mark_sent(message.id, sent.message_id, now=self._clock())
-                return result.final_chat_id, True
+                return await self._delivered(message, retry.messages[0].message_id, result)
         # Our own mistake (markup, length): retrying would fail the same way.
         log.error("chat %s: %s %s part %d refused, dropped", message.chat_id, message.kind,
                   message.ref, message.seq)  # fmt: skip
         await self._repo.drop(message.id)
-        return result.final_chat_id, False
+        return _Step(result.final_chat_id, False)
+
+    async def _delivered(
+        self, message: OutboxMessage, telegram_id: int, result: ChatDelivery
+    ) -> _Step:
+        """Waits for the message's mark to be committed; the commit also claims the
+        chat's next head for this worker."""
+        chat_id = result.final_chat_id
+        done: asyncio.Future[OutboxMessage | None] = asyncio.get_running_loop().create_future()
+        self._marks.append(_Mark(message, telegram_id, chat_id, done))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit())
+        head = await done
+        return _Step(chat_id, True, head, claimed=True)
+
+    async def _commit(self) -> None:
+        """Group commit: every mark that queued while the previous commit ran goes into
+        the next one, with the claims of those chats' next heads. No timer: one waiting
+        mark is committed at once, as a mark of its own would be."""
+        while self._marks:
+            batch = self._marks[:MARKS_PER_COMMIT]
+            del self._marks[:MARKS_PER_COMMIT]
+            try:
+                async with self._claiming:
+                    heads = await self._repo.mark_sent_many(
+                        [(m.message.id, m.telegram_id) for m in batch],
+                        now=self._clock(),
+                        lease=self.retry.lease,
+                        next_of=[m.chat_id for m in batch],
+                    )
+                    orphans = []
+                    for mark in batch:
+                        head = heads.pop(mark.chat_id, None)
+                        if head is not None and head.id in self._sending:
+                            head = None  # another worker here has it (a chat migrated into it)
+                        if mark.done.done():
+                            # Its worker was cancelled (shutdown): the head is given back.
+                            orphans.extend([head] if head is not None else [])
+                            continue
+                        if head is not None:
+                            self._sending.add(head.id)
+                        mark.done.set_result(head)
+                    for head in orphans:
+                        with suppress(Exception):
+                            await self._repo.release(head.id)
+            except Exception as error:
+                # The marks are not written: the messages stay claimed, and the workers
+                # stop as when a single mark failed.
+                log.exception("outbox: %d mark(s) could not be written", len(batch))
+                for mark in batch:
+                    if not mark.done.done():
+                        mark.done.set_exception(error)
+                continue
+            if self._on_delivered is not None:
+                try:
+                    await self._on_delivered(
+                        [(m.chat_id, m.telegram_id, m.message.part) for m in batch]
+                    )
+                except Exception:
+                    log.exception("outbox: what %d sent message(s) meant was not kept", len(batch))
 
     def _prepared(self, message: OutboxMessage, *, buttons: bool = True) -> Outgoing:
         """The message as the Deliverer sends it, its request encoded once for all the
@@ -364,3 +452,7 @@ class Outbox:
         for task in tasks:
             with suppress(asyncio.CancelledError):
                 await task
+        # Marks of messages Telegram already took are written before the store closes.
+        if self._committing is not None:
+            with suppress(Exception):
+                await self._committing

@@ -110,7 +110,7 @@ class SubscriptionService:
             self.deliverer,
             clock=clock,
             retry=retry,
-            on_delivered=self.remember_sent,
+            on_delivered=self.remember_sent_many,
             broadcast=frozenset({"digest"}) if settings.paid_broadcast else frozenset(),
         )
         self._tasks: set[asyncio.Task[int]] = set()
@@ -489,12 +489,18 @@ class SubscriptionService:
             replies = render.digest_replies(digest, date_label(key.period), key.timezone)
         return [part(r.html, r.keyboard, r.article_id, r.numbers) for r in replies]
 
+    async def remember_sent_many(self, sent: Sequence[tuple[int, int, OutboxPart]]) -> None:
+        """What the messages one commit of the ledger marked sent were about: replies to
+        a digest's message find the story or article it meant."""
+        numbered = [(chat, message, p.numbers) for chat, message, p in sent if p.numbers]
+        if numbered:
+            await self._digests.remember_numbers_many(numbered)
+        for chat_id, message_id, p in sent:
+            if p.article_id is not None:
+                self._chats.remember(chat_id, [(message_id, p.article_id)], focus=p.article_id)
+
     async def remember_sent(self, chat_id: int, message_id: int, sent: OutboxPart) -> None:
-        # Replies to a digest's message find the story or article it was about.
-        if sent.numbers:
-            await self._digests.remember_numbers(chat_id, message_id, sent.numbers)
-        if sent.article_id is not None:
-            self._chats.remember(chat_id, [(message_id, sent.article_id)], focus=sent.article_id)
+        await self.remember_sent_many([(chat_id, message_id, sent)])
 
     def digest_answer(self, digest: Digest, timezone: str) -> list[render.Reply]:
         """A digest asked for now (/digest), as the messages of its answer."""

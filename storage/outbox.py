@@ -225,6 +225,27 @@ class OutboxRepo:
             (telegram_id, to_db_time(now), message_id),
         )
 
+    async def mark_sent_many(
+        self,
+        marks: Sequence[tuple[int, int]],
+        *,
+        now: datetime,
+        lease: timedelta,
+        next_of: Sequence[int] = (),
+    ) -> dict[int, OutboxMessage]:
+        """Marks the messages (ledger id, Telegram's id) sent and claims the next due
+        head of the chats `next_of`, in one transaction: a sender's group commit.
+        Returns the heads claimed, by chat."""
+        stamp = to_db_time(now)
+        async with self._db.transaction():
+            await self._db.execute_many(
+                "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?,"
+                " claimed_until = NULL WHERE id = ?",
+                [(telegram_id, stamp, message_id) for message_id, telegram_id in marks],
+            )
+            heads = await self.claim_heads_of(next_of, now=now, lease=lease) if next_of else []
+        return {head.chat_id: head for head in heads}
+
     async def defer(self, message_id: int, *, until: datetime) -> None:
         """Gives the message back, to be tried again from `until`; the chat's later
         messages wait behind it."""

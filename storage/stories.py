@@ -272,9 +272,20 @@ class StoryRepo:
         self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]
     ) -> None:
         """(number, story id): which story each number of the message means."""
+        await self.remember_numbers_many([(chat_id, message_id, numbers)])
+
+    async def remember_numbers_many(
+        self, messages: Sequence[tuple[int, int, Sequence[tuple[int, int]]]]
+    ) -> None:
+        """`remember_numbers` of many messages (chat, message id, numbers) at once."""
+        rows = {
+            (chat_id, message_id, n): s
+            for chat_id, message_id, numbers in messages
+            for n, s in numbers
+        }
         await self._db.insert_rows(
             "INSERT INTO message_stories (chat_id, message_id, number, story_id)",
-            [(chat_id, message_id, n, s) for n, s in numbers],
+            [(chat, message, n, s) for (chat, message, n), s in rows.items()],
             "ON CONFLICT DO NOTHING",
         )
 
