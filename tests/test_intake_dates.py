@@ -105,6 +105,7 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
     repo = SubscriptionRepo(running.app.services.db)
     [subscribed] = await running.say("/subscribe 09:00")
     assert subscribed.text is not None and "Europe/Moscow" in subscribed.text
+    periods: list[str] = []
     for days, (stored, zone) in enumerate(
         [
             ("9999-12-31T23:59:59.999999+00:00", None),
@@ -129,10 +130,15 @@ async def test_an_old_store_with_dates_out_of_range_still_answers_and_sends_dige
         subscription = await repo.get(DEFAULT_USER_ID)
         assert subscription is not None
         # A period after today's, which `/subscribe` and `/digest` above may have taken,
-        # and another one each round: New York's date two days on is Moscow's for most of
-        # the day, and a period's digest is recorded once.
-        due = latest_due(subscription, datetime.now(UTC) + timedelta(days=days))
+        # and another one each round: a period's digest is recorded once, and New York's
+        # latest 09:00 may fall on the date Moscow's did in the round before.
+        moment = datetime.now(UTC) + timedelta(days=days)
+        due = latest_due(subscription, moment)
+        while due is not None and periods and due[0] <= periods[-1]:
+            moment += timedelta(days=1)
+            due = latest_due(subscription, moment)
         assert due is not None
+        periods.append(due[0])
         before = len(tg.sent(DEFAULT_USER_ID))
         assert await subscriptions.run_digest(DEFAULT_USER_ID, now=due[1] + timedelta(minutes=1))
         assert len(tg.sent(DEFAULT_USER_ID)) > before
