@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -13,17 +14,22 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.delivery import (
+    _ACCEPTED,
     PAID_BROADCAST_PER_SEC,
+    SPARE_CONNECTIONS,
     ChatDelivery,
     Deliverer,
     Limits,
     Outgoing,
     OutgoingLike,
     Posted,
+    global_limiter,
+    in_flight,
 )
 from bot.subscriptions import DIGEST_CONCURRENCY
 from tests.botapi import FakeTelegram, LoopbackSession, make_bot
@@ -309,8 +315,8 @@ async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
     released: list[float] = []
     acquire = deliverer._global.acquire
 
-    async def stamped(amount: float = 1) -> None:
-        await acquire(amount)
+    async def stamped() -> None:
+        await acquire()
         released.append(time.monotonic())
 
     deliverer._global.acquire = stamped  # type: ignore[method-assign]
@@ -326,6 +332,52 @@ async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
     assert busiest <= PAID_BROADCAST_PER_SEC
     assert tg.violations == []
     assert (report.sent, report.failed, report.retries) == (1500, 0, 0)
+
+
+async def test_the_overall_bucket_hands_its_tokens_out_in_batches() -> None:
+    limiter = global_limiter(PAID_BROADCAST_PER_SEC)
+    taken: list[float] = []
+    bucket_acquire = limiter._bucket.acquire
+
+    async def counted(amount: float = 1) -> None:
+        taken.append(amount)
+        await bucket_acquire(amount)
+
+    limiter._bucket.acquire = counted  # type: ignore[method-assign]
+    released: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        released.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(300)))
+
+    assert len(released) == 300 and sum(taken) == 300
+    # A bucket of 50 leaking 950 a second: 50 at once, then batches of up to 10, far
+    # fewer wake-ups than one a message.
+    assert len(taken) <= 300 // 10 + 50
+    assert max(taken) == 10
+
+
+async def test_a_sender_cancelled_while_it_waits_for_a_token_does_not_stall_the_others() -> None:
+    limiter = global_limiter(20)  # a bucket of 1, leaking 19 a second
+    await limiter.acquire()
+    waiting = [asyncio.create_task(limiter.acquire()) for _ in range(4)]
+    await asyncio.sleep(0)
+    waiting[0].cancel()
+    waiting[2].cancel()
+
+    await asyncio.wait_for(asyncio.gather(waiting[1], waiting[3]), 2)
+
+    assert waiting[0].cancelled() and waiting[2].cancelled()
+
+
+def test_sends_in_flight_leave_the_session_a_few_connections() -> None:
+    assert in_flight(AiohttpSession()) == 100 - SPARE_CONNECTIONS
+    assert in_flight(AiohttpSession(limit=10)) == 10 - SPARE_CONNECTIONS
+    assert in_flight(AiohttpSession(limit=0)) == 100 - SPARE_CONNECTIONS  # "no limit"
+    assert in_flight(AiohttpSession(limit=2)) == 1
+    assert in_flight(object()) == 100 - SPARE_CONNECTIONS
 
 
 async def test_idle_chats_are_forgotten(deliverer: Deliverer) -> None:
@@ -422,6 +474,31 @@ async def test_errors_on_the_lean_path_are_handled_as_on_aiograms(
         assert [chat for chat, _ in recorder.blocked] == [8]
     if expect == "gave up":
         assert sleeps.delays == [0.5, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("body", "message_id"),
+    [
+        (b'{"ok":true,"result":{"message_id":42,"from":{"id":1}}}', 42),
+        (b' { "ok" : true , "result" : { "message_id" : 7 } }', 7),
+        (b'{"ok":true,"result":{"message_id":123456789012345678,"text":"}"}}', 123456789012345678),
+        # Not the shape of an accepted send: left to the full decoding.
+        (b'{"ok":true,"result":{"chat":{"message_id":1},"message_id":2}}', None),
+        (b'{"ok":false,"result":{"message_id":3}}', None),
+        (b'{"ok":true,"result":{"message_id":1.5}}', None),
+        (b'{"ok":true,"result":{"message_id":"4"}}', None),
+        (b'{"result":{"message_id":5},"ok":true}', None),
+        (b"<html>502 Bad Gateway</html>", None),
+    ],
+)
+def test_an_accepted_send_is_read_from_the_start_of_the_answer(
+    body: bytes, message_id: int | None
+) -> None:
+    accepted = _ACCEPTED.match(body)
+    assert (int(accepted[1]) if accepted else None) == message_id
+    if accepted:
+        # What the prefix says is what the whole answer says.
+        assert json.loads(body)["result"]["message_id"] == message_id
 
 
 async def test_a_prepared_message_follows_a_migration(
