@@ -339,12 +339,20 @@ class DigestService:
         sent = await self._stories.repo.sent_many(list(windows), sorted(stories))
         found: dict[int, tuple[Digest, DigestKey] | Exception] = {}
         for chat_id, window in windows.items():
+            seen = sent[chat_id]
+            # Chats of one key that were sent the same of its stories get one digest.
+            shown = tuple(sorted((s, b.articles, b.outlets) for s, b in seen.items()))
             try:
-                found[chat_id] = await self._select(
-                    window, inputs[chat_id], sent[chat_id], shared=shared
+                digest, key = await shared.once(
+                    ("selected", window.key, shown),
+                    partial(self._select, window, inputs[chat_id], seen, shared=shared),
                 )
             except Exception as error:
                 found[chat_id] = error
+                continue
+            if digest.chat_id != chat_id:
+                digest = replace(digest, chat_id=chat_id)
+            found[chat_id] = (digest, key)
         return found
 
     async def _window(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from bot import render, stories
 from bot import texts as bot_texts
 from bot.config import Settings
 from bot.delivery import Deliverer, Limits
-from bot.digest import Shared, digest_key
+from bot.digest import DigestService, Shared, digest_key
 from bot.models import ChatSettings, NewArticle
 from bot.parsing import SettingChange
 from bot.subscriptions import sender_limits
@@ -85,8 +86,16 @@ async def test_chats_with_the_same_window_and_settings_share_one_digest(
 ) -> None:
     told = Counted(stories._text)
     rendered = Counted(render.digest_replies)
+    select = DigestService._select
+    selected: list[int] = []
+
+    async def counted_select(self: DigestService, window: Any, *args: Any, **kwargs: Any) -> Any:
+        selected.append(window.chat_id)
+        return await select(self, window, *args, **kwargs)
+
     monkeypatch.setattr(stories, "_text", told)
     monkeypatch.setattr(render, "digest_replies", rendered)
+    monkeypatch.setattr(DigestService, "_select", counted_select)
     await two_stories(env)
     alike, brief, english = [3001, 3002, 3003, 3004, 3005], [3006, 3007], [3008]
     for chat in [*alike, *brief, *english]:
@@ -104,7 +113,8 @@ async def test_chats_with_the_same_window_and_settings_share_one_digest(
     assert texts[brief[0]] == texts[brief[1]] != texts[alike[0]]
     assert texts[english[0]] != texts[alike[0]]
     assert "Digest" in (texts[english[0]][0] or "")
-    # Rendered once per distinct digest, each story told once per sentence count.
+    # Chosen and rendered once per distinct digest, each story told once per sentence count.
+    assert len(selected) == 3
     assert rendered.calls == 3
     assert told.calls == 2 * 2
     # Every chat's numbered buttons still lead to its stories.
