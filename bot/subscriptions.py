@@ -283,34 +283,52 @@ class SubscriptionService:
     async def _round(self, now: datetime, shared: Shared) -> int:
         sent = 0
         after: tuple[datetime, int] | None = None
-        while True:
-            page = await self._subscriptions.due(now, after=after, limit=DUE_PAGE)
-            if not page:
-                break
-            try:
-                sent += await self._page(page, now=now, shared=shared)
-            except Exception:
-                # The store failed for the page: its claimed runs stay pending, and the
-                # next start's catch-up sends them while they are due.
-                log.exception("digest round: a page of %d chats failed", len(page))
-            moves = [
-                (sub.chat_id, sub.due_at, due)
-                for sub in page
-                if sub.due_at is not None and (due := next_due(sub, now)) is not None
-            ]
-            await self._subscriptions.reschedule(moves)
-            last = page[-1]
-            assert last.due_at is not None
-            after = (last.due_at, last.chat_id)
-            if len(page) < DUE_PAGE:
-                break
+        # The page before this one, still sending while this one is built: the sender
+        # is never left idle between pages, and at most two pages are in memory.
+        sending: asyncio.Task[int] | None = None
+        try:
+            while True:
+                page = await self._subscriptions.due(now, after=after, limit=DUE_PAGE)
+                if not page:
+                    break
+                started: asyncio.Task[int] | None = None
+                try:
+                    started = await self._page(page, now=now, shared=shared)
+                except Exception:
+                    # The store failed for the page: its claimed runs stay pending, and
+                    # the next start's catch-up sends them while they are due.
+                    log.exception("digest round: a page of %d chats failed", len(page))
+                moves = [
+                    (sub.chat_id, sub.due_at, due)
+                    for sub in page
+                    if sub.due_at is not None and (due := next_due(sub, now)) is not None
+                ]
+                await self._subscriptions.reschedule(moves)
+                if sending is not None:
+                    sent += await sending
+                sending = started
+                last = page[-1]
+                assert last.due_at is not None
+                after = (last.due_at, last.chat_id)
+                if len(page) < DUE_PAGE:
+                    break
+            if sending is not None:
+                sent += await sending
+                sending = None
+        finally:
+            if sending is not None:
+                # Cancelled: the workers are the outbox's to stop; only the wait ends here.
+                sending.cancel()
         return sent
 
-    async def _page(self, page: Sequence[Subscription], *, now: datetime, shared: Shared) -> int:
+    async def _page(
+        self, page: Sequence[Subscription], *, now: datetime, shared: Shared
+    ) -> asyncio.Task[int] | None:
         """One page of the round, as `_run` does for one chat but with a fixed number of
         store calls for the page: the runs claimed in one statement, the chats' inputs
         read together, every digest recorded in one transaction, the sends started
-        with one claim. Returns how many chats were delivered some of their digest."""
+        with one claim. Returns, once the sends have started, the task that ends with
+        them: how many chats were delivered some of their digest."""
         runs: list[tuple[Subscription, str]] = []
         for sub in page:
             due = latest_due(sub, now)
@@ -328,7 +346,7 @@ class SubscriptionService:
         )
         runs = [(sub, period) for sub, period in runs if (sub.chat_id, period) in claimed]
         if not runs:
-            return 0
+            return None
         built = await self._digests.keyed_many(runs, now=now, shared=shared)
         languages = await self.digest_languages([sub for sub, _ in runs])
         records: list[DigestRecord] = []
@@ -349,13 +367,18 @@ class SubscriptionService:
             records.append(DigestRecord(sub.chat_id, period, tuple(parts), now, last))
             told.append(digest)
         if not records:
-            return 0
+            return None
         # As `_send_period`: recorded whole before the first send, the runs completed and
         # what each chat was told of each story written in the same transaction.
         await self.outbox.repo.record_digests(
             records, now=self.clock(), also=lambda: self._digests.record_many(told, now=now)
         )
-        delivered = await self.outbox.flush_many([record.chat_id for record in records])
+        chat_ids = [record.chat_id for record in records]
+        await self.outbox.start_many(chat_ids)
+        return asyncio.create_task(self._delivered_to(chat_ids))
+
+    async def _delivered_to(self, chat_ids: Sequence[int]) -> int:
+        delivered = await self.outbox.settled_many(chat_ids)
         return sum(1 for count in delivered.values() if count > 0)
 
     async def date_undated(self, now: datetime) -> int:

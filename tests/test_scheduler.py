@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -309,6 +310,39 @@ async def test_the_round_reads_the_due_chats_page_by_page(
     assert pages == [2, 2, 2, 0]
     assert all(len(env.tg.sent(chat)) == 1 for chat in [*chats, ALMATY])
     assert await env.scheduler.run_due(utc(2026, 6, 17, 6, 1)) == 0
+
+
+async def test_the_next_page_is_built_while_the_one_before_sends_and_no_further(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.subscriptions.DUE_PAGE", 2)
+    await env.article("Дивиденды", utc(2026, 6, 16, 20))
+    chats = list(range(2101, 2107))
+    for chat in chats:
+        await env.subscribe(chat, "09:00 Europe/Moscow")
+    recorded: list[list[int]] = []
+    record = env.app.subscriptions.outbox.repo.record_digests
+
+    async def counted(records: Sequence[Any], **kwargs: Any) -> None:
+        recorded.append([r.chat_id for r in records])
+        await record(records, **kwargs)
+
+    monkeypatch.setattr(env.app.subscriptions.outbox.repo, "record_digests", counted)
+    # The network stops before the first digest is answered.
+    env.tg.hold("sendMessage")
+    round_ = asyncio.create_task(env.scheduler.run_due(utc(2026, 6, 17, 6, 0)))
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if len(recorded) >= 2:
+            break
+    await asyncio.sleep(0.1)
+    # The second page is recorded while the first still waits; the third waits for it.
+    assert recorded == [chats[:2], chats[2:4]]
+    assert not round_.done()
+    env.tg.release()
+    assert await asyncio.wait_for(round_, 10) == 6
+    assert recorded == [chats[:2], chats[2:4], chats[4:]]
+    assert all(len(env.tg.sent(chat)) == 1 for chat in chats)
 
 
 async def test_the_round_skips_a_digest_already_sent_and_still_moves_on(env: Env) -> None:
