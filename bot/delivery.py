@@ -110,16 +110,21 @@ def global_limiter(per_sec: float) -> GlobalLimiter:
 # The session's connections kept free of digests and replies: getUpdates holds one,
 # button answers and edits take others.
 SPARE_CONNECTIONS = 4
+# Sends in flight at most; a ledger message holds its place until its mark is written
+# (`Outgoing.hold`), so this also bounds what a crash can send twice: the messages
+# Telegram took whose marks were not yet committed (docs/reliability.md). 64 carry
+# 1,000 messages a second while a round trip to the Bot API and a commit take 64 ms.
+SENDS_AT_ONCE = 64
 # aiohttp's own default, and what a session that does not say (or says 0) is given here.
 _CONNECTIONS = 100
 
 
 def in_flight(session: object) -> int:
-    """Sends at once: one a connection of the session's pool but a few."""
+    """Sends at once: SENDS_AT_ONCE, within the session's pool but a few connections."""
     options = getattr(session, "_connector_init", None)
     limit = options.get("limit") if isinstance(options, dict) else None
     connections = limit if isinstance(limit, int) and limit > 0 else _CONNECTIONS
-    return max(1, connections - SPARE_CONNECTIONS)
+    return max(1, min(connections - SPARE_CONNECTIONS, SENDS_AT_ONCE))
 
 
 class GlobalLimiter:
@@ -204,6 +209,9 @@ class Outgoing:
     # The sendMessage request encoded once (`Deliverer.prepare`) for every chat it goes
     # to: all of it but chat_id and message_thread_id, a JSON object's members.
     payload: bytes | None = field(default=None, compare=False, repr=False)
+    # Delivered, the message keeps its place among the sends in flight until the caller
+    # gives it back (`Deliverer.let_go`): the ledger, once its mark is written.
+    hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +253,8 @@ class ChatDelivery:
     retries: int = 0
     # Telegram's reason for refusing the last message (Bad Request), if it did.
     refused: str | None = None
+    # Places among the sends in flight still held by delivered `hold` messages.
+    held: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +365,7 @@ class Deliverer:
                 result.final_chat_id = outcome.migrated_to
             if outcome.message is not None:
                 result.messages.append(outcome.message)
+                result.held += item.hold if isinstance(item, Outgoing) else 0
                 continue
             if outcome.blocked:
                 result.blocked = True
@@ -451,7 +462,7 @@ class Deliverer:
         retries = transient = floods = 0
         while True:
             try:
-                async with self._paced(slot):
+                async with self._paced(slot, hold=outgoing.hold):
                     message = await self._request(chat_id, outgoing)
                 return _Outcome(message, chat_id, retries=retries)
             except TelegramRetryAfter as error:
@@ -652,10 +663,16 @@ class Deliverer:
 
     # -- pacing ---------------------------------------------------------------------
 
+    def let_go(self, held: int) -> None:
+        """Gives back the places of delivered `hold` messages (`ChatDelivery.held`)."""
+        for _ in range(held):
+            self._in_flight.release()
+
     @asynccontextmanager
-    async def _paced(self, slot: _ChatSlot) -> AsyncIterator[None]:
+    async def _paced(self, slot: _ChatSlot, *, hold: bool = False) -> AsyncIterator[None]:
         """Holds what one request needs to go out now: the chat's buckets, one of the
-        sends in flight, then a token of the overall bucket, in that order."""
+        sends in flight, then a token of the overall bucket, in that order. With `hold`,
+        a request that succeeds keeps its place in flight (`let_go`)."""
         # The chat's own buckets first, so a chat waiting out its second does not
         # hold a global slot that another chat could use.
         for limiter in slot.limiters:
@@ -665,7 +682,8 @@ class Deliverer:
         # A free connection before the token: a message that took its token and then
         # queued for a connection would go out later, bunched with others, and more
         # than the limit would reach Telegram in some second.
-        async with self._in_flight:
+        await self._in_flight.acquire()
+        try:
             await self._global.acquire()
             waited = loop.time() - queued_at
             if waited > _CLOCK_SLACK:
@@ -677,6 +695,11 @@ class Deliverer:
                     if amount > 0 and limiter.has_capacity(amount):
                         await limiter.acquire(amount)
             yield
+        except BaseException:
+            self._in_flight.release()
+            raise
+        if not hold:
+            self._in_flight.release()
 
     @asynccontextmanager
     async def _chat(self, chat_id: int) -> AsyncIterator[_ChatSlot]:

@@ -104,6 +104,8 @@ def _outgoing(
         allow_paid_broadcast=paid,
         reply_parameters=thread,
         message_thread_id=message.part.thread_id,
+        # Its place among the sends in flight is given back once its mark is written.
+        hold=True,
     )
 
 
@@ -304,6 +306,14 @@ class Outbox:
             await self._repo.drop(message.id)
             return _Step(message.chat_id, False)
         result = await self._deliverer.send_many(message.chat_id, [self._prepared(message)])
+        held = result.held
+        try:
+            return await self._sent(message, result)
+        finally:
+            self._deliverer.let_go(held)
+
+    async def _sent(self, message: OutboxMessage, result: ChatDelivery) -> _Step:
+        """What follows a send: the mark, a drop, a deferral, once more without buttons."""
         if result.migrated_to is not None:
             await self._repo.migrate(message.chat_id, result.migrated_to)
         if result.messages:
@@ -327,8 +337,11 @@ class Outbox:
             retry = await self._deliverer.send_many(
                 result.final_chat_id, [self._prepared(message, buttons=False)]
             )
-            if retry.messages:
-                return await self._delivered(message, retry.messages[0].message_id, result)
+            try:
+                if retry.messages:
+                    return await self._delivered(message, retry.messages[0].message_id, result)
+            finally:
+                self._deliverer.let_go(retry.held)
         # Our own mistake (markup, length): retrying would fail the same way.
         log.error("chat %s: %s %s part %d refused, dropped", message.chat_id, message.kind,
                   message.ref, message.seq)  # fmt: skip

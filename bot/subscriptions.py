@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from aiogram import Bot
 
@@ -54,6 +55,8 @@ ON_TIME = timedelta(minutes=5)
 DIGEST_CONCURRENCY = 64
 # Due subscriptions read from the store at a time: memory per round is one page.
 DUE_PAGE = 500
+# Digests of a page recorded in one transaction.
+RECORDS_PER_COMMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,10 +372,16 @@ class SubscriptionService:
         if not records:
             return None
         # As `_send_period`: recorded whole before the first send, the runs completed and
-        # what each chat was told of each story written in the same transaction.
-        await self.outbox.repo.record_digests(
-            records, now=self.clock(), also=lambda: self._digests.record_many(told, now=now)
-        )
+        # what each chat was told of each story written in the same transaction. A few
+        # transactions a page, so that the marks of the page before, which wait for the
+        # store's writer, do not wait for all of it.
+        for start in range(0, len(records), RECORDS_PER_COMMIT):
+            digests = told[start : start + RECORDS_PER_COMMIT]
+            await self.outbox.repo.record_digests(
+                records[start : start + RECORDS_PER_COMMIT],
+                now=self.clock(),
+                also=partial(self._digests.record_many, digests, now=now),
+            )
         chat_ids = [record.chat_id for record in records]
         await self.outbox.start_many(chat_ids)
         return asyncio.create_task(self._delivered_to(chat_ids))

@@ -21,6 +21,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from bot.delivery import (
     _ACCEPTED,
     PAID_BROADCAST_PER_SEC,
+    SENDS_AT_ONCE,
     SPARE_CONNECTIONS,
     ChatDelivery,
     Deliverer,
@@ -372,12 +373,32 @@ async def test_a_sender_cancelled_while_it_waits_for_a_token_does_not_stall_the_
     assert waiting[0].cancelled() and waiting[2].cancelled()
 
 
-def test_sends_in_flight_leave_the_session_a_few_connections() -> None:
-    assert in_flight(AiohttpSession()) == 100 - SPARE_CONNECTIONS
+async def test_a_held_message_keeps_its_place_in_flight_until_let_go(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    deliverer = Deliverer(bot, limits=UNPACED)
+    places = in_flight(bot.session)
+    held = [await deliverer.send_many(chat, [Outgoing("а", hold=True)]) for chat in (1, 2)]
+    refused_chat = 3
+    tg.fail("sendMessage", error_code=400, description="Bad Request: can't parse entities")
+    refused = await deliverer.send_many(refused_chat, [Outgoing("б", hold=True)])
+    plain = await deliverer.send_many(4, [Outgoing("в")])
+
+    assert [d.held for d in held] == [1, 1]
+    assert (refused.held, plain.held) == (0, 0)
+    # Two places taken; the refusal and the plain send gave theirs back.
+    assert deliverer._in_flight._value == places - 2
+    for delivery in held:
+        deliverer.let_go(delivery.held)
+    assert deliverer._in_flight._value == places
+
+
+def test_sends_in_flight_are_bounded_and_leave_the_session_a_few_connections() -> None:
+    assert in_flight(AiohttpSession()) == SENDS_AT_ONCE < 100 - SPARE_CONNECTIONS
     assert in_flight(AiohttpSession(limit=10)) == 10 - SPARE_CONNECTIONS
-    assert in_flight(AiohttpSession(limit=0)) == 100 - SPARE_CONNECTIONS  # "no limit"
+    assert in_flight(AiohttpSession(limit=0)) == SENDS_AT_ONCE  # aiohttp's "no limit"
     assert in_flight(AiohttpSession(limit=2)) == 1
-    assert in_flight(object()) == 100 - SPARE_CONNECTIONS
+    assert in_flight(object()) == SENDS_AT_ONCE
 
 
 async def test_idle_chats_are_forgotten(deliverer: Deliverer) -> None:
