@@ -118,10 +118,13 @@ async def test_full_of_a_199k_article_is_paced_and_a_429_on_part_5_loses_nothing
     assert set(counts.values()) == {1}
     assert sorted(counts) == [f"{n:04d}" for n in range(len(counts))]
     # Paced at the chat's rate: any ten parts in a row span ten intervals at least (less
-    # the jitter of a request's trip), and no two go out together.
+    # the jitter of a request's trip), and no two go out together. The server stamps a
+    # part when its handler runs on the test's loop, which a busy machine delays by tens
+    # of milliseconds now and then: two parts stamped closer than their interval need
+    # not have gone out so; a burst would be well under a millisecond apart.
     spans = [b.time - a.time for a, b in zip(sent, sent[10:], strict=False)]
     assert min(spans) >= 10 / FAST_CHAT - 0.05
-    assert min(b.time - a.time for a, b in pairwise(sent)) >= 0.5 / FAST_CHAT
+    assert min(b.time - a.time for a, b in pairwise(sent)) >= 0.1 / FAST_CHAT
     # The 429 was waited out between parts 4 and 5.
     assert sent[4].time - sent[3].time >= 0.9
 
