@@ -378,21 +378,14 @@ class Outbox:
                         lease=self.retry.lease,
                         next_of=[m.chat_id for m in batch],
                     )
-                    orphans = []
+                    claimed: list[tuple[_Mark, OutboxMessage | None]] = []
                     for mark in batch:
                         head = heads.pop(mark.chat_id, None)
                         if head is not None and head.id in self._sending:
                             head = None  # another worker here has it (a chat migrated into it)
-                        if mark.done.done():
-                            # Its worker was cancelled (shutdown): the head is given back.
-                            orphans.extend([head] if head is not None else [])
-                            continue
                         if head is not None:
                             self._sending.add(head.id)
-                        mark.done.set_result(head)
-                    for head in orphans:
-                        with suppress(Exception):
-                            await self._repo.release(head.id)
+                        claimed.append((mark, head))
             except Exception as error:
                 # The marks are not written: the messages stay claimed, and the workers
                 # stop as when a single mark failed.
@@ -401,6 +394,8 @@ class Outbox:
                     if not mark.done.done():
                         mark.done.set_exception(error)
                 continue
+            # What the messages meant is kept before their workers go on: a round that
+            # has sent its digests has also made their numbered buttons answerable.
             if self._on_delivered is not None:
                 try:
                     await self._on_delivered(
@@ -408,6 +403,14 @@ class Outbox:
                     )
                 except Exception:
                     log.exception("outbox: what %d sent message(s) meant was not kept", len(batch))
+            for mark, head in claimed:
+                if not mark.done.done():
+                    mark.done.set_result(head)
+                elif head is not None:
+                    # Its worker was cancelled (shutdown): the head is given back.
+                    self._sending.discard(head.id)
+                    with suppress(Exception):
+                        await self._repo.release(head.id)
 
     def _prepared(self, message: OutboxMessage, *, buttons: bool = True) -> Outgoing:
         """The message as the Deliverer sends it, its request encoded once for all the
