@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
@@ -377,6 +378,7 @@ class Outbox:
                         now=self._clock(),
                         lease=self.retry.lease,
                         next_of=[m.chat_id for m in batch],
+                        also=self._meant(batch),
                     )
                     claimed: list[tuple[_Mark, OutboxMessage | None]] = []
                     for mark in batch:
@@ -394,15 +396,6 @@ class Outbox:
                     if not mark.done.done():
                         mark.done.set_exception(error)
                 continue
-            # What the messages meant is kept before their workers go on: a round that
-            # has sent its digests has also made their numbered buttons answerable.
-            if self._on_delivered is not None:
-                try:
-                    await self._on_delivered(
-                        [(m.chat_id, m.telegram_id, m.message.part) for m in batch]
-                    )
-                except Exception:
-                    log.exception("outbox: what %d sent message(s) meant was not kept", len(batch))
             for mark, head in claimed:
                 if not mark.done.done():
                     mark.done.set_result(head)
@@ -411,6 +404,14 @@ class Outbox:
                     self._sending.discard(head.id)
                     with suppress(Exception):
                         await self._repo.release(head.id)
+
+    def _meant(self, batch: Sequence[_Mark]) -> Callable[[], Awaitable[None]] | None:
+        """What the batch's messages meant, kept in their marks' transaction: a round
+        that has sent its digests has also made their numbered buttons answerable."""
+        on_delivered = self._on_delivered
+        if on_delivered is None:
+            return None
+        return partial(on_delivered, [(m.chat_id, m.telegram_id, m.message.part) for m in batch])
 
     def _prepared(self, message: OutboxMessage, *, buttons: bool = True) -> Outgoing:
         """The message as the Deliverer sends it, its request encoded once for all the

@@ -12,12 +12,15 @@ SKIP LOCKED`) and the UPDATE re-checks the row; SQLite has one writer.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import OutboxMessage, OutboxPart
 from storage.db import KEYS_PER_QUERY, Database, Row, from_db_time, to_db_time
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, reply_to, thread_id,"
@@ -232,9 +235,11 @@ class OutboxRepo:
         now: datetime,
         lease: timedelta,
         next_of: Sequence[int] = (),
+        also: Callable[[], Awaitable[None]] | None = None,
     ) -> dict[int, OutboxMessage]:
         """Marks the messages (ledger id, Telegram's id) sent and claims the next due
-        head of the chats `next_of`, in one transaction: a sender's group commit.
+        head of the chats `next_of`, in one transaction: a sender's group commit; `also`
+        (what the messages meant) in the same one, its failure logged and undone alone.
         Returns the heads claimed, by chat."""
         stamp = to_db_time(now)
         async with self._db.transaction():
@@ -244,6 +249,12 @@ class OutboxRepo:
                 [(telegram_id, stamp, message_id) for message_id, telegram_id in marks],
             )
             heads = await self.claim_heads_of(next_of, now=now, lease=lease) if next_of else []
+            if also is not None:
+                try:
+                    async with self._db.transaction():  # a savepoint: the marks stay
+                        await also()
+                except Exception:
+                    log.exception("what %d sent message(s) meant was not kept", len(marks))
         return {head.chat_id: head for head in heads}
 
     async def defer(self, message_id: int, *, until: datetime) -> None:
