@@ -127,6 +127,41 @@ async def test_a_blocked_chat_loses_its_queue_and_a_migrated_one_keeps_it(db: Da
     assert await repo.pending(-1005) == 1
 
 
+async def test_a_group_commit_marks_claims_the_next_heads_and_keeps_what_they_meant(
+    db: Database,
+) -> None:
+    repo = OutboxRepo(db)
+    await repo.record(7, "digest", "2026-06-17", parts("a", "b"), now=T0)
+    await repo.record(8, "digest", "2026-06-17", parts("x"), now=T0)
+    await repo.record(9, "digest", "2026-06-17", parts("p", "q"), now=T0)
+    first = {m.chat_id: m for m in await repo.claim_heads(now=T0, lease=LEASE, limit=10)}
+    meant: list[str] = []
+
+    async def remember() -> None:
+        await db.execute("UPDATE chats SET current_article_id = NULL WHERE chat_id = 0")
+        meant.append("kept")
+
+    heads = await repo.mark_sent_many(
+        [(first[7].id, 701), (first[8].id, 801)], now=T0, lease=LEASE, next_of=[7, 8],
+        also=remember,
+    )  # fmt: skip
+
+    # Chat 7's second part is claimed for its worker; chat 8 has no more; 9 is untouched.
+    assert {chat: m.part.text for chat, m in heads.items()} == {7: "b"}
+    assert meant == ["kept"]
+    assert [s for *_, s in await repo.statuses(7)] == ["sent", "pending"]
+    assert [s for *_, s in await repo.statuses(8)] == ["sent"]
+    assert await repo.claim_head(7, now=T0, lease=LEASE) is None  # "b" is claimed
+
+    async def fails() -> None:
+        await db.execute("UPDATE chats SET current_article_id = NULL WHERE chat_id = 0")
+        raise RuntimeError("the store refused what the message meant")
+
+    # What the messages meant failing costs nothing of the marks.
+    await repo.mark_sent_many([(first[9].id, 901)], now=T0, lease=LEASE, also=fails)
+    assert [s for *_, s in await repo.statuses(9)] == ["sent", "pending"]
+
+
 async def test_the_digest_record_completes_its_run_in_the_same_transaction(db: Database) -> None:
     repo = OutboxRepo(db)
     subscriptions = SubscriptionRepo(db)
