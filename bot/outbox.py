@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 OnDelivered = Callable[[Sequence[tuple[int, int, OutboxPart]]], Awaitable[None]]
 # Marks written in one commit at most (`Outbox._commit`).
 MARKS_PER_COMMIT = 256
+# How long closing waits for the senders and the last commit to end.
+CLOSE_WAIT = 10.0
 # How long a commit waits for more marks to join it, unless it is full: at 1,000
 # messages a second a transaction of about ten rather than one or two, 0.17 ms of CPU
 # a message less (benchmarks/round.py); what a crash can resend grows by as much.
@@ -473,10 +475,15 @@ class Outbox:
         tasks = [t for t in (self._loop, *workers) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a shutdown must not hang on a worker that does not end (logged).
+        ended, stuck = await asyncio.wait(tasks, timeout=CLOSE_WAIT) if tasks else (set(), set())
+        for task in ended:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("outbox: a sender failed", exc_info=task.exception())
+        if stuck:
+            log.error("outbox: %d sender(s) did not stop within %ss", len(stuck), CLOSE_WAIT)
         # Marks of messages Telegram already took are written before the store closes.
         if self._committing is not None:
-            with suppress(Exception):
-                await self._committing
+            done, _ = await asyncio.wait([self._committing], timeout=CLOSE_WAIT)
+            if not done:
+                log.error("outbox: the marks' commit did not end within %ss", CLOSE_WAIT)
