@@ -145,14 +145,6 @@ class GlobalLimiter:
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._dispenser: asyncio.Task[None] | None = None
 
-    @property
-    def max_rate(self) -> float:
-        return self._bucket.max_rate
-
-    @property
-    def time_period(self) -> float:
-        return self._bucket.time_period
-
     async def acquire(self) -> None:
         if not self._waiting and self._bucket.has_capacity():
             await self._bucket.acquire()

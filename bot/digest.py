@@ -477,11 +477,6 @@ class DigestService:
             now=now,
         )
 
-    async def remember_numbers(
-        self, chat_id: int, message_id: int, numbers: Sequence[tuple[int, int]]
-    ) -> None:
-        await self._stories.repo.remember_numbers(chat_id, message_id, numbers)
-
     async def remember_numbers_many(
         self, messages: Sequence[tuple[int, int, Sequence[tuple[int, int]]]]
     ) -> None:
