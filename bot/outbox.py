@@ -132,12 +132,12 @@ class _Mark:
 @dataclass(frozen=True, slots=True)
 class _Step:
     """What a send leaves a worker with: the chat to go on with (None: stop), whether
-    the message was delivered, and the chat's next head when the commit claimed it."""
+    the message was delivered, and, delivered, the chat's next head as its mark's
+    commit claimed it (None: nothing more is due)."""
 
     next_chat: int | None
     delivered: bool
     head: OutboxMessage | None = None
-    claimed: bool = False
 
 
 def _count(task: asyncio.Task[int]) -> int:
@@ -284,7 +284,7 @@ class Outbox:
             next_chat = step.next_chat
             if next_chat is None:
                 break
-            if step.claimed:
+            if step.delivered:
                 message = step.head  # claimed by the commit that marked this one
                 continue
             async with self._claiming:
@@ -362,7 +362,7 @@ class Outbox:
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit())
         head = await done
-        return _Step(chat_id, True, head, claimed=True)
+        return _Step(chat_id, True, head)
 
     async def _commit(self) -> None:
         """Group commit: the marks that queue within COMMIT_GATHER, and while the commit
