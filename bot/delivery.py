@@ -155,13 +155,17 @@ class GlobalLimiter:
             self._dispenser = asyncio.create_task(self._dispense())
         await waiter
 
+    def _any_waiting(self) -> bool:
+        """Drops the waiters at the head that were cancelled while they waited; whether
+        one is left."""
+        waiting = self._waiting
+        while waiting and waiting[0].done():
+            waiting.popleft()
+        return bool(waiting)
+
     async def _dispense(self) -> None:
         waiting = self._waiting
-        while waiting:
-            while waiting and waiting[0].done():
-                waiting.popleft()  # cancelled while it waited
-            if not waiting:
-                return
+        while self._any_waiting():
             wanted = min(len(waiting), self._batch)
             try:
                 await self._bucket.acquire(wanted)
@@ -176,9 +180,7 @@ class GlobalLimiter:
                 waiting.clear()
                 raise
             for _ in range(wanted):
-                while waiting and waiting[0].done():
-                    waiting.popleft()
-                if not waiting:
+                if not self._any_waiting():
                     break
                 waiting.popleft().set_result(None)
 
@@ -350,14 +352,15 @@ class Deliverer:
         """
         result = ChatDelivery(chat_id=chat_id, final_chat_id=chat_id)
         for index, item in enumerate(messages):
-            outcome = await self._deliver(result.final_chat_id, _normalise(item))
+            outgoing = _normalise(item)
+            outcome = await self._deliver(result.final_chat_id, outgoing)
             result.retries += outcome.retries
             if outcome.migrated_to is not None:
                 result.migrated_to = outcome.migrated_to
                 result.final_chat_id = outcome.migrated_to
             if outcome.message is not None:
                 result.messages.append(outcome.message)
-                result.held += item.hold if isinstance(item, Outgoing) else 0
+                result.held += outgoing.hold
                 continue
             if outcome.blocked:
                 result.blocked = True
