@@ -262,14 +262,13 @@ async def round_child(path: Path, url: str, way: str, paid: bool, chats: int) ->
         app.freeze_heap = True
         await app.warm_cache()
         before = reset_peak()
-        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = _cpu_seconds()
         started = time.perf_counter()
         sent = await app.subscriptions.run_due(ROUND)
         await app.subscriptions.outbox.idle()
         seconds = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_SELF)
+        used = _cpu_seconds() - cpu
         _, peak = peak_mb()
-        used = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
         print(
             json.dumps(
                 {
