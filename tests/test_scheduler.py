@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -287,14 +287,23 @@ async def test_the_round_sends_only_due_chats_and_moves_each_to_its_next_day(env
     assert [len(env.tg.sent(chat)) for chat in (ALMATY, MOSCOW, NEW_YORK)] == [1, 1, 1]
 
 
+async def due_in_pages_of_two(
+    env: Env, monkeypatch: pytest.MonkeyPatch, chats: Iterable[int]
+) -> list[int]:
+    """The chats subscribed at 09:00 Moscow time with an article to tell, and the round
+    reading its due chats two at a time."""
+    monkeypatch.setattr("bot.subscriptions.DUE_PAGE", 2)
+    await env.article("Дивиденды", utc(2026, 6, 16, 20))
+    subscribed = list(chats)
+    for chat in subscribed:
+        await env.subscribe(chat, "09:00 Europe/Moscow")
+    return subscribed
+
+
 async def test_the_round_reads_the_due_chats_page_by_page(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.subscriptions.DUE_PAGE", 2)
-    await env.article("Дивиденды", utc(2026, 6, 16, 20))
-    chats = list(range(2001, 2006))
-    for chat in chats:
-        await env.subscribe(chat, "09:00 Europe/Moscow")
+    chats = await due_in_pages_of_two(env, monkeypatch, range(2001, 2006))
     await env.subscribe(ALMATY, "08:00 Europe/Moscow")  # an earlier due time, read first
     pages: list[int] = []
     due = env.subs.due
@@ -315,11 +324,7 @@ async def test_the_round_reads_the_due_chats_page_by_page(
 async def test_the_next_page_is_built_while_the_one_before_sends_and_no_further(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.subscriptions.DUE_PAGE", 2)
-    await env.article("Дивиденды", utc(2026, 6, 16, 20))
-    chats = list(range(2101, 2107))
-    for chat in chats:
-        await env.subscribe(chat, "09:00 Europe/Moscow")
+    chats = await due_in_pages_of_two(env, monkeypatch, range(2101, 2107))
     recorded: list[list[int]] = []
     record = env.app.subscriptions.outbox.repo.record_digests
 
