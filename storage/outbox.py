@@ -11,21 +11,26 @@ SKIP LOCKED`) and the UPDATE re-checks the row; SQLite has one writer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import OutboxMessage, OutboxPart
-from storage.db import KEYS_PER_QUERY, Database, Row, from_db_time, to_db_time
+from storage.db import KEYS_PER_QUERY, Database, Row, fetch_keyed, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = (
-    "id, chat_id, kind, ref, seq, text, markup, article_id, numbers, reply_to, thread_id,"
-    " silent, attempts, created_at"
+    "id, chat_id, kind, ref, seq, text, markup, body_id, article_id, numbers, reply_to,"
+    " thread_id, silent, attempts, created_at"
 )
+# Bodies (`outbox_bodies`) kept in memory by id: a body never changes, and a round sends
+# one or two of them to every chat.
+BODIES_KEPT = 256
 # Still claimable: pending, and no live lease.
 _FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 # The head of its chat's queue: no earlier pending row in that chat.
@@ -39,7 +44,9 @@ def _numbers(stored: str | None) -> tuple[tuple[int, int], ...]:
     return tuple((int(n), int(s)) for n, s in json.loads(stored)) if stored else ()
 
 
-def _message(row: Row) -> OutboxMessage:
+def _message(row: Row, bodies: Mapping[int, tuple[str, str | None]]) -> OutboxMessage:
+    body_id = row["body_id"]
+    text, markup = (row["text"], row["markup"]) if body_id is None else bodies[body_id]
     return OutboxMessage(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -47,8 +54,8 @@ def _message(row: Row) -> OutboxMessage:
         ref=row["ref"],
         seq=row["seq"],
         part=OutboxPart(
-            row["text"],
-            row["markup"],
+            text,
+            markup,
             row["article_id"],
             _numbers(row["numbers"]),
             row["reply_to"],
@@ -71,17 +78,30 @@ class DigestRecord:
     last_article_id: int | None
 
 
-def _rows(
-    chat_id: int, kind: str, ref: str, parts: Sequence[OutboxPart], stamp: str
-) -> list[tuple[object, ...]]:
+def _body_hash(text: str, markup: str | None) -> str:
+    return hashlib.sha256(json.dumps([text, markup], ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A run's messages as they are recorded: to one chat, of one kind and reference."""
+
+    chat_id: int
+    kind: str
+    ref: str
+    parts: Sequence[OutboxPart]
+
+
+def _rows(run: _Run, stamp: str, body_ids: dict[str, int]) -> list[tuple[object, ...]]:
     return [
         (
-            chat_id,
-            kind,
-            ref,
+            run.chat_id,
+            run.kind,
+            run.ref,
             seq,
-            p.text,
-            p.markup,
+            "",
+            None,
+            body_ids[_body_hash(p.text, p.markup)],
             p.article_id,
             json.dumps(p.numbers) if p.numbers else None,
             p.reply_to,
@@ -90,13 +110,14 @@ def _rows(
             stamp,
             stamp,
         )
-        for seq, p in enumerate(parts)
+        for seq, p in enumerate(run.parts)
     ]
 
 
 class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._bodies: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
 
     @property
     def shared(self) -> bool:
@@ -114,15 +135,72 @@ class OutboxRepo:
     ) -> None:
         """Records a run's messages, due at once; recording the same run again adds
         nothing."""
-        await self._insert(_rows(chat_id, kind, ref, parts, to_db_time(now)))
+        async with self._db.transaction():
+            await self._insert([_Run(chat_id, kind, ref, parts)], to_db_time(now))
 
-    async def _insert(self, rows: Sequence[Sequence[object]]) -> None:
+    async def _insert(self, runs: Sequence[_Run], stamp: str) -> None:
+        """The runs' rows, each distinct text and keyboard stored once (inside the
+        caller's transaction, so that the bodies they refer to stay)."""
+        body_ids = await self._store_bodies(
+            {_body_hash(p.text, p.markup): (p.text, p.markup) for run in runs for p in run.parts},
+            stamp,
+        )
         await self._db.insert_rows(
-            "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, article_id, numbers,"
-            " reply_to, thread_id, silent, next_at, created_at)",
-            rows,
+            "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, body_id, article_id,"
+            " numbers, reply_to, thread_id, silent, next_at, created_at)",
+            [row for run in runs for row in _rows(run, stamp, body_ids)],
             "ON CONFLICT DO NOTHING",
         )
+
+    async def _store_bodies(
+        self, bodies: dict[str, tuple[str, str | None]], stamp: str
+    ) -> dict[str, int]:
+        """The ids of the bodies, by hash: new ones added, known ones marked used now
+        (housekeeping keeps a body recorded since its cut-off, `trim`)."""
+        ids: dict[str, int] = {}
+        items = list(bodies.items())
+        for start in range(0, len(items), KEYS_PER_QUERY):
+            chunk = items[start : start + KEYS_PER_QUERY]
+            marks = ", ".join("(?, ?, ?, ?)" for _ in chunk)
+            rows = await self._db.fetchall(
+                f"INSERT INTO outbox_bodies (hash, text, markup, used_at) VALUES {marks}"
+                " ON CONFLICT (hash) DO UPDATE SET used_at = excluded.used_at"
+                " RETURNING id, hash",
+                [value for key, (text, markup) in chunk for value in (key, text, markup, stamp)],
+            )
+            ids.update((row["hash"], row["id"]) for row in rows)
+        for key, (text, markup) in items:
+            self._keep(ids[key], text, markup)
+        return ids
+
+    def _keep(self, body_id: int, text: str, markup: str | None) -> None:
+        self._bodies[body_id] = (text, markup)
+        self._bodies.move_to_end(body_id)
+        if len(self._bodies) > BODIES_KEPT:
+            self._bodies.popitem(last=False)
+
+    async def _messages(self, rows: Sequence[Row]) -> list[OutboxMessage]:
+        """The claimed rows as messages, in ledger order, the bodies not kept in memory
+        read in one statement."""
+        needed: dict[int, tuple[str, str | None]] = {}
+        missing: list[int] = []
+        for row in rows:
+            body_id = row["body_id"]
+            if body_id is None or body_id in needed:
+                continue
+            body = self._bodies.get(body_id)
+            if body is None:
+                missing.append(body_id)
+            else:
+                needed[body_id] = body
+        if missing:
+            found = await fetch_keyed(
+                self._db, "SELECT id, text, markup FROM outbox_bodies WHERE id IN ({keys})", missing
+            )
+            for row in found:
+                needed[row["id"]] = (row["text"], row["markup"])
+                self._keep(row["id"], row["text"], row["markup"])
+        return sorted((_message(row, needed) for row in rows), key=lambda m: m.id)
 
     async def record_digest(
         self,
@@ -153,11 +231,7 @@ class OutboxRepo:
         stamp = to_db_time(now)
         async with self._db.transaction():
             await self._insert(
-                [
-                    row
-                    for d in digests
-                    for row in _rows(d.chat_id, "digest", d.period, d.parts, stamp)
-                ]
+                [_Run(d.chat_id, "digest", d.period, d.parts) for d in digests], stamp
             )
             await self._db.insert_rows(
                 "INSERT INTO digest_runs (chat_id, period, status, started_at, finished_at,"
@@ -186,7 +260,7 @@ class OutboxRepo:
             f" AND {_FREE} RETURNING {_COLUMNS}",
             (to_db_time(now + lease), stamp, stamp, limit, stamp),
         )
-        return sorted((_message(row) for row in rows), key=lambda m: m.id)
+        return await self._messages(rows)
 
     async def claim_heads_of(
         self, chat_ids: Sequence[int], *, now: datetime, lease: timedelta
@@ -194,7 +268,7 @@ class OutboxRepo:
         """`claim_head` of many chats in one statement (a page of the round)."""
         stamp = to_db_time(now)
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgres" else ""
-        claimed: list[OutboxMessage] = []
+        claimed: list[Row] = []
         chats = list(dict.fromkeys(chat_ids))
         for start in range(0, len(chats), KEYS_PER_QUERY):
             chunk = chats[start : start + KEYS_PER_QUERY]
@@ -205,8 +279,8 @@ class OutboxRepo:
                 f"{lock}) AND {_FREE} RETURNING {_COLUMNS}",
                 (to_db_time(now + lease), *chunk, stamp, stamp, stamp),
             )
-            claimed.extend(_message(row) for row in rows)
-        return sorted(claimed, key=lambda m: m.id)
+            claimed.extend(rows)
+        return await self._messages(claimed)
 
     async def claim_head(
         self, chat_id: int, *, now: datetime, lease: timedelta
@@ -219,7 +293,7 @@ class OutboxRepo:
             f" AND {_FREE} RETURNING {_COLUMNS}",
             (to_db_time(now + lease), chat_id, stamp, stamp),
         )
-        return _message(row) if row else None
+        return (await self._messages([row]))[0] if row else None
 
     async def mark_sent(self, message_id: int, telegram_id: int, *, now: datetime) -> None:
         await self._db.execute(
@@ -330,8 +404,16 @@ class OutboxRepo:
         return [(r["kind"], r["ref"], r["seq"], r["status"]) for r in rows]
 
     async def trim(self, before: datetime) -> int:
-        """Forgets sent and dropped messages recorded before `before`."""
-        return await self._db.execute(
-            "DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?",
-            (to_db_time(before),),
-        )
+        """Forgets sent and dropped messages recorded before `before`, and the bodies no
+        message refers to any more that were not recorded since."""
+        stamp = to_db_time(before)
+        async with self._db.transaction():
+            trimmed = await self._db.execute(
+                "DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?", (stamp,)
+            )
+            await self._db.execute(
+                "DELETE FROM outbox_bodies WHERE used_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM outbox WHERE outbox.body_id = outbox_bodies.id)",
+                (stamp,),
+            )
+        return trimmed

@@ -88,11 +88,20 @@ def read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
 
 
+def ledger_texts(where: str = "", extra: str = "") -> str:
+    """A query of each recorded message's chat and text (a text sent to many chats is
+    kept once, in `outbox_bodies`), then `extra` columns, in the ledger's order."""
+    return (
+        f"SELECT o.chat_id, coalesce(b.text, o.text) AS text{extra} FROM outbox AS o"
+        f" LEFT JOIN outbox_bodies AS b ON b.id = o.body_id {where} ORDER BY o.id"
+    )
+
+
 def ledger(path: Path) -> dict[int, list[tuple[str, str]]]:
     """Every message the store recorded for each chat, in order: (text, status)."""
     conn = read_only(path)
     try:
-        rows = conn.execute("SELECT chat_id, text, status FROM outbox ORDER BY id").fetchall()
+        rows = conn.execute(ledger_texts(extra=", o.status")).fetchall()
     finally:
         conn.close()
     chats: dict[int, list[tuple[str, str]]] = {}

@@ -20,6 +20,7 @@ from tests.processes import (
     Zygote,
     count_deliveries,
     environment,
+    ledger_texts,
     subscribe_overdue,
     wait_until,
 )
@@ -90,8 +91,10 @@ async def test_the_leader_killed_mid_round_the_other_finishes_it_nothing_lost(
             in_hand = set(
                 await ledger_rows(
                     postgres_url,
-                    "SELECT chat_id, text FROM outbox WHERE status = 'pending'"
-                    " AND claimed_until IS NOT NULL AND claimed_until <= ?",
+                    ledger_texts(
+                        "WHERE o.status = 'pending' AND o.claimed_until IS NOT NULL"
+                        " AND o.claimed_until <= ?"
+                    ),
                     (to_db_time(killed_at + timedelta(seconds=LEASE)),),
                 )
             )
@@ -119,7 +122,7 @@ async def test_the_leader_killed_mid_round_the_other_finishes_it_nothing_lost(
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 30) == 0
 
-    rows = await ledger_rows(postgres_url, "SELECT chat_id, text FROM outbox ORDER BY id")
+    rows = await ledger_rows(postgres_url, ledger_texts())
     recorded: dict[int, list[str]] = {}
     for chat, text in rows:
         recorded.setdefault(chat, []).append(text)

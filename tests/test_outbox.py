@@ -20,8 +20,8 @@ from bot.config import Settings
 from bot.delivery import Limits, Outgoing
 from bot.models import NewArticle, OutboxPart
 from bot.outbox import Retry, part
-from storage.db import Database
-from storage.outbox import OutboxRepo
+from storage.db import Database, to_db_time
+from storage.outbox import DigestRecord, OutboxRepo
 from storage.subscriptions import SubscriptionRepo
 from tests.botapi import FakeTelegram
 from tests.conftest import SEEDS_DIR, TOKEN, Store
@@ -44,6 +44,11 @@ QUICK = Retry(
 
 def parts(*texts: str) -> list[OutboxPart]:
     return [OutboxPart(text) for text in texts]
+
+
+async def bodies(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM outbox_bodies")
+    return int(row[0]) if row else 0
 
 
 # --- the store, on both backends ----------------------------------------------------------
@@ -174,6 +179,41 @@ async def test_the_digest_record_completes_its_run_in_the_same_transaction(db: D
     assert await repo.pending(7) == 2
 
 
+async def test_a_text_recorded_for_many_chats_is_stored_once(db: Database) -> None:
+    repo = OutboxRepo(db)
+    keyboard = '{"inline_keyboard":[[{"text":"Тезисы","callback_data":"st:points:7"}]]}'
+    digest = (OutboxPart("Сводка за день", keyboard), OutboxPart("Продолжение"))
+    await repo.record_digests(
+        [DigestRecord(chat, "2026-06-17", digest, T0, None) for chat in range(1, 201)], now=T0
+    )
+    # The same text without its buttons is another message: a body of its own.
+    await repo.record(999, "answer", "1", parts("Сводка за день"), now=T0)
+    assert await bodies(db) == 3
+    # A repository that has kept nothing in memory reads them from the store.
+    heads = await OutboxRepo(db).claim_heads(now=T0, lease=LEASE, limit=1000)
+    assert len(heads) == 201
+    assert {m.part for m in heads if m.chat_id != 999} == {digest[0]}
+    assert [m.part for m in heads if m.chat_id == 999] == [OutboxPart("Сводка за день")]
+    for head in heads:
+        await repo.mark_sent(head.id, 1, now=T0)
+    second = await repo.claim_head(200, now=T0, lease=LEASE)
+    assert second is not None and second.part == digest[1]
+
+
+async def test_a_message_recorded_before_bodies_were_shared_keeps_its_own_text(
+    db: Database,
+) -> None:
+    stamp = to_db_time(T0)
+    await db.execute(
+        "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, next_at, created_at)"
+        " VALUES (5, 'digest', 'old', 0, ?, ?, ?, ?)",
+        ("записано раньше", '{"inline_keyboard":[]}', stamp, stamp),
+    )
+    head = await OutboxRepo(db).claim_head(5, now=T0, lease=LEASE)
+    assert head is not None
+    assert (head.part.text, head.part.markup) == ("записано раньше", '{"inline_keyboard":[]}')
+
+
 async def test_housekeeping_trims_old_delivered_and_dropped_messages_never_pending_ones(
     store: Store, tmp_path: Path
 ) -> None:
@@ -204,7 +244,11 @@ async def test_housekeeping_trims_old_delivered_and_dropped_messages_never_pendi
         # The week-old chat keeps only what is still to be sent; the recent one keeps all.
         assert await repo.statuses(7) == [("digest", "p", 2, "pending")]
         assert [s for *_, s in await repo.statuses(8)] == ["sent", "dropped", "pending"]
+        # Both chats were sent the same three texts, stored once: all still in use.
+        assert await bodies(services.db) == 3
         assert await repo.trim(before=now) == 2
+        # Only what is still to be sent keeps its body.
+        assert await bodies(services.db) == 1
     finally:
         await services.close()
 
