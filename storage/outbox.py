@@ -92,7 +92,11 @@ class _Run:
     parts: Sequence[OutboxPart]
 
 
-def _rows(run: _Run, stamp: str, body_ids: dict[str, int]) -> list[tuple[object, ...]]:
+# A body as it is looked up while recording: its text and keyboard.
+_Body = tuple[str, str | None]
+
+
+def _rows(run: _Run, stamp: str, body_ids: dict[_Body, int]) -> list[tuple[object, ...]]:
     return [
         (
             run.chat_id,
@@ -101,7 +105,7 @@ def _rows(run: _Run, stamp: str, body_ids: dict[str, int]) -> list[tuple[object,
             seq,
             "",
             None,
-            body_ids[_body_hash(p.text, p.markup)],
+            body_ids[p.text, p.markup],
             p.article_id,
             json.dumps(p.numbers) if p.numbers else None,
             p.reply_to,
@@ -141,10 +145,10 @@ class OutboxRepo:
     async def _insert(self, runs: Sequence[_Run], stamp: str) -> None:
         """The runs' rows, each distinct text and keyboard stored once (inside the
         caller's transaction, so that the bodies they refer to stay)."""
-        body_ids = await self._store_bodies(
-            {_body_hash(p.text, p.markup): (p.text, p.markup) for run in runs for p in run.parts},
-            stamp,
-        )
+        # Hashed once a distinct body: the runs of a page share a few texts, the same
+        # strings, which the dict compares by identity.
+        bodies = dict.fromkeys((p.text, p.markup) for run in runs for p in run.parts)
+        body_ids = await self._store_bodies(list(bodies), stamp)
         await self._db.insert_rows(
             "INSERT INTO outbox (chat_id, kind, ref, seq, text, markup, body_id, article_id,"
             " numbers, reply_to, thread_id, silent, next_at, created_at)",
@@ -152,25 +156,23 @@ class OutboxRepo:
             "ON CONFLICT DO NOTHING",
         )
 
-    async def _store_bodies(
-        self, bodies: dict[str, tuple[str, str | None]], stamp: str
-    ) -> dict[str, int]:
-        """The ids of the bodies, by hash: new ones added, known ones marked used now
+    async def _store_bodies(self, bodies: Sequence[_Body], stamp: str) -> dict[_Body, int]:
+        """The ids of the distinct `bodies`: new ones added, known ones marked used now
         (housekeeping keeps a body recorded since its cut-off, `trim`)."""
-        ids: dict[str, int] = {}
-        items = list(bodies.items())
-        for start in range(0, len(items), KEYS_PER_QUERY):
-            chunk = items[start : start + KEYS_PER_QUERY]
+        ids: dict[_Body, int] = {}
+        for start in range(0, len(bodies), KEYS_PER_QUERY):
+            chunk = {_body_hash(*body): body for body in bodies[start : start + KEYS_PER_QUERY]}
             marks = ", ".join("(?, ?, ?, ?)" for _ in chunk)
             rows = await self._db.fetchall(
                 f"INSERT INTO outbox_bodies (hash, text, markup, used_at) VALUES {marks}"
                 " ON CONFLICT (hash) DO UPDATE SET used_at = excluded.used_at"
                 " RETURNING id, hash",
-                [value for key, (text, markup) in chunk for value in (key, text, markup, stamp)],
+                [value for key, body in chunk.items() for value in (key, *body, stamp)],
             )
-            ids.update((row["hash"], row["id"]) for row in rows)
-        for key, (text, markup) in items:
-            self._keep(ids[key], text, markup)
+            for row in rows:
+                body = chunk[row["hash"]]
+                ids[body] = row["id"]
+                self._keep(row["id"], *body)
         return ids
 
     def _keep(self, body_id: int, text: str, markup: str | None) -> None:
