@@ -169,10 +169,9 @@ class OutboxRepo:
                 " RETURNING id, hash",
                 [value for key, body in chunk.items() for value in (key, *body, stamp)],
             )
-            for row in rows:
-                body = chunk[row["hash"]]
-                ids[body] = row["id"]
-                self._keep(row["id"], *body)
+            # Not kept in memory from here: if the caller's transaction is undone, SQLite
+            # gives a new body the same id again. Claims read committed ones.
+            ids.update((chunk[row["hash"]], row["id"]) for row in rows)
         return ids
 
     def _keep(self, body_id: int, text: str, markup: str | None) -> None:

@@ -200,6 +200,22 @@ async def test_a_text_recorded_for_many_chats_is_stored_once(db: Database) -> No
     assert second is not None and second.part == digest[1]
 
 
+async def test_a_recording_undone_leaves_no_body_to_be_mistaken_for_the_next(
+    db: Database,
+) -> None:
+    repo = OutboxRepo(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await repo.record(1, "answer", "1", parts("отменено"), now=T0)
+            raise RuntimeError("the run's transaction fails")
+    # SQLite hands the undone body's id to the next one, here recorded by another
+    # repository (the bot has one per service) and claimed by the first.
+    await OutboxRepo(db).record(2, "answer", "1", parts("отправлено"), now=T0)
+    head = await repo.claim_head(2, now=T0, lease=LEASE)
+    assert head is not None and head.part.text == "отправлено"
+    assert await repo.pending(1) == 0
+
+
 async def test_a_message_recorded_before_bodies_were_shared_keeps_its_own_text(
     db: Database,
 ) -> None:
