@@ -74,14 +74,7 @@ class ChatRepo:
         self, chat_ids: Sequence[int], *, default: ChatSettings
     ) -> dict[int, ChatSettings]:
         """`settings` of many chats, the ones not kept in memory read in one query."""
-        found: dict[int, dict[str, object]] = {}
-        missing = []
-        for chat_id in chat_ids:
-            kept = self._overrides.get(chat_id)
-            if kept is None:
-                missing.append(chat_id)
-            else:
-                found[chat_id] = kept
+        found, missing = self._overrides.split(chat_ids)
         if missing:
             writes = self._writes
             rows = await fetch_keyed(

@@ -9,7 +9,7 @@ database on the commonest requests: a cached summary of a recent article.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -34,6 +34,19 @@ class Memo(Generic[K, V]):
         self._items.move_to_end(key)
         if len(self._items) > self.size:
             self._items.popitem(last=False)
+
+    def split(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
+        """The kept values among `keys`, and the keys not kept (each once): what a
+        repository reads of many rows in one query, the rest from memory."""
+        kept: dict[K, V] = {}
+        missing: dict[K, None] = {}
+        for key in keys:
+            value = self.get(key)
+            if value is None:
+                missing[key] = None
+            else:
+                kept[key] = value
+        return kept, list(missing)
 
     def pop(self, key: K) -> None:
         self._items.pop(key, None)

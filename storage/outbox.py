@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import OutboxMessage, OutboxPart
 from storage.db import KEYS_PER_QUERY, Database, Row, fetch_keyed, from_db_time, to_db_time
+from storage.memo import Memo
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ _COLUMNS = (
 # Bodies (`outbox_bodies`) kept in memory by id: a body never changes, and a round sends
 # one or two of them to every chat.
 BODIES_KEPT = 256
+# A message's body: its text and keyboard.
+_Body = tuple[str, str | None]
 # Still claimable: pending, and no live lease.
 _FREE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
 # The head of its chat's queue: no earlier pending row in that chat.
@@ -44,7 +46,7 @@ def _numbers(stored: str | None) -> tuple[tuple[int, int], ...]:
     return tuple((int(n), int(s)) for n, s in json.loads(stored)) if stored else ()
 
 
-def _message(row: Row, bodies: Mapping[int, tuple[str, str | None]]) -> OutboxMessage:
+def _message(row: Row, bodies: Mapping[int, _Body]) -> OutboxMessage:
     body_id = row["body_id"]
     text, markup = (row["text"], row["markup"]) if body_id is None else bodies[body_id]
     return OutboxMessage(
@@ -92,10 +94,6 @@ class _Run:
     parts: Sequence[OutboxPart]
 
 
-# A body as it is looked up while recording: its text and keyboard.
-_Body = tuple[str, str | None]
-
-
 def _rows(run: _Run, stamp: str, body_ids: dict[_Body, int]) -> list[tuple[object, ...]]:
     return [
         (
@@ -121,7 +119,7 @@ def _rows(run: _Run, stamp: str, body_ids: dict[_Body, int]) -> list[tuple[objec
 class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._bodies: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
+        self._bodies: Memo[int, _Body] = Memo(BODIES_KEPT)
 
     @property
     def shared(self) -> bool:
@@ -174,33 +172,19 @@ class OutboxRepo:
             ids.update((chunk[row["hash"]], row["id"]) for row in rows)
         return ids
 
-    def _keep(self, body_id: int, text: str, markup: str | None) -> None:
-        self._bodies[body_id] = (text, markup)
-        self._bodies.move_to_end(body_id)
-        if len(self._bodies) > BODIES_KEPT:
-            self._bodies.popitem(last=False)
-
     async def _messages(self, rows: Sequence[Row]) -> list[OutboxMessage]:
         """The claimed rows as messages, in ledger order, the bodies not kept in memory
         read in one statement."""
-        needed: dict[int, tuple[str, str | None]] = {}
-        missing: list[int] = []
-        for row in rows:
-            body_id = row["body_id"]
-            if body_id is None or body_id in needed:
-                continue
-            body = self._bodies.get(body_id)
-            if body is None:
-                missing.append(body_id)
-            else:
-                needed[body_id] = body
+        needed, missing = self._bodies.split(
+            row["body_id"] for row in rows if row["body_id"] is not None
+        )
         if missing:
             found = await fetch_keyed(
                 self._db, "SELECT id, text, markup FROM outbox_bodies WHERE id IN ({keys})", missing
             )
             for row in found:
-                needed[row["id"]] = (row["text"], row["markup"])
-                self._keep(row["id"], row["text"], row["markup"])
+                needed[row["id"]] = body = (row["text"], row["markup"])
+                self._bodies.put(row["id"], body)
         return sorted((_message(row, needed) for row in rows), key=lambda m: m.id)
 
     async def record_digest(

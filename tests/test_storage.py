@@ -19,6 +19,7 @@ from storage.cache import SummaryCache
 from storage.chats import ChatRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
+from storage.memo import Memo
 from storage.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, migrate
 from storage.seeds import read_article_file
 from storage.subscriptions import SubscriptionRepo
@@ -833,3 +834,14 @@ async def test_due_subscriptions_come_in_pages_earliest_first(db: Database) -> N
     assert [s.chat_id for s in await subscriptions.due(NOW)] == [3, 4, 5]
     moved = await subscriptions.get(9)
     assert moved is not None and moved.due_at == tomorrow
+
+
+def test_a_memo_splits_keys_into_what_it_keeps_and_what_must_be_read() -> None:
+    memo: Memo[int, str] = Memo(2)
+    memo.put(1, "один")
+    memo.put(2, "два")
+    kept, missing = memo.split([3, 1, 3, 4])
+    assert kept == {1: "один"} and missing == [3, 4]
+    # What was asked for counts as used: the older entry is the one to go.
+    memo.put(5, "пять")
+    assert memo.split([1, 2]) == ({1: "один"}, [2])
