@@ -13,17 +13,23 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
+    GetChat,
     GetChatAdministrators,
+    GetChatMember,
     GetMe,
     SendMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
+    AcceptedGiftTypes,
     Chat,
+    ChatFullInfo,
+    ChatMemberMember,
     ChatMemberOwner,
     InlineKeyboardMarkup,
     Message,
@@ -50,6 +56,23 @@ def chat(chat_id: int) -> Chat:
     if chat_id > 0:
         return Chat(id=chat_id, type="private", first_name=f"User {chat_id}")
     return Chat(id=chat_id, type="supergroup", title=f"Chat {chat_id}")
+
+
+def chat_info(chat_id: int) -> ChatFullInfo:
+    """`chat` as getChat describes it, with nothing set beyond what Telegram requires."""
+    gifts = AcceptedGiftTypes(
+        unlimited_gifts=False,
+        limited_gifts=False,
+        unique_gifts=False,
+        premium_subscription=False,
+        gifts_from_channels=False,
+    )
+    return ChatFullInfo(
+        **chat(chat_id).model_dump(exclude_none=True),
+        accent_color_id=0,
+        max_reaction_count=0,
+        accepted_gift_types=gifts,
+    )
 
 
 def text_update(
@@ -151,10 +174,25 @@ class OfflineSession(BaseSession):
             if method.text:
                 self.sent.append(Sent("answerCallbackQuery", None, method.text))
                 self.toast(method.text)
+        elif isinstance(method, GetChat):
+            # The chats that write to this session are the only ones it knows; a
+            # channel's @name is one Telegram would not find either.
+            if isinstance(method.chat_id, str) and not method.chat_id.lstrip("-").isdigit():
+                raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
+            result = chat_info(int(method.chat_id))
         elif isinstance(method, GetChatAdministrators):
-            owner = self.group_owner if int(method.chat_id) < 0 else int(method.chat_id)
-            result = [ChatMemberOwner(user=user(owner), is_anonymous=False)]
+            result = [ChatMemberOwner(user=user(self._owner(method.chat_id)), is_anonymous=False)]
+        elif isinstance(method, GetChatMember):
+            member = user(method.user_id)
+            if method.user_id == self._owner(method.chat_id):
+                result = ChatMemberOwner(user=member, is_anonymous=False)
+            else:
+                result = ChatMemberMember(user=member)
         return result
+
+    def _owner(self, chat_id: int | str) -> int:
+        """Who owns the chat: the group owner for groups, the user for a private chat."""
+        return self.group_owner if int(chat_id) < 0 else int(chat_id)
 
     def shown(self, message: Message) -> None:
         """Called for every message the bot sends or edits; the console prints it."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.types import Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import texts
@@ -367,6 +367,8 @@ chats = st.sampled_from(
     reply=st.booleans(),
     mention=st.booleans(),
 )
+# A channel's name: the offline session once answered getChat with True.
+@example(command="/subscribe", args="@0", who=(1001, 1001), reply=False, mention=False)
 def test_any_command_with_any_arguments_is_answered_safely(
     bot: Bot, command: str, args: str, who: tuple[int, int], reply: bool, mention: bool
 ) -> None:
@@ -382,6 +384,17 @@ def test_any_command_with_any_arguments_is_answered_safely(
     if not text.strip():
         text = "/latest"
     check_shown(bot, bot.run(text, user_id=user_id, chat_id=chat_id, reply=reply))
+
+
+def test_a_channel_nobody_has_is_not_found_and_a_managed_group_is_listed(bot: Bot) -> None:
+    [refused] = bot.run("/subscribe @no_such_channel", user_id=1001, chat_id=1001, reply=False)
+    check_shown(bot, [refused])
+    assert refused.text == texts.CHANNEL_NOT_FOUND.format(channel="@no_such_channel")
+    group = -1_000_000_002
+    check_shown(bot, bot.run("/subscribe 09:00", user_id=GROUP_OWNER, chat_id=group, reply=False))
+    listed = bot.run("/subscriptions", user_id=GROUP_OWNER, chat_id=GROUP_OWNER, reply=False)
+    check_shown(bot, listed)
+    assert f"Chat {group}" in " ".join(item.text for item in listed)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
