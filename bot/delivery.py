@@ -69,6 +69,8 @@ _QUERY_GONE = ("query is too old", "query id is invalid")
 # The per-chat buckets are re-stamped at send time; a millisecond of slack keeps the
 # re-stamp from failing on clock readings taken a few microseconds apart.
 _CLOCK_SLACK = 0.001
+# A send the overall window lets go replaces the one a second before it by at least this.
+_WINDOW_EDGE = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +96,18 @@ _BURST_SHARE = 0.05
 
 
 def global_limiter(per_sec: float) -> GlobalLimiter:
-    """A bucket that never lets more than `per_sec` through in any one second and keeps
-    `per_sec` x (1 - 5%) up when sending without pause.
+    """The bot's overall limiter: `per_sec` sustained, and never more than `per_sec` in
+    any one second by the bot's clock.
 
-    A bucket of capacity C leaking r a second lets at most C + r through in any second:
-    C = 5% of the limit and r = the rest keeps a sliding second within it. Capacity 1
-    (one token per `1/per_sec`) would depend on the event loop waking up on time for
-    every message: at 1,000 a second it manages about half of that.
+    A bucket of capacity C (5% of the limit) leaking `per_sec` a second spaces the sends
+    out and lets the event loop be late by up to C's worth without losing the rate;
+    capacity 1 (one token per `1/per_sec`) would depend on the loop waking up on time
+    for every message: at 1,000 a second it manages about half of that. Such a bucket
+    alone lets C + `per_sec` through in some second; the moving window behind it
+    (`GlobalLimiter`) holds every second to the limit.
     """
     burst = max(1.0, per_sec * _BURST_SHARE)
-    leak = max(per_sec - burst, per_sec / 2)
-    return GlobalLimiter(AsyncLimiter(burst, burst / leak), batch=max(1, int(burst // 5)))
+    return GlobalLimiter(AsyncLimiter(burst, burst / per_sec), per_sec=per_sec)
 
 
 # The session's connections kept free of digests and replies: getUpdates holds one,
@@ -128,8 +131,8 @@ def in_flight(session: object) -> int:
 
 
 class GlobalLimiter:
-    """The bot's overall bucket, its tokens taken for the senders waiting on it up to
-    `batch` at a time.
+    """The bot's overall bucket, its tokens taken for the senders waiting on it a whole
+    bucket at a time, behind a moving window of the limit.
 
     AsyncLimiter wakes its waiters one by one, each on a timer of its own: at 1,000 a
     second that is a turn of the event loop a message, 0.4 ms of CPU each here
@@ -137,23 +140,48 @@ class GlobalLimiter:
     would, which the bucket's bound already allows for; a token is never kept for later
     (it would go out after the bucket counted it), so one whose sender was cancelled
     meanwhile is lost, not saved.
+
+    The window: no more than `per_sec` sends are let go within any `span` (one second,
+    for a whole rate) by the loop's clock; a batch that would pass it waits until the
+    oldest sends in it are a span old.
     """
 
-    def __init__(self, bucket: AsyncLimiter, *, batch: int) -> None:
+    def __init__(self, bucket: AsyncLimiter, *, per_sec: float) -> None:
         self._bucket = bucket
-        self._batch = max(1, min(batch, int(bucket.max_rate)))
+        self._batch = max(1, int(bucket.max_rate))
+        # At most `_most` sends in any `_span` seconds: `per_sec` a second.
+        self._most = max(1, int(per_sec))
+        self._span = self._most / per_sec
+        self._released: deque[float] = deque(maxlen=self._most)
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._dispenser: asyncio.Task[None] | None = None
 
     async def acquire(self) -> None:
-        if not self._waiting and self._bucket.has_capacity():
+        if not self._waiting and self._bucket.has_capacity() and self._room(1) <= 0:
             await self._bucket.acquire()
+            self._release(1)
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         if self._dispenser is None or self._dispenser.done():
             self._dispenser = asyncio.create_task(self._dispense())
         await waiter
+
+    def _room(self, amount: int) -> float:
+        """Seconds until `amount` more sends fit in the window (0 or less: now): until
+        the send they replace is a span and a microsecond old, never exactly on the
+        window's edge."""
+        released = self._released
+        over = len(released) + amount - self._most
+        if over <= 0:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        return released[over - 1] + self._span + _WINDOW_EDGE - now
+
+    def _release(self, amount: int) -> None:
+        """Counts `amount` sends let go now in the window."""
+        now = asyncio.get_running_loop().time()
+        self._released.extend(now for _ in range(amount))
 
     def _any_waiting(self) -> bool:
         """Drops the waiters at the head that were cancelled while they waited; whether
@@ -169,6 +197,10 @@ class GlobalLimiter:
             wanted = min(len(waiting), self._batch)
             try:
                 await self._bucket.acquire(wanted)
+                # Nothing else is let go meanwhile: the fast path is closed while
+                # senders wait, so one sleep makes the room.
+                if (wait := self._room(wanted)) > 0:
+                    await asyncio.sleep(wait)
             except BaseException as error:
                 for waiter in waiting:
                     if waiter.done():
@@ -179,10 +211,13 @@ class GlobalLimiter:
                         waiter.set_exception(error)
                 waiting.clear()
                 raise
+            released = 0
             for _ in range(wanted):
                 if not self._any_waiting():
                     break
                 waiting.popleft().set_result(None)
+                released += 1
+            self._release(released)
 
 
 @dataclass(frozen=True, slots=True)

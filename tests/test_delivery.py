@@ -25,6 +25,7 @@ from bot.delivery import (
     SPARE_CONNECTIONS,
     ChatDelivery,
     Deliverer,
+    GlobalLimiter,
     Limits,
     Outgoing,
     OutgoingLike,
@@ -300,6 +301,24 @@ async def test_many_chats_stay_within_the_limits_telegram_enforces(
         assert second.time - first.time >= 0.9
 
 
+def busiest_second(times: Sequence[float]) -> int:
+    """The most of `times` (sorted) within any one second."""
+    return max(bisect.bisect_right(times, start + 1.0) - i for i, start in enumerate(times))
+
+
+def stamp_releases(limiter: GlobalLimiter) -> list[float]:
+    """The times the limiter lets sends go, as its window counts them."""
+    released: list[float] = []
+    count = limiter._release
+
+    def stamped(amount: int) -> None:
+        count(amount)
+        released.extend([asyncio.get_running_loop().time()] * amount)
+
+    limiter._release = stamped  # type: ignore[method-assign]
+    return released
+
+
 async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
     tg: FakeTelegram, bot: Bot
 ) -> None:
@@ -313,26 +332,31 @@ async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
         tolerance=0.1,
     )
     deliverer = Deliverer(bot, limits=Limits(global_per_sec=PAID_BROADCAST_PER_SEC))
-    released: list[float] = []
-    acquire = deliverer._global.acquire
-
-    async def stamped() -> None:
-        await acquire()
-        released.append(time.monotonic())
-
-    deliverer._global.acquire = stamped  # type: ignore[method-assign]
+    released = stamp_releases(deliverer._global)
     # More than a second's worth, so that the bucket has run dry and refills as it sends.
     jobs = [(chat, ["а"]) for chat in range(1, 1501)]
 
     report = await send_to_many(deliverer, jobs, concurrency=DIGEST_CONCURRENCY)
 
     assert len(released) == 1500
-    busiest = max(
-        bisect.bisect_right(released, start + 1.0) - i for i, start in enumerate(released)
-    )
-    assert busiest <= PAID_BROADCAST_PER_SEC
+    assert busiest_second(released) <= PAID_BROADCAST_PER_SEC
     assert tg.violations == []
     assert (report.sent, report.failed, report.retries) == (1500, 0, 0)
+
+
+async def test_the_window_holds_a_second_to_the_limit_where_the_bucket_alone_would_not() -> None:
+    limiter = global_limiter(100)
+    # The bucket leaks the whole limit, nothing kept back: 5 at once and 100 a second
+    # would let 105 through in its first second.
+    bucket = limiter._bucket
+    assert (bucket.max_rate, bucket.max_rate / bucket.time_period) == (5, 100)
+    released = stamp_releases(limiter)
+
+    await asyncio.gather(*(limiter.acquire() for _ in range(160)))
+
+    assert len(released) == 160
+    assert busiest_second(released) <= 100
+    assert released[100] - released[0] >= 1.0
 
 
 async def test_the_overall_bucket_hands_its_tokens_out_in_batches() -> None:
@@ -354,14 +378,15 @@ async def test_the_overall_bucket_hands_its_tokens_out_in_batches() -> None:
     await asyncio.gather(*(one() for _ in range(300)))
 
     assert len(released) == 300 and sum(taken) == 300
-    # A bucket of 50 leaking 950 a second: 50 at once, then batches of up to 10, far
-    # fewer wake-ups than one a message.
-    assert len(taken) <= 300 // 10 + 50
-    assert max(taken) == 10
+    # A bucket of 50 leaking 1,000 a second: its first 50 taken as they come, the rest a
+    # bucketful at a time, far fewer wake-ups than one a message.
+    assert taken[:50] == [1] * 50
+    assert len(taken) <= 50 + 250 // 50 + 1
+    assert max(taken) == 50
 
 
 async def test_a_sender_cancelled_while_it_waits_for_a_token_does_not_stall_the_others() -> None:
-    limiter = global_limiter(20)  # a bucket of 1, leaking 19 a second
+    limiter = global_limiter(20)  # a bucket of 1, leaking 20 a second
     await limiter.acquire()
     waiting = [asyncio.create_task(limiter.acquire()) for _ in range(4)]
     await asyncio.sleep(0)
