@@ -307,13 +307,16 @@ def busiest_second(times: Sequence[float]) -> int:
 
 
 def stamp_releases(limiter: GlobalLimiter) -> list[float]:
-    """The times the limiter lets sends go, as its window counts them."""
+    """The times the limiter lets sends go, as its window counts them: read from the
+    window itself (a clock read here, after it, would be late by whatever ran between,
+    a garbage collection or another thread)."""
     released: list[float] = []
     count = limiter._release
 
     def stamped(amount: int) -> None:
         count(amount)
-        released.extend([asyncio.get_running_loop().time()] * amount)
+        if amount:
+            released.extend(list(limiter._released)[-amount:])
 
     limiter._release = stamped  # type: ignore[method-assign]
     return released
