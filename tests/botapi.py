@@ -20,6 +20,7 @@ a user's message one day.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
 import math
@@ -28,7 +29,7 @@ import re
 import socket
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +182,15 @@ _MARKUP_RE = re.compile(r"[<&]")
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def busiest_second(times: Sequence[float]) -> int:
+    """The most of `times` (sorted) within any one second, both ends counted: what a
+    limit of so many a second holds them to."""
+    return max(
+        (bisect.bisect_right(times, start + 1.0) - i for i, start in enumerate(times)),
+        default=0,
+    )
 
 
 def _decode_entity(match: re.Match[str]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
 import itertools
 import json
 import socket
@@ -34,7 +33,7 @@ from bot.delivery import (
     in_flight,
 )
 from bot.subscriptions import DIGEST_CONCURRENCY
-from tests.botapi import FakeTelegram, LoopbackSession, make_bot
+from tests.botapi import FakeTelegram, LoopbackSession, busiest_second, make_bot
 
 # Ceilings high enough that pacing never waits, for tests about errors rather than limits.
 UNPACED = Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=600_000)
@@ -299,11 +298,6 @@ async def test_many_chats_stay_within_the_limits_telegram_enforces(
         first, second = tg.sent(chat)
         assert [first.text, second.text] == ["а", "б"]
         assert second.time - first.time >= 0.9
-
-
-def busiest_second(times: Sequence[float]) -> int:
-    """The most of `times` (sorted) within any one second."""
-    return max(bisect.bisect_right(times, start + 1.0) - i for i, start in enumerate(times))
 
 
 def stamp_releases(limiter: GlobalLimiter) -> list[float]:
