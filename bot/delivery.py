@@ -12,6 +12,7 @@ session with only its chat id added, reading only the new message's id back (`Po
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
@@ -180,8 +181,7 @@ class GlobalLimiter:
 
     def _release(self, amount: int) -> None:
         """Counts `amount` sends let go now in the window."""
-        now = asyncio.get_running_loop().time()
-        self._released.extend(now for _ in range(amount))
+        self._released.extend(itertools.repeat(asyncio.get_running_loop().time(), amount))
 
     def _any_waiting(self) -> bool:
         """Drops the waiters at the head that were cancelled while they waited; whether
