@@ -354,11 +354,21 @@ class Deliverer:
         self._in_flight = asyncio.Semaphore(in_flight(bot.session))
         self._chats: dict[int, _ChatSlot] = {}
         self._sweep_at = 256
+        # Tasks whose request waits for its turn, or for its next try: none of theirs is
+        # on its way to Telegram now (`holding_back`).
+        self._held_back: set[asyncio.Task[Any]] = set()
 
     @property
     def tracked_chats(self) -> int:
         """Chats whose buckets are held in memory (in use, or not yet drained)."""
         return len(self._chats)
+
+    def holding_back(self) -> set[asyncio.Task[Any]]:
+        """The tasks whose request waits for its turn (the chat's second, a place in
+        flight, the overall limit) or for its next try (a 429, a backoff): cancelled
+        now, they have sent nothing that Telegram could be taking. A task that is not
+        here may have a request on its way, or none at all."""
+        return set(self._held_back)
 
     async def send(
         self,
@@ -503,7 +513,7 @@ class Deliverer:
                 # The message is kept: Telegram said when to come back, not to drop it.
                 self._log.warning("chat %s: 429, waiting %ss", chat_id, error.retry_after)
                 retries += 1
-                await self._sleep(error.retry_after)
+                await self._held(self._sleep(error.retry_after))
             except TelegramMigrateToChat as error:
                 return await self._follow_migration(chat_id, error, outgoing, retries, seen)
             except TelegramForbiddenError as error:
@@ -542,7 +552,7 @@ class Deliverer:
                 delay = min(self._backoff * 2 ** (transient - 1), self._max_backoff)
                 self._log.warning("chat %s: %s, retrying in %.1fs", chat_id, error, delay)
                 retries += 1
-                await self._sleep(delay)
+                await self._held(self._sleep(delay))
             except TelegramAPIError as error:
                 # Unauthorized, Conflict, Not Found: nothing a retry here would fix.
                 self._log.error("chat %s: %s", chat_id, error)
@@ -698,11 +708,19 @@ class Deliverer:
         for _ in range(held):
             self._in_flight.release()
 
-    @asynccontextmanager
-    async def _paced(self, slot: _ChatSlot, *, hold: bool = False) -> AsyncIterator[None]:
-        """Holds what one request needs to go out now: the chat's buckets, one of the
-        sends in flight, then a token of the overall bucket, in that order. With `hold`,
-        a request that succeeds keeps its place in flight (`let_go`)."""
+    async def _held(self, waiting: Awaitable[None]) -> None:
+        """Waits with the current task among those `holding_back`."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._held_back.add(task)
+        try:
+            await waiting
+        finally:
+            self._held_back.discard(task)
+
+    async def _turn(self, slot: _ChatSlot) -> None:
+        """Waits for what one request needs to go out now: the chat's buckets, one of
+        the sends in flight, then a token of the overall bucket, in that order."""
         # The chat's own buckets first, so a chat waiting out its second does not
         # hold a global slot that another chat could use.
         for limiter in slot.limiters:
@@ -715,15 +733,26 @@ class Deliverer:
         await self._in_flight.acquire()
         try:
             await self._global.acquire()
-            waited = loop.time() - queued_at
-            if waited > _CLOCK_SLACK:
-                # Telegram counts a chat's second from when the message goes out, not
-                # from when its bucket was taken: refill what drained while we queued.
-                for limiter in slot.limiters:
-                    rate = limiter.max_rate / limiter.time_period
-                    amount = min(waited * rate, limiter.max_rate) - _CLOCK_SLACK * rate
-                    if amount > 0 and limiter.has_capacity(amount):
-                        await limiter.acquire(amount)
+        except BaseException:
+            self._in_flight.release()
+            raise
+        waited = loop.time() - queued_at
+        if waited > _CLOCK_SLACK:
+            # Telegram counts a chat's second from when the message goes out, not
+            # from when its bucket was taken: refill what drained while we queued.
+            for limiter in slot.limiters:
+                rate = limiter.max_rate / limiter.time_period
+                amount = min(waited * rate, limiter.max_rate) - _CLOCK_SLACK * rate
+                if amount > 0 and limiter.has_capacity(amount):
+                    await limiter.acquire(amount)
+
+    @asynccontextmanager
+    async def _paced(self, slot: _ChatSlot, *, hold: bool = False) -> AsyncIterator[None]:
+        """Holds what one request needs to go out now (`_turn`), the task among those
+        `holding_back` until it has it. With `hold`, a request that succeeds keeps its
+        place in flight (`let_go`)."""
+        await self._held(self._turn(slot))
+        try:
             yield
         except BaseException:
             self._in_flight.release()

@@ -68,18 +68,20 @@ class Leadership:
         self._task = asyncio.create_task(self._keep(), name="leadership")
 
     async def stop(self) -> None:
-        """Stops trying and gives the lock up, so a follower takes over at its next try."""
+        """Stops trying, ends the scheduled work here (`on_change(False)`: a round under
+        way stops, the sends on their way finish) and then gives the lock up, so that a
+        follower takes over at its next try from where this process left off."""
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._set(False)
         try:
             await self._lock.release()
         except Exception:
             # The session is gone, and the lock with it.
             log.warning("could not release the leader lock", exc_info=True)
-        await self._set(False)
 
     async def __aenter__(self) -> Self:
         await self.start()

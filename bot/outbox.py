@@ -173,6 +173,8 @@ class Outbox:
         self._sending: set[int] = set()
         self._claiming = asyncio.Lock()
         self._wake = asyncio.Event()
+        # Set by close(): what is claimed from now on goes back to the ledger unsent.
+        self._closing = False
         self._loop: asyncio.Task[None] | None = None
         self._payloads: OrderedDict[_PreparedKey, Outgoing] = OrderedDict()
         # Sent messages waiting for their mark, and the task committing them.
@@ -198,14 +200,23 @@ class Outbox:
     async def flush(self, chat_id: int) -> int:
         """Sends the chat's due messages now and returns when none is left to send now
         (all sent, or the rest given back for later): how many were delivered."""
+        # Shielded: a claim is followed by its worker even if the caller is cancelled
+        # meanwhile (the worker gives the message back if the outbox is closing).
+        await asyncio.shield(self._start_chat(chat_id))
+        return await self._settled(chat_id)
+
+    async def _start_chat(self, chat_id: int) -> None:
         async with self._claiming:
             head = await self._claim(chat_id)
             if head is not None and head.id not in self._sending:
                 self._spawn(chat_id, head)
-        return await self._settled(chat_id)
 
     async def start_many(self, chat_ids: Sequence[int]) -> None:
         """Starts sending to the chats, their heads claimed in one statement."""
+        # Shielded as `flush` is.
+        await asyncio.shield(self._start_many(chat_ids))
+
+    async def _start_many(self, chat_ids: Sequence[int]) -> None:
         async with self._claiming:
             heads = await self._repo.claim_heads_of(
                 chat_ids, now=self._clock(), lease=self.retry.lease
@@ -270,6 +281,12 @@ class Outbox:
         delivered = 0
         message: OutboxMessage | None = head
         while message is not None:
+            if self._closing:
+                # Not sent: back to the ledger, for another process or the next start.
+                self._sending.discard(message.id)
+                with suppress(Exception):
+                    await self._repo.release(message.id)
+                break
             try:
                 step = await self._send(message)
             except BaseException:
@@ -440,10 +457,13 @@ class Outbox:
         # One process per SQLite store: any lease found was held by one that died.
         if not self._repo.shared and (freed := await self._repo.release_all()):
             log.info("%d message(s) claimed before a restart are sent again", freed)
+        self._closing = False
         self._loop = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        while True:
+        # Ended by close() between passes, never inside one: a pass's claims are always
+        # followed by their workers.
+        while not self._closing:
             self._wake.clear()
             try:
                 await self.drain()
@@ -471,17 +491,43 @@ class Outbox:
             await asyncio.wait([task for tasks in self._workers.values() for task in tasks])
 
     async def close(self) -> None:
-        workers = [task for tasks in self._workers.values() for task in tasks]
-        tasks = [t for t in (self._loop, *workers) if t is not None]
-        for task in tasks:
-            task.cancel()
-        # Bounded: a shutdown must not hang on a worker that does not end (logged).
-        ended, stuck = await asyncio.wait(tasks, timeout=CLOSE_WAIT) if tasks else (set(), set())
-        for task in ended:
-            if not task.cancelled() and task.exception() is not None:
+        """Stops sending without losing a message or sending one twice: the sends still
+        waiting for their turn are cancelled and their messages given back to the
+        ledger; the ones on their way to Telegram finish and are marked, and their
+        workers stop there. What is given back goes out from another process at once,
+        or at the next start."""
+        self._closing = True
+        self._wake.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_WAIT
+        seen: set[asyncio.Task[object]] = set()
+        while True:
+            # A claim under way spawns its workers before they are counted.
+            async with self._claiming:
+                pass
+            workers: set[asyncio.Task[object]] = {
+                task for tasks in self._workers.values() for task in tasks
+            }
+            seen |= workers
+            tasks = {t for t in (self._loop, *workers) if t is not None and not t.done()}
+            if not tasks:
+                break
+            left = deadline - loop.time()
+            if left <= 0:
+                # Bounded: a shutdown must not hang on a worker that does not end.
+                log.error("outbox: %d sender(s) did not stop within %ss", len(tasks), CLOSE_WAIT)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks, timeout=1.0)
+                break
+            # Looked at again each pass: a worker can come to wait for its turn later
+            # (the next try after a 5xx) and is cancelled then.
+            for task in self._deliverer.holding_back() & workers:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=min(left, 0.1))
+        for task in seen:
+            if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("outbox: a sender failed", exc_info=task.exception())
-        if stuck:
-            log.error("outbox: %d sender(s) did not stop within %ss", len(stuck), CLOSE_WAIT)
         # Marks of messages Telegram already took are written before the store closes.
         if self._committing is not None:
             done, _ = await asyncio.wait([self._committing], timeout=CLOSE_WAIT)

@@ -39,7 +39,7 @@ from bot.digest import (
     scheduled_at,
 )
 from bot.models import ChatSettings, Digest, OutboxPart, Subscription
-from bot.outbox import Outbox, Retry, part
+from bot.outbox import CLOSE_WAIT, Outbox, Retry, part
 from bot.parsing import SettingChange, parse_subscribe
 from storage.outbox import DigestRecord, OutboxRepo
 from storage.subscriptions import SubscriptionRepo
@@ -117,6 +117,8 @@ class SubscriptionService:
             broadcast=frozenset({"digest"}) if settings.paid_broadcast else frozenset(),
         )
         self._tasks: set[asyncio.Task[int]] = set()
+        # The digest rounds under way (`run_due`), ended by close().
+        self._rounds: set[asyncio.Task[object]] = set()
 
     # -- subscribing ----------------------------------------------------------------
 
@@ -232,8 +234,14 @@ class SubscriptionService:
         await self.outbox.idle()
 
     async def close(self) -> None:
-        for task in self._tasks:
+        """Stops the catch-up and the rounds under way, then the ledger's sender
+        (`Outbox.close`): what is not yet sent stays in the store, nothing is sent twice."""
+        current = asyncio.current_task()
+        tasks = [task for task in (*self._tasks, *self._rounds) if task is not current]
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT)
         await self.outbox.close()
 
     # -- sending digests ------------------------------------------------------------
@@ -281,7 +289,13 @@ class SubscriptionService:
         a bounded number of chats at once before the next is read. Chats with the same
         window and settings share one digest (`bot.digest.Shared`), built once.
         """
-        return await self._round(now, Shared())
+        task = asyncio.current_task()
+        assert task is not None
+        self._rounds.add(task)
+        try:
+            return await self._round(now, Shared())
+        finally:
+            self._rounds.discard(task)
 
     async def _round(self, now: datetime, shared: Shared) -> int:
         sent = 0

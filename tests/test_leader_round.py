@@ -1,7 +1,8 @@
-"""Two real bot processes on one PostgreSQL store, the leader SIGKILLed in the middle of a
-digest round of hundreds of chats: the other takes over and finishes the round. Every
-chat gets every message; a message is sent twice only inside the ledger's window (sent,
-its mark not yet written), so never more of them than the leader had in hand."""
+"""Two real bot processes on one PostgreSQL store, the leader SIGKILLed or SIGTERMed in the
+middle of a digest round of hundreds of chats: the other takes over and finishes the
+round. Every chat gets every message. Killed, a message is sent twice only inside the
+ledger's window (sent, its mark not yet written), so never more of them than the leader
+had in hand; stopped, the leader finishes what is on its way first: nothing twice."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def read(log: Path) -> str:
 
 
 @pytest.mark.postgres
-async def test_the_leader_killed_mid_round_the_other_finishes_it_nothing_lost(
-    tmp_path: Path, tg: FakeTelegram, postgres_url: str
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+async def test_the_leader_gone_mid_round_the_other_finishes_it_nothing_lost(
+    tmp_path: Path, tg: FakeTelegram, postgres_url: str, stop: signal.Signals
 ) -> None:
     # Long titles and sentences, eight stories: each chat's digest takes several messages.
     write_articles(tmp_path / "seeds", 24, seed=2, sentence_words=45, title_words=30)
@@ -82,9 +84,11 @@ async def test_the_leader_killed_mid_round_the_other_finishes_it_nothing_lost(
             # Killed with the round in full flow: about half its messages delivered.
             await wait_until(lambda: len(tg.sent()) >= len(CHATS), PATIENCE, "the round to go on")
             killed_at = datetime.now(UTC)
-            first.send_signal(signal.SIGKILL)
+            first.send_signal(stop)
             killed = loop.time()
-            await first.wait()
+            assert await asyncio.wait_for(first.wait(), 30) == (
+                -stop if stop == signal.SIGKILL else 0
+            )
             delivered_before = len(tg.sent())
             # What the dead leader had in hand: claimed, not marked. The new leader's
             # own claims run out later than any of these.
@@ -143,6 +147,10 @@ async def test_the_leader_killed_mid_round_the_other_finishes_it_nothing_lost(
     assert set(counts.doubled) <= in_hand, counts
     assert counts.twice <= len(in_hand)
     assert "Traceback" not in read(second_log)
+    if stop == signal.SIGTERM:
+        # Stopped, not killed: what was on its way was marked, the rest given back.
+        assert not in_hand and counts.twice == 0, counts
+        assert "Traceback" not in read(first_log)
     print(
         f"\nchats {len(recorded)}, messages {messages}, delivered before the kill"
         f" {delivered_before}, in hand at the kill {len(in_hand)}, sent once {counts.once},"

@@ -435,6 +435,68 @@ async def test_a_lease_that_runs_out_mid_send_does_not_start_a_second_send(
         await app.close()
 
 
+async def test_a_stop_mid_send_finishes_what_is_on_its_way_and_gives_the_rest_back(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    """A stop mid-round (SIGTERM, a deploy, a leader handing over): the sends on their
+    way to Telegram finish and are marked, the ones waiting for their turn are given back
+    unsent, and whoever sends next sends exactly the rest."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_path=tmp_path / "db.sqlite3",
+        seeds_dir=tmp_path / "no-seeds",
+    )
+    chats = range(5201, 5281)
+    texts = {f"{chat} {word}" for chat in chats for word in ("один", "два")}
+    # Ten connections but four: ten sends on their way at most, the other chats' first
+    # messages wait for a place.
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url), limit=14)
+    app = await build_app(settings, session=session, token=TOKEN, limits=PACED, retry=QUICK)
+    outbox = app.subscriptions.outbox
+    try:
+        # Telegram takes the 21st message and its answer is late; the ones after it wait
+        # unanswered, to be carried out when the hold ends.
+        hold = tg.hold("sendMessage", after=20, accept=True)
+        now = datetime.now(UTC)
+        for chat in chats:
+            await outbox.repo.record(
+                chat, "digest", "p", parts(f"{chat} один", f"{chat} два"), now=now
+            )
+        await outbox.start()
+        await until(lambda: len(hold.held) >= 10, 10, "ten sends on their way")
+        closing = asyncio.create_task(outbox.close())
+        await asyncio.sleep(0.3)
+        assert not closing.done(), "the close did not wait for the sends on their way"
+        assert hold.accepted is not None
+        tg.release()
+        await asyncio.wait_for(closing, 15)
+        delivered = [call.text for call in tg.sent()]
+        assert len(delivered) == len(set(delivered)) >= 30
+        db = app.services.db
+        marked = await db.fetchall("SELECT count(*) FROM outbox WHERE status = 'sent'")
+        # Every message Telegram took is marked, the late answer's too: none goes again.
+        assert marked[0][0] == len(delivered)
+        claimed = await db.fetchall(
+            "SELECT count(*) FROM outbox WHERE status = 'pending' AND claimed_until IS NOT NULL"
+        )
+        assert claimed[0][0] == 0, "a message not sent is still claimed"
+        assert await outbox.repo.pending() == len(texts) - len(delivered) > 0
+    finally:
+        await app.close()
+    # The next start sends the rest, each message once.
+    app = await build_app(settings, session=session, token=TOKEN, limits=PACED, retry=QUICK)
+    try:
+        await app.subscriptions.outbox.start()
+        await until(lambda: len(tg.sent()) >= len(texts), 15, "the rest")
+        await asyncio.sleep(0.3)  # a second copy would show by now
+        delivered = [call.text for call in tg.sent()]
+        assert sorted(delivered) == sorted(texts)
+    finally:
+        await app.close()
+        await session.close()
+
+
 async def test_the_lease_setting_is_the_ledgers_claim(tmp_path: Path, tg: FakeTelegram) -> None:
     session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
     for seconds in (None, 42):
