@@ -152,8 +152,8 @@ async def test_the_leader_gone_mid_round_the_other_finishes_it_nothing_lost(
         assert not in_hand and counts.twice == 0, counts
         assert "Traceback" not in read(first_log)
     print(
-        f"\nchats {len(recorded)}, messages {messages}, delivered before the kill"
-        f" {delivered_before}, in hand at the kill {len(in_hand)}, sent once {counts.once},"
+        f"\nchats {len(recorded)}, messages {messages}, delivered before it ended"
+        f" {delivered_before}, in hand when it ended {len(in_hand)}, sent once {counts.once},"
         f" doubled (in the window) {counts.twice}, lost {counts.never};"
         f" new leader after {took_over:.1f} s, round finished {done:.1f} s after the kill"
         f" (lease {LEASE:g} s)"
