@@ -6,7 +6,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import aiosqlite
@@ -192,7 +192,18 @@ class SqliteDatabase(Database):
         async with self._exclusive():
             depth = self._depth
             savepoint = f"sp{depth}"
-            await self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            try:
+                await self._conn.execute(
+                    "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}"
+                )
+            except BaseException:
+                # Cancelled on its way, the statement still runs on the connection's
+                # thread: undone right after it (the thread runs calls in order), or the
+                # next transaction would find this one open. A savepoint goes with the
+                # transaction around it, which this exception leaves too.
+                if depth == 0:
+                    await self._rollback()
+                raise
             self._depth += 1
             try:
                 yield
@@ -200,7 +211,7 @@ class SqliteDatabase(Database):
                 self._depth = depth
                 if self._conn.in_transaction:
                     if depth == 0:
-                        await self._conn.execute("ROLLBACK")
+                        await self._rollback()
                     else:
                         await self._conn.execute(f"ROLLBACK TO {savepoint}")
                         await self._conn.execute(f"RELEASE {savepoint}")
@@ -212,9 +223,17 @@ class SqliteDatabase(Database):
             try:
                 await self._conn.execute("COMMIT")
             except BaseException:
+                # Cancelled on its way, the COMMIT may still be carried out: then there is
+                # nothing left to roll back.
                 if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
+                    await self._rollback()
                 raise
+
+    async def _rollback(self) -> None:
+        """ROLLBACK of whatever transaction is open when it runs (none: nothing to do),
+        carried out even if the caller is cancelled meanwhile."""
+        with suppress(sqlite3.OperationalError):
+            await asyncio.shield(self._conn.execute("ROLLBACK"))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._exclusive():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -17,7 +18,7 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Limits
 from bot.digest import latest_due, next_due, scheduled_at
-from bot.jobs import DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB, send_digest
+from bot.jobs import DIGESTS_JOB, FEEDS_JOB, HOUSEKEEPING_JOB, digest_round, send_digest
 from bot.models import NewArticle, Subscription
 from bot.subscriptions import SubscriptionService
 from storage.subscriptions import SubscriptionRepo
@@ -348,6 +349,39 @@ async def test_the_next_page_is_built_while_the_one_before_sends_and_no_further(
     assert await asyncio.wait_for(round_, 10) == 6
     assert recorded == [chats[:2], chats[2:4], chats[4:]]
     assert all(len(env.tg.sent(chat)) == 1 for chat in chats)
+
+
+async def test_a_stop_during_the_digest_job_ends_its_round_quietly_and_a_restart_finishes_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    chats = await due_in_pages_of_two(env, monkeypatch, range(2201, 2207))
+    env.clock.now = utc(2026, 6, 17, 6, 0)
+    # The network stops before the first digest is answered; the bot stops meanwhile.
+    hold = env.tg.hold("sendMessage")
+    job = asyncio.create_task(digest_round(env.scheduler, env.clock))
+    await asyncio.wait_for(hold.caught.wait(), 10)
+    with caplog.at_level(logging.WARNING):
+        closing = asyncio.create_task(env.app.close())
+        await asyncio.sleep(0.2)
+        # The sends on their way are waited for, not cut off.
+        assert not closing.done()
+        env.tg.release()
+        await asyncio.wait_for(closing, 15)
+        await asyncio.sleep(0)  # APScheduler's deferred shutdown
+    assert job.done() and job.result() is None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    before = {chat: len(env.tg.sent(chat)) for chat in chats}
+    assert all(count <= 1 for count in before.values()) and any(before.values())
+    assert not all(before.values()), "the stop came after the round"
+    env.app = await env.build(env.tg, env.settings, env.clock)
+    env.scheduler.start()
+    for _ in range(500):
+        if all(env.tg.sent(chat) for chat in chats):
+            break
+        await asyncio.sleep(0.02)
+    await env.scheduler.idle()
+    await asyncio.sleep(0.2)  # a second copy would show by now
+    assert {chat: len(env.tg.sent(chat)) for chat in chats} == dict.fromkeys(chats, 1)
 
 
 async def test_the_round_skips_a_digest_already_sent_and_still_moves_on(env: Env) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -149,6 +150,34 @@ async def test_transaction_rolls_back_on_error(db: Database) -> None:
             await chats.update_settings(1, algorithm="lsa")
             raise RuntimeError("boom")
     assert (await chats.settings(1, default=DEFAULTS)).algorithm == "lexrank"
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
+async def test_a_transaction_cancelled_at_any_step_leaves_none_open(
+    db: Database, turns: int
+) -> None:
+    """A stop cancels whatever is writing: on its way in (BEGIN), in its body or on its
+    way out (COMMIT), the next transaction still starts, and the store is consistent."""
+    chats = ChatRepo(db)
+
+    async def write() -> None:
+        async with db.transaction():
+            await chats.update_settings(1, algorithm="lsa")
+            await chats.update_settings(2, algorithm="luhn")
+
+    task = asyncio.create_task(write())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    async with db.transaction():
+        await chats.update_settings(3, algorithm="kl")
+    first = (await chats.settings(1, default=DEFAULTS)).algorithm
+    second = (await chats.settings(2, default=DEFAULTS)).algorithm
+    # All of it or none of it.
+    assert (first, second) in {("lsa", "luhn"), ("lexrank", "lexrank")}
+    assert (await chats.settings(3, default=DEFAULTS)).algorithm == "kl"
 
 
 async def test_nested_transaction_failure_undoes_only_the_inner_block(db: Database) -> None:
