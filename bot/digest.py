@@ -6,8 +6,8 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from functools import partial
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache, partial
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -147,8 +147,14 @@ def scheduled_at(sub: Subscription, period: str) -> datetime:
     one (01:30 on a fall-back night) means its first occurrence. This is also where
     APScheduler's CronTrigger fires, so a wake-up always finds its own day due.
     """
-    day = date.fromisoformat(period)
-    local = datetime.combine(day, sub.at, tzinfo=ZoneInfo(sub.timezone))
+    return _scheduled(period, sub.at, sub.timezone)
+
+
+# The functions below depend only on a subscription's time and zone and on the instant
+# asked about; a round asks them of every due chat, most of which share both.
+@lru_cache(maxsize=4096)
+def _scheduled(period: str, at: time, timezone: str) -> datetime:
+    local = datetime.combine(date.fromisoformat(period), at, tzinfo=ZoneInfo(timezone))
     return as_utc(local)
 
 
@@ -157,12 +163,16 @@ def latest_due(sub: Subscription, now: datetime) -> tuple[str, datetime] | None:
     (the local date) and scheduled instant. None for an ended subscription."""
     if not sub.active:
         return None
-    now = as_utc(now)
-    today = now.astimezone(ZoneInfo(sub.timezone)).date()
+    return _latest_due(sub.at, sub.timezone, as_utc(now))
+
+
+@lru_cache(maxsize=1024)
+def _latest_due(at: time, timezone: str, now: datetime) -> tuple[str, datetime] | None:
+    today = now.astimezone(ZoneInfo(timezone)).date()
     for day in (today, today - timedelta(days=1)):
-        at = scheduled_at(sub, day.isoformat())
-        if at <= now:
-            return day.isoformat(), at
+        scheduled = _scheduled(day.isoformat(), at, timezone)
+        if scheduled <= now:
+            return day.isoformat(), scheduled
     # Unreachable: yesterday's time of day is always before today began.
     return None
 
@@ -172,13 +182,17 @@ def next_due(sub: Subscription, after: datetime) -> datetime | None:
     what the store keeps as its due time. None for an ended subscription."""
     if not sub.active:
         return None
-    after = as_utc(after)
-    today = after.astimezone(ZoneInfo(sub.timezone)).date()
+    return _next_due(sub.at, sub.timezone, as_utc(after))
+
+
+@lru_cache(maxsize=1024)
+def _next_due(at: time, timezone: str, after: datetime) -> datetime | None:
+    today = after.astimezone(ZoneInfo(timezone)).date()
     # Yesterday too: a skipped wall time resolves an hour later, possibly past midnight.
     for day in (today - timedelta(days=offset) for offset in (1, 0, -1, -2)):
-        at = scheduled_at(sub, day.isoformat())
-        if at > after:
-            return at
+        scheduled = _scheduled(day.isoformat(), at, timezone)
+        if scheduled > after:
+            return scheduled
     # Unreachable: the day after tomorrow's time of day is always after today.
     return None
 

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from bot.models import OutboxMessage, OutboxPart
 from storage.db import KEYS_PER_QUERY, Database, Row, fetch_keyed, from_db_time, to_db_time
@@ -42,8 +43,14 @@ _HEAD = (
 )
 
 
+@lru_cache(maxsize=256)
 def _numbers(stored: str | None) -> tuple[tuple[int, int], ...]:
+    """A message's story numbers, read once for the many chats a digest goes to."""
     return tuple((int(n), int(s)) for n, s in json.loads(stored)) if stored else ()
+
+
+# When a message was recorded: a round records hundreds in the same instant.
+_created_at = lru_cache(maxsize=256)(from_db_time)
 
 
 def _message(row: Row, bodies: Mapping[int, _Body]) -> OutboxMessage:
@@ -65,7 +72,7 @@ def _message(row: Row, bodies: Mapping[int, _Body]) -> OutboxMessage:
             silent=bool(row["silent"]),
         ),
         attempts=row["attempts"],
-        created_at=from_db_time(row["created_at"]),
+        created_at=_created_at(row["created_at"]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time
+from functools import lru_cache
 
 from bot.models import Subscription
 from storage.db import (
@@ -20,15 +21,20 @@ from storage.db import (
 _COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at, thread_id"
 
 
+# A page of due subscriptions shares a few times of day and due instants: each read once.
+_time_of_day = lru_cache(maxsize=1024)(time.fromisoformat)
+_due_at = lru_cache(maxsize=1024)(from_db_time_or_none)
+
+
 def _subscription(row: Row) -> Subscription:
     return Subscription(
         chat_id=row["chat_id"],
-        at=time.fromisoformat(row["at"]),
+        at=_time_of_day(row["at"]),
         timezone=row["timezone"],
         subscribed_by=row["subscribed_by"],
         active=bool(row["active"]),
         ended_reason=row["ended_reason"],
-        due_at=from_db_time_or_none(row["due_at"]),
+        due_at=_due_at(row["due_at"]),
         thread_id=row["thread_id"],
     )
 
