@@ -17,8 +17,8 @@ import json
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -492,9 +492,18 @@ class Deliverer:
     async def _deliver(
         self, chat_id: int, outgoing: Outgoing, seen: frozenset[int] = frozenset()
     ) -> _Outcome:
-        async with self._chat(chat_id) as slot, slot.lock:
-            # The lock keeps one chat's messages in order, across retries too.
-            return await self._attempts(chat_id, slot, outgoing, seen | {chat_id})
+        slot = self._chats.get(chat_id)
+        if slot is None:
+            if len(self._chats) >= self._sweep_at:
+                self._sweep()
+            slot = self._chats[chat_id] = _ChatSlot(self._limiters_for(chat_id))
+        slot.users += 1
+        try:
+            async with slot.lock:
+                # The lock keeps one chat's messages in order, across retries too.
+                return await self._attempts(chat_id, slot, outgoing, seen | {chat_id})
+        finally:
+            slot.users -= 1
 
     async def _attempts(
         self, chat_id: int, slot: _ChatSlot, outgoing: Outgoing, seen: frozenset[int]
@@ -502,8 +511,16 @@ class Deliverer:
         retries = transient = floods = 0
         while True:
             try:
-                async with self._paced(slot, hold=outgoing.hold):
+                # One of the sends in flight is held from here: given back when the
+                # request fails, or after it (`hold`: once its mark is written, `let_go`).
+                await self._turn(slot)
+                try:
                     message = await self._request(chat_id, outgoing)
+                except BaseException:
+                    self._in_flight.release()
+                    raise
+                if not outgoing.hold:
+                    self._in_flight.release()
                 return _Outcome(message, chat_id, retries=retries)
             except TelegramRetryAfter as error:
                 floods += 1
@@ -720,22 +737,30 @@ class Deliverer:
 
     async def _turn(self, slot: _ChatSlot) -> None:
         """Waits for what one request needs to go out now: the chat's buckets, one of
-        the sends in flight, then a token of the overall bucket, in that order."""
-        # The chat's own buckets first, so a chat waiting out its second does not
-        # hold a global slot that another chat could use.
-        for limiter in slot.limiters:
-            await limiter.acquire()
-        loop = asyncio.get_running_loop()
-        queued_at = loop.time()
-        # A free connection before the token: a message that took its token and then
-        # queued for a connection would go out later, bunched with others, and more
-        # than the limit would reach Telegram in some second.
-        await self._in_flight.acquire()
+        the sends in flight, then a token of the overall bucket, in that order; the
+        task is among those `holding_back` meanwhile. Returns holding the place in
+        flight."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._held_back.add(task)
         try:
-            await self._global.acquire()
-        except BaseException:
-            self._in_flight.release()
-            raise
+            # The chat's own buckets first, so a chat waiting out its second does not
+            # hold a global slot that another chat could use.
+            for limiter in slot.limiters:
+                await limiter.acquire()
+            loop = asyncio.get_running_loop()
+            queued_at = loop.time()
+            # A free connection before the token: a message that took its token and
+            # then queued for a connection would go out later, bunched with others,
+            # and more than the limit would reach Telegram in some second.
+            await self._in_flight.acquire()
+            try:
+                await self._global.acquire()
+            except BaseException:
+                self._in_flight.release()
+                raise
+        finally:
+            self._held_back.discard(task)
         waited = loop.time() - queued_at
         if waited > _CLOCK_SLACK:
             # Telegram counts a chat's second from when the message goes out, not
@@ -745,33 +770,6 @@ class Deliverer:
                 amount = min(waited * rate, limiter.max_rate) - _CLOCK_SLACK * rate
                 if amount > 0 and limiter.has_capacity(amount):
                     await limiter.acquire(amount)
-
-    @asynccontextmanager
-    async def _paced(self, slot: _ChatSlot, *, hold: bool = False) -> AsyncIterator[None]:
-        """Holds what one request needs to go out now (`_turn`), the task among those
-        `holding_back` until it has it. With `hold`, a request that succeeds keeps its
-        place in flight (`let_go`)."""
-        await self._held(self._turn(slot))
-        try:
-            yield
-        except BaseException:
-            self._in_flight.release()
-            raise
-        if not hold:
-            self._in_flight.release()
-
-    @asynccontextmanager
-    async def _chat(self, chat_id: int) -> AsyncIterator[_ChatSlot]:
-        slot = self._chats.get(chat_id)
-        if slot is None:
-            if len(self._chats) >= self._sweep_at:
-                self._sweep()
-            slot = self._chats[chat_id] = _ChatSlot(self._limiters_for(chat_id))
-        slot.users += 1
-        try:
-            yield slot
-        finally:
-            slot.users -= 1
 
     def _limiters_for(self, chat_id: int) -> list[AsyncLimiter]:
         limits = self._limits
