@@ -131,6 +131,31 @@ def in_flight(session: object) -> int:
     return max(1, min(connections - SPARE_CONNECTIONS, SENDS_AT_ONCE))
 
 
+# How much shorter than a second the overall limiter's second window is (GlobalLimiter).
+_JITTER_MARGIN = 0.05
+
+
+class _Window:
+    """At most `most` sends let go within any `most / per_sec` seconds: the rate, over
+    that span."""
+
+    __slots__ = ("most", "released", "span")
+
+    def __init__(self, most: int, per_sec: float) -> None:
+        self.most = most
+        self.span = most / per_sec
+        self.released: deque[float] = deque(maxlen=most)
+
+    def room(self, amount: int, now: float) -> float:
+        """Seconds from `now` until `amount` more sends fit (0 or less: now): until the
+        send they replace is a span and a microsecond old, never exactly on the edge."""
+        released = self.released
+        over = len(released) + amount - self.most
+        if over <= 0:
+            return 0.0
+        return released[over - 1] + self.span + _WINDOW_EDGE - now
+
+
 class GlobalLimiter:
     """The bot's overall bucket, its tokens taken for the senders waiting on it a whole
     bucket at a time, behind a moving window of the limit.
@@ -142,18 +167,27 @@ class GlobalLimiter:
     (it would go out after the bucket counted it), so one whose sender was cancelled
     meanwhile is lost, not saved.
 
-    The window: no more than `per_sec` sends are let go within any `span` (one second,
-    for a whole rate) by the loop's clock; a batch that would pass it waits until the
-    oldest sends in it are a span old.
+    The window: no more than `per_sec` sends are let go within any second by the loop's
+    clock, nor more than the limit's rate within any shorter span down to
+    `_JITTER_MARGIN` short of a second (`_Window`); a batch that would pass either waits
+    until the oldest sends in it are old enough. Telegram counts by its own clock, when
+    each request gets there: a second's worth that left the bot in 0.95 s (a bucketful
+    at once after a pause, then the leak) reaches a limit of a second if some of it is
+    delayed a little more than the rest. The shorter window leaves that much delay to
+    spare and costs nothing at a steady rate.
     """
 
     def __init__(self, bucket: AsyncLimiter, *, per_sec: float) -> None:
         self._bucket = bucket
-        self._batch = max(1, int(bucket.max_rate))
-        # At most `_most` sends in any `_span` seconds: `per_sec` a second.
-        self._most = max(1, int(per_sec))
-        self._span = self._most / per_sec
-        self._released: deque[float] = deque(maxlen=self._most)
+        # Half a bucketful at a time: the bucket is never emptied to its floor when a
+        # batch is taken, so a wake-up late by up to half its capacity's worth (25 ms
+        # at 1,000 a second) still finds what leaked meanwhile. A whole bucketful would
+        # empty it, and every millisecond the loop is late would be lost (50 sends per
+        # 51 ms is 980 a second).
+        self._batch = max(1, int(bucket.max_rate) // 2)
+        whole = _Window(max(1, int(per_sec)), per_sec)
+        shorter = _Window(max(1, int(per_sec * (1 - _JITTER_MARGIN))), per_sec)
+        self._windows = (whole,) if shorter.most == whole.most else (whole, shorter)
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._dispenser: asyncio.Task[None] | None = None
 
@@ -169,19 +203,15 @@ class GlobalLimiter:
         await waiter
 
     def _room(self, amount: int) -> float:
-        """Seconds until `amount` more sends fit in the window (0 or less: now): until
-        the send they replace is a span and a microsecond old, never exactly on the
-        window's edge."""
-        released = self._released
-        over = len(released) + amount - self._most
-        if over <= 0:
-            return 0.0
+        """Seconds until `amount` more sends fit in the windows (0 or less: now)."""
         now = asyncio.get_running_loop().time()
-        return released[over - 1] + self._span + _WINDOW_EDGE - now
+        return max(window.room(amount, now) for window in self._windows)
 
     def _release(self, amount: int) -> None:
-        """Counts `amount` sends let go now in the window."""
-        self._released.extend(itertools.repeat(asyncio.get_running_loop().time(), amount))
+        """Counts `amount` sends let go now in the windows."""
+        now = asyncio.get_running_loop().time()
+        for window in self._windows:
+            window.released.extend(itertools.repeat(now, amount))
 
     def _any_waiting(self) -> bool:
         """Drops the waiters at the head that were cancelled while they waited; whether

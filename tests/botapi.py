@@ -185,11 +185,11 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def busiest_second(times: Sequence[float]) -> int:
-    """The most of `times` (sorted) within any one second, both ends counted: what a
-    limit of so many a second holds them to."""
+def busiest_second(times: Sequence[float], span: float = 1.0) -> int:
+    """The most of `times` (sorted) within any one second (or `span`), both ends
+    counted: what a limit of so many a second holds them to."""
     return max(
-        (bisect.bisect_right(times, start + 1.0) - i for i, start in enumerate(times)),
+        (bisect.bisect_right(times, start + span) - i for i, start in enumerate(times)),
         default=0,
     )
 
