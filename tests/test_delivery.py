@@ -389,12 +389,15 @@ async def test_the_overall_bucket_hands_its_tokens_out_in_batches() -> None:
     await asyncio.gather(*(one() for _ in range(300)))
 
     assert len(released) == 300 and sum(taken) == 300
-    # A bucket of 50 leaking 1,000 a second: its first 50 taken as they come, the rest
-    # half a bucketful at a time (never emptying it, so that a late wake-up loses
-    # nothing), far fewer wake-ups than one a message.
-    assert taken[:50] == [1] * 50
-    assert len(taken) <= 50 + 250 // 25 + 1
-    assert max(taken) == 25
+    # A bucket of 50 leaking 1,000 a second: its first 50 taken as they come (a few more
+    # on a loaded machine, where the 300 senders' first turns take long enough for it to
+    # leak some), the rest half a bucketful at a time (never emptying it, so that a late
+    # wake-up loses nothing), far fewer wake-ups than one a message.
+    singles = next(i for i, amount in enumerate(taken) if amount > 1)
+    assert singles >= 50 and set(taken[:singles]) == {1}
+    batches = taken[singles:]
+    assert max(batches) == 25
+    assert len(batches) <= sum(batches) // 25 + 1
 
 
 async def test_a_sender_cancelled_while_it_waits_for_a_token_does_not_stall_the_others() -> None:
