@@ -16,7 +16,7 @@ import itertools
 import json
 import logging
 import re
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -382,8 +382,8 @@ class Deliverer:
         self._log = logging.getLogger(__name__)
         self._global = global_limiter(self._limits.global_per_sec)
         self._in_flight = asyncio.Semaphore(in_flight(bot.session))
-        self._chats: dict[int, _ChatSlot] = {}
-        self._sweep_at = 256
+        # Oldest first: a new chat's slot looks at the two held longest (`_forget_idle`).
+        self._chats: OrderedDict[int, _ChatSlot] = OrderedDict()
         # Tasks whose request waits for its turn, or for its next try: none of theirs is
         # on its way to Telegram now (`holding_back`).
         self._held_back: set[asyncio.Task[Any]] = set()
@@ -524,8 +524,7 @@ class Deliverer:
     ) -> _Outcome:
         slot = self._chats.get(chat_id)
         if slot is None:
-            if len(self._chats) >= self._sweep_at:
-                self._sweep()
+            self._forget_idle()
             slot = self._chats[chat_id] = _ChatSlot(self._limiters_for(chat_id))
         slot.users += 1
         try:
@@ -812,11 +811,19 @@ class Deliverer:
             limiters.append(AsyncLimiter(half, 60))
         return limiters
 
-    def _sweep(self) -> None:
-        for chat_id in [chat for chat, slot in self._chats.items() if slot.idle()]:
-            del self._chats[chat_id]
-        # Amortised: sweep again only once the live set has doubled.
-        self._sweep_at = max(256, 2 * len(self._chats))
+    def _forget_idle(self) -> None:
+        """Looks at the two slots held longest: an idle one is dropped, one in use goes
+        to the back. Two looks for every new slot go round all of them before their
+        number doubles, so what is kept stays about the chats in use, and no send waits
+        for a sweep of them all (thousands in a round: tens of milliseconds of the event
+        loop at a time)."""
+        chats = self._chats
+        for _ in range(min(2, len(chats))):
+            chat_id, slot = next(iter(chats.items()))
+            if slot.idle():
+                del chats[chat_id]
+            else:
+                chats.move_to_end(chat_id)
 
 
 # What differs between the chats a prepared payload goes to.
