@@ -226,37 +226,29 @@ class Outbox:
                     self._spawn(head.chat_id, head)
 
     async def settled_many(self, chat_ids: Sequence[int]) -> dict[int, int]:
-        """Waits for the chats' workers here: how many messages each was delivered.
-        `_settled` of each, in one wait for all of them rather than a task a chat (a
-        page of a round is 500 chats, and creating their tasks held the event loop)."""
+        """Waits for the chats' workers here: how many messages each was delivered. One
+        wait for all of them rather than a task a chat (a page of a round is 500 chats,
+        and creating their tasks held the event loop)."""
+        # Every claim and every start of a worker happen under `_claiming`: a chat whose
+        # head someone here holds has its worker registered by now.
         delivered = dict.fromkeys(chat_ids, 0)
         counted: set[asyncio.Task[int]] = set()
-        while True:
-            waiting = {
-                task: chat_id
-                for chat_id in delivered
-                for task in self._workers.get(chat_id, ())
-                if task not in counted
-            }
-            if not waiting:
-                return delivered
+        # Finished workers leave the registry; the ones started meanwhile are awaited too.
+        while waiting := {
+            task: chat_id
+            for chat_id in delivered
+            for task in self._workers.get(chat_id, ())
+            if task not in counted
+        }:
             await asyncio.wait(waiting)
             for task, chat_id in waiting.items():
                 delivered[chat_id] += _count(task)
             counted.update(waiting)
+        return delivered
 
     async def _settled(self, chat_id: int) -> int:
         """Waits for the chat's workers here; how many messages they delivered."""
-        # Every claim and every start of a worker happen under `_claiming`: a chat whose
-        # head someone here holds has its worker registered by now.
-        delivered = 0
-        counted: set[asyncio.Task[int]] = set()
-        # Finished workers leave the registry; the ones started meanwhile are awaited too.
-        while tasks := set(self._workers.get(chat_id, ())) - counted:
-            await asyncio.wait(tasks)
-            delivered += sum(_count(task) for task in tasks)
-            counted |= tasks
-        return delivered
+        return (await self.settled_many([chat_id]))[chat_id]
 
     async def drain(self) -> int:
         """One pass over the ledger: a worker for every chat with a due message. Returns
