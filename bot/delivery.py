@@ -17,8 +17,8 @@ import json
 import logging
 import re
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -559,7 +559,8 @@ class Deliverer:
                 # The message is kept: Telegram said when to come back, not to drop it.
                 self._log.warning("chat %s: 429, waiting %ss", chat_id, error.retry_after)
                 retries += 1
-                await self._held(self._sleep(error.retry_after))
+                with self._holding_back():
+                    await self._sleep(error.retry_after)
             except TelegramMigrateToChat as error:
                 return await self._follow_migration(chat_id, error, outgoing, retries, seen)
             except TelegramForbiddenError as error:
@@ -598,7 +599,8 @@ class Deliverer:
                 delay = min(self._backoff * 2 ** (transient - 1), self._max_backoff)
                 self._log.warning("chat %s: %s, retrying in %.1fs", chat_id, error, delay)
                 retries += 1
-                await self._held(self._sleep(delay))
+                with self._holding_back():
+                    await self._sleep(delay)
             except TelegramAPIError as error:
                 # Unauthorized, Conflict, Not Found: nothing a retry here would fix.
                 self._log.error("chat %s: %s", chat_id, error)
@@ -754,13 +756,14 @@ class Deliverer:
         for _ in range(held):
             self._in_flight.release()
 
-    async def _held(self, waiting: Awaitable[None]) -> None:
-        """Waits with the current task among those `holding_back`."""
+    @contextmanager
+    def _holding_back(self) -> Iterator[None]:
+        """The current task among those `holding_back` while in the block."""
         task = asyncio.current_task()
         assert task is not None
         self._held_back.add(task)
         try:
-            await waiting
+            yield
         finally:
             self._held_back.discard(task)
 
@@ -769,10 +772,7 @@ class Deliverer:
         the sends in flight, then a token of the overall bucket, in that order; the
         task is among those `holding_back` meanwhile. Returns holding the place in
         flight."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._held_back.add(task)
-        try:
+        with self._holding_back():
             # The chat's own buckets first, so a chat waiting out its second does not
             # hold a global slot that another chat could use.
             for limiter in slot.limiters:
@@ -788,8 +788,6 @@ class Deliverer:
             except BaseException:
                 self._in_flight.release()
                 raise
-        finally:
-            self._held_back.discard(task)
         waited = loop.time() - queued_at
         if waited > _CLOCK_SLACK:
             # Telegram counts a chat's second from when the message goes out, not
