@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -43,6 +44,9 @@ def to_db_time(value: datetime) -> str:
     return as_utc(value).isoformat(timespec="microseconds")
 
 
+# Rows read together share their times (a round's ledger rows were recorded in one
+# instant, its due subscriptions are due at one minute): each distinct one read once.
+@lru_cache(maxsize=1024)
 def from_db_time(value: str) -> datetime:
     return as_utc(datetime.fromisoformat(value))
 

@@ -49,10 +49,6 @@ def _numbers(stored: str | None) -> tuple[tuple[int, int], ...]:
     return tuple((int(n), int(s)) for n, s in json.loads(stored)) if stored else ()
 
 
-# When a message was recorded: a round records hundreds in the same instant.
-_created_at = lru_cache(maxsize=256)(from_db_time)
-
-
 def _message(row: Row, bodies: Mapping[int, _Body]) -> OutboxMessage:
     body_id = row["body_id"]
     text, markup = (row["text"], row["markup"]) if body_id is None else bodies[body_id]
@@ -72,7 +68,7 @@ def _message(row: Row, bodies: Mapping[int, _Body]) -> OutboxMessage:
             silent=bool(row["silent"]),
         ),
         attempts=row["attempts"],
-        created_at=_created_at(row["created_at"]),
+        created_at=from_db_time(row["created_at"]),
     )
 
 

@@ -21,9 +21,8 @@ from storage.db import (
 _COLUMNS = "chat_id, at, timezone, subscribed_by, active, ended_reason, due_at, thread_id"
 
 
-# A page of due subscriptions shares a few times of day and due instants: each read once.
+# A page of due subscriptions shares a few times of day: each read once.
 _time_of_day = lru_cache(maxsize=1024)(time.fromisoformat)
-_due_at = lru_cache(maxsize=1024)(from_db_time_or_none)
 
 
 def _subscription(row: Row) -> Subscription:
@@ -34,7 +33,7 @@ def _subscription(row: Row) -> Subscription:
         subscribed_by=row["subscribed_by"],
         active=bool(row["active"]),
         ended_reason=row["ended_reason"],
-        due_at=_due_at(row["due_at"]),
+        due_at=from_db_time_or_none(row["due_at"]),
         thread_id=row["thread_id"],
     )
 
