@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from _common import Spread
 from aiolimiter import AsyncLimiter
 
 from bot.delivery import GlobalLimiter, global_limiter
+from tests.botapi import busiest_second, stamp_releases
 
 RATE = 1000
 
@@ -44,16 +44,7 @@ class Stamped:
     def __init__(self, limiter: AsyncLimiter | GlobalLimiter) -> None:
         self.limiter = limiter
         self.times: list[float] = []
-        self.released: list[float] = []
-        if isinstance(limiter, GlobalLimiter):
-            count = limiter._release
-
-            def stamped(amount: int) -> None:
-                count(amount)
-                if amount:
-                    self.released.extend(list(limiter._windows[0].released)[-amount:])
-
-            limiter._release = stamped  # type: ignore[method-assign]
+        self.released = stamp_releases(limiter) if isinstance(limiter, GlobalLimiter) else []
 
     async def acquire(self) -> None:
         await self.limiter.acquire()
@@ -81,10 +72,6 @@ SIDES: dict[str, Callable[[], AsyncLimiter | GlobalLimiter]] = {
 }
 
 
-def busiest(times: list[float], span: float) -> int:
-    return max(bisect.bisect_right(times, start + span) - i for i, start in enumerate(times))
-
-
 async def hog() -> None:
     while True:
         time.sleep(0.004)  # noqa: ASYNC251 - the point: the loop is held
@@ -108,9 +95,9 @@ async def one(
     steady = released[50:]
     return {
         "rate": (len(steady) - 1) / (steady[-1] - steady[0]),
-        "let go": busiest(released, 1.0),
-        "second": busiest(times, 1.0),
-        "short": busiest(times, 0.95),
+        "let go": busiest_second(released),
+        "second": busiest_second(times),
+        "short": busiest_second(times, span=0.95),
         # The hog's own 4 ms of every 10 are in the process time too: compare sides.
         "cpu_ms": used * 1000 / len(times),
     }

@@ -32,12 +32,15 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import ClientSession, web
+
+if TYPE_CHECKING:
+    from bot.delivery import GlobalLimiter
 
 DEFAULT_USER_ID = 1001
 
@@ -192,6 +195,22 @@ def busiest_second(times: Sequence[float], span: float = 1.0) -> int:
         (bisect.bisect_right(times, start + span) - i for i, start in enumerate(times)),
         default=0,
     )
+
+
+def stamp_releases(limiter: GlobalLimiter) -> list[float]:
+    """The times the limiter lets sends go, as its window counts them: read from the
+    window itself (a clock read here, after it, would be late by whatever ran between,
+    a garbage collection or another thread)."""
+    released: list[float] = []
+    count = limiter._release
+
+    def stamped(amount: int) -> None:
+        count(amount)
+        if amount:
+            released.extend(list(limiter._windows[0].released)[-amount:])
+
+    limiter._release = stamped  # type: ignore[method-assign]
+    return released
 
 
 def _decode_entity(match: re.Match[str]) -> str:

@@ -24,7 +24,6 @@ from bot.delivery import (
     SPARE_CONNECTIONS,
     ChatDelivery,
     Deliverer,
-    GlobalLimiter,
     Limits,
     Outgoing,
     OutgoingLike,
@@ -33,7 +32,13 @@ from bot.delivery import (
     in_flight,
 )
 from bot.subscriptions import DIGEST_CONCURRENCY
-from tests.botapi import FakeTelegram, LoopbackSession, busiest_second, make_bot
+from tests.botapi import (
+    FakeTelegram,
+    LoopbackSession,
+    busiest_second,
+    make_bot,
+    stamp_releases,
+)
 
 # Ceilings high enough that pacing never waits, for tests about errors rather than limits.
 UNPACED = Limits(global_per_sec=10_000, per_chat_per_sec=10_000, per_group_per_min=600_000)
@@ -298,22 +303,6 @@ async def test_many_chats_stay_within_the_limits_telegram_enforces(
         first, second = tg.sent(chat)
         assert [first.text, second.text] == ["а", "б"]
         assert second.time - first.time >= 0.9
-
-
-def stamp_releases(limiter: GlobalLimiter) -> list[float]:
-    """The times the limiter lets sends go, as its window counts them: read from the
-    window itself (a clock read here, after it, would be late by whatever ran between,
-    a garbage collection or another thread)."""
-    released: list[float] = []
-    count = limiter._release
-
-    def stamped(amount: int) -> None:
-        count(amount)
-        if amount:
-            released.extend(list(limiter._windows[0].released)[-amount:])
-
-    limiter._release = stamped  # type: ignore[method-assign]
-    return released
 
 
 async def test_at_the_paid_broadcast_rate_no_second_goes_over_it(
