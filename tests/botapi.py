@@ -228,9 +228,9 @@ def _unescape_attr(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed_html(source: str) -> tuple[str, tuple[Mapping[str, Any], ...]]:
+def _parsed_html(source: str) -> tuple[str, Sequence[Mapping[str, Any]]]:
     """`parse_html`, kept for the texts sent again and again (a digest to thousands of
-    chats): parsing one takes most of the server's time a message. Copied before use."""
+    chats): parsing one takes most of the server's time a message. Read only."""
     text, entities = parse_html(source)
     return text, tuple(entities)
 
@@ -376,7 +376,7 @@ def _close_entity(
         entities.append(entity)
 
 
-def _strip(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+def _strip(text: str, entities: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """Telegram trims leading and trailing whitespace and clips entities to match."""
     stripped = text.lstrip()
     lead = utf16_len(text) - utf16_len(stripped)
@@ -1427,10 +1427,10 @@ class FakeTelegram:
         mode = str(params.get("parse_mode") or "")
         if mode.lower() == "html":
             try:
-                text, parsed = _parsed_html(text)
+                # Cached and shared: `_strip` below makes new entities, never edits these.
+                text, entities = _parsed_html(text)
             except EntityParseError as error:
                 raise ApiError(400, f"Bad Request: can't parse entities: {error}") from None
-            entities = [dict(entity) for entity in parsed]
         elif mode:
             if mode not in ("Markdown", "MarkdownV2"):
                 raise ApiError(400, "Bad Request: unsupported parse_mode")
