@@ -83,19 +83,17 @@ async def test_the_leader_gone_mid_round_the_other_finishes_it_nothing_lost(
             # Killed with the round in full flow, about half its messages delivered: by
             # the server as it answers that many, since a round of this size takes a
             # quarter of a second and this loop, busy serving it, can look too late.
-            signalled = asyncio.Event()
-            killed_at, killed, delivered_before = datetime.now(UTC), loop.time(), 0
+            # When it was signalled (wall clock, loop clock) and how much was delivered then.
+            signalled: asyncio.Future[tuple[datetime, float, int]] = loop.create_future()
 
             def stop_halfway(call: Call) -> None:
-                nonlocal killed_at, killed, delivered_before
-                if not signalled.is_set() and (delivered := len(tg.sent())) >= len(CHATS):
-                    killed_at, killed, delivered_before = datetime.now(UTC), loop.time(), delivered
+                if not signalled.done() and (delivered := len(tg.sent())) >= len(CHATS):
+                    signalled.set_result((datetime.now(UTC), loop.time(), delivered))
                     first.send_signal(stop)
-                    signalled.set()
 
             tg.listeners.append(stop_halfway)
             tg.release()
-            await asyncio.wait_for(signalled.wait(), PATIENCE)
+            killed_at, killed, delivered_before = await asyncio.wait_for(signalled, PATIENCE)
             assert await asyncio.wait_for(first.wait(), 30) == (
                 -stop if stop == signal.SIGKILL else 0
             )
