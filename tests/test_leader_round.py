@@ -82,7 +82,8 @@ async def test_the_leader_gone_mid_round_the_other_finishes_it_nothing_lost(
             assert LEADS not in read(second_log)
             # Killed with the round in full flow, about half its messages delivered: by
             # the server as it answers that many, since a round of this size takes a
-            # quarter of a second and this loop, busy serving it, can look too late.
+            # quarter of a second and this loop, busy serving it, can look too late
+            # (woken by `tg.wait_for`, it signalled at 240-293).
             # When it was signalled (wall clock, loop clock) and how much was delivered then.
             signalled: asyncio.Future[tuple[datetime, float, int]] = loop.create_future()
 
